@@ -1,0 +1,5 @@
+import sys
+
+from piclient.cli import main
+
+sys.exit(main())

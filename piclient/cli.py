@@ -1,0 +1,155 @@
+"""The `piclient` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_CONFIG = "/boot/firmware/piclient.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # its banner would land in the journal
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="piclient", description="A TV box for a parent, looked after from afar.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    tv = sub.add_parser("tv", help="run the launcher on the TV")
+    tv.add_argument("--config", default=DEFAULT_CONFIG)
+    tv.set_defaults(func=_cmd_tv)
+
+    config = sub.add_parser("config", help="check or show a config file")
+    config_sub = config.add_subparsers(metavar="ACTION", required=True)
+    check = config_sub.add_parser("check", help="validate and list every problem")
+    check.add_argument("path")
+    check.set_defaults(func=_cmd_config_check)
+    show = config_sub.add_parser("show", help="print the effective config, secrets masked")
+    show.add_argument("path")
+    show.set_defaults(func=_cmd_config_show)
+
+    sync = sub.add_parser("sync", help="fetch the catalog and posters into the local cache once")
+    sync.add_argument("--config", default=DEFAULT_CONFIG)
+    sync.set_defaults(func=_cmd_sync)
+
+    ctl = sub.add_parser("ctl", help="talk to the running launcher")
+    ctl.add_argument("--socket", default="/run/piclient/tv.sock")
+    ctl.add_argument("--timeout", type=float, default=10.0)
+    ctl_sub = ctl.add_subparsers(metavar="ACTION", required=True)
+    ctl_sub.add_parser("status", help="what is on screen, as JSON").set_defaults(func=_cmd_ctl, action="status")
+    key = ctl_sub.add_parser("key", help="press a remote button (up, ok, back, red, ...)")
+    key.add_argument("name")
+    key.set_defaults(func=_cmd_ctl, action="key")
+    message = ctl_sub.add_parser("message", help="show a message on the TV")
+    message.add_argument("text")
+    message.add_argument("--seconds", type=float, default=30)
+    message.set_defaults(func=_cmd_ctl, action="message")
+    shot = ctl_sub.add_parser("screenshot", help="save exactly what the TV shows (.png or .jpg)")
+    shot.add_argument("out")
+    shot.add_argument("--max-width", type=int, default=0)
+    shot.set_defaults(func=_cmd_ctl, action="screenshot")
+    ctl_sub.add_parser("reload", help="fetch the catalog again now").set_defaults(func=_cmd_ctl, action="reload")
+
+    demo = sub.add_parser("demo", help="build a demo library, serve it on 127.0.0.1 and open the launcher")
+    demo.add_argument("--cache", default=None, help="where the demo library is built (default ~/.cache/piclient)")
+    demo.add_argument("--headless", action="store_true", help="no window even if a display is available")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _load(path: str):
+    from piclient.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{exc.path}: the config has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _cmd_config_check(args: argparse.Namespace) -> int:
+    _load(args.path)
+    print(f"{args.path}: OK")
+    return 0
+
+
+def _cmd_config_show(args: argparse.Namespace) -> int:
+    from piclient.config import dump_effective
+
+    print(dump_effective(_load(args.path)), end="")
+    return 0
+
+
+def _cmd_tv(args: argparse.Namespace) -> int:
+    from piclient.logs import setup_logging
+    from piclient.tv import run_tv
+
+    config = _load(args.config)
+    setup_logging(config.log.level, "piclient-tv")
+    return run_tv(config)
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from piclient.catalog.cache import CatalogCache
+    from piclient.catalog.sync import CatalogSync
+    from piclient.logs import setup_logging
+
+    config = _load(args.config)
+    setup_logging(config.log.level)
+    if not config.catalog.source:
+        print("catalog.source is empty: nothing to sync", file=sys.stderr)
+        return 2
+    result = CatalogSync(config.catalog.source, CatalogCache(config.paths.data)).run_once()
+    print(json.dumps(result.__dict__, ensure_ascii=False))
+    return 1 if result.error else 0
+
+
+def _cmd_ctl(args: argparse.Namespace) -> int:
+    from piclient.control.client import ControlClient, ControlUnavailable
+
+    client = ControlClient(args.socket, timeout=args.timeout)
+    try:
+        if args.action == "screenshot":
+            fmt = "jpeg" if args.out.lower().endswith((".jpg", ".jpeg")) else "png"
+            sizing = {"max_width": args.max_width} if args.max_width else {}
+            reply = client.request("screenshot", format=fmt, **sizing)
+            if not reply.get("ok"):
+                print(reply.get("error", "screenshot failed"), file=sys.stderr)
+                return 1
+            Path(args.out).write_bytes(base64.b64decode(reply["data"]))
+            print(f"{args.out}: {reply['width']}x{reply['height']} {reply['format']}")
+            return 0
+        extra = {}
+        if args.action == "key":
+            extra = {"name": args.name}
+        elif args.action == "message":
+            extra = {"text": args.text, "seconds": args.seconds}
+        reply = client.request(args.action, **extra)
+    except ControlUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(json.dumps(reply, ensure_ascii=False, indent=2))
+    return 0 if reply.get("ok") else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from piclient.demo.run import run_demo
+
+    return run_demo(cache=Path(args.cache) if args.cache else None, headless=args.headless)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""`piclient tv`: start the launcher's parts in order and stop them in reverse.
+
+A missing CEC adapter, an unreachable catalog source or a missing font each cost one log line;
+none of them stops the screen from coming up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from piclient.catalog.cache import CatalogCache
+from piclient.config import Config
+from piclient.control.server import ControlServer
+from piclient.remote.keymap import Keymap
+from piclient.service import Service
+from piclient.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+def run_tv(config: Config, stop: threading.Event | None = None) -> int:
+    stop = stop or threading.Event()
+    service = Service()
+    with contextlib.ExitStack() as stack:
+        _install_signal_handlers(stop)
+        data = config.paths.data
+        data.mkdir(parents=True, exist_ok=True)
+        cache = CatalogCache(data)
+        store = StateStore(data / "state.db")
+        stack.callback(store.close)
+        keymap = Keymap.from_config(config.remote)
+
+        from piclient.display import open_display
+        from piclient.ui.app import App
+
+        surface = open_display(config.ui.fullscreen, config.ui.window_size)
+        stack.callback(_quit_pygame)
+        sync_loop = _sync_loop(config, cache)
+        app = App(config, surface, cache, store, keymap,
+                  on_reload=sync_loop.trigger if sync_loop else None)
+        stack.callback(app.close)
+
+        control = ControlServer(config.paths.socket, app.control)
+        control.start()
+        stack.callback(control.stop)
+
+        if config.cec.enabled:
+            app.cec = stack.enter_context(_cec(config, keymap, app))
+        if sync_loop is not None:
+            sync_loop.on_change = app.catalog_changed
+            sync_loop.start()
+            stack.callback(sync_loop.stop)
+
+        service.ready(f"{len(app.ui.library.catalog)} titles")
+        with contextlib.suppress(SystemExit):  # a window closed by hand
+            app.run(stop, watchdog=service.watchdog)
+        service.stopping()
+    log.info("launcher stopped")
+    return 0
+
+
+@contextlib.contextmanager
+def _cec(config: Config, keymap: Keymap, app: Any) -> Iterator[Any]:
+    from piclient.remote.cec import CecRemote
+
+    remote = CecRemote(config.cec, config.cec_name, keymap, on_key=app.cec_key, on_event=app.cec_event)
+    remote.start()
+    try:
+        yield remote
+    finally:
+        remote.stop()
+
+
+def _sync_loop(config: Config, cache: CatalogCache) -> Any:
+    """Until the agent takes this over, the launcher keeps its own cache fresh in the background."""
+    if not config.catalog.source:
+        return None
+    from piclient.catalog.sync import CatalogSync, SyncLoop
+
+    sync = CatalogSync(config.catalog.source, cache)
+    return SyncLoop(sync, config.catalog.refresh_minutes * 60, on_change=lambda: None)
+
+
+def _install_signal_handlers(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def _quit_pygame() -> None:
+    import pygame
+
+    pygame.quit()

@@ -1,0 +1,396 @@
+"""The launcher's main loop: the one thread that changes the screen.
+
+Every other thread (CEC, control socket, catalog sync, poster loading) only posts to ``inbox``;
+the loop drains it, turns raw key presses into button events, lets the top screen handle them,
+and repaints only when something changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pygame
+
+from piclient import __version__
+from piclient.catalog import Catalog, Episode, Title
+from piclient.catalog.cache import CatalogCache
+from piclient.config import Config
+from piclient.logs import RECENT
+from piclient.remote.buttons import Button
+from piclient.remote.keymap import Keymap
+from piclient.remote.repeat import ButtonEvent, KeyRepeater
+from piclient.state import SESSION_GAP_S, StateStore
+from piclient.ui.draw import gradient_background
+from piclient.ui.empty import EmptyScreen
+from piclient.ui.home import POSTER_H, POSTER_W, HomeScreen
+from piclient.ui.i18n import Strings
+from piclient.ui.overlay import Overlays
+from piclient.ui.posters import PosterBank
+from piclient.ui.screen import Library, Screen, Ui
+from piclient.ui.theme import Fonts
+from piclient.ui.title_page import POSTER_H as PAGE_H
+from piclient.ui.title_page import POSTER_W as PAGE_W
+from piclient.ui.title_page import TitleScreen
+
+log = logging.getLogger(__name__)
+
+CEC_KEEPALIVE_TIMEOUT_S = 0.6
+CONTROL_TIMEOUT_S = 5.0
+CATALOG_POLL_S = 1.0
+
+
+@dataclass
+class RawKey:
+    button: Button
+    pressed: bool
+    source: str
+
+
+@dataclass
+class CecNotice:
+    kind: str
+    detail: dict[str, Any]
+
+
+@dataclass
+class ControlCall:
+    request: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    reply: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CatalogLoaded:
+    catalog: Catalog | None
+
+
+class App:
+    def __init__(self, config: Config, surface: pygame.Surface, cache: CatalogCache, store: StateStore,
+                 keymap: Keymap, *, cec: Any = None, on_reload: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.surface = surface
+        self.cache = cache
+        self.store = store
+        self.keymap = keymap
+        self.cec = cec
+        self._on_reload = on_reload
+        self._clock = clock
+        self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.started = clock()
+        self.last_input = clock()
+        self.cec_events: list[dict[str, Any]] = []
+        self.play_requests: list[dict[str, Any]] = []
+        self.repeater = KeyRepeater(config.remote.repeat_delay_ms / 1000, config.remote.repeat_interval_ms / 1000)
+        self._last_generation = cache.generation()
+        self._next_catalog_poll = 0.0
+        self._last_active_source = -1e9
+        self._loading_catalog = False
+
+        size = surface.get_size()
+        fonts = Fonts(scale=size[1] / 1080)
+        grid = (fonts.px(POSTER_W), fonts.px(POSTER_H))
+        page = (fonts.px(PAGE_W), fonts.px(PAGE_H))
+        posters = PosterBank(cache.poster_file, {"grid": grid, "page": page})
+        new_since = store.begin_session()
+        library = Library(cache.load() or Catalog(), store.all_progress(), new_since)
+        self.ui = Ui(size=size, fonts=fonts, strings=Strings(config.ui.language), posters=posters,
+                     library=library, push=self.push, pop=self.pop, play=self.play,
+                     background=gradient_background(size))
+        self.overlays = Overlays(self.ui, config.ui.dim_after_seconds)
+        self.stack: list[Screen] = []
+        self._reset_stack()
+        self._update_footer()
+
+    # -- screens -------------------------------------------------------------------------------
+
+    @property
+    def top(self) -> Screen:
+        return self.stack[-1]
+
+    def push(self, screen: Screen) -> None:
+        self.stack.append(screen)
+        screen.dirty = True
+
+    def pop(self) -> None:
+        if len(self.stack) > 1:
+            self.stack.pop()
+            self._invalidate()
+
+    def open_title(self, title: Title) -> None:
+        self.push(TitleScreen(self.ui, title))
+
+    def _reset_stack(self) -> None:
+        if len(self.ui.library.catalog) == 0:
+            self.stack = [EmptyScreen(self.ui)]
+        else:
+            self.stack = [HomeScreen(self.ui, self.open_title)]
+
+    def _invalidate(self) -> None:
+        screen = self.top
+        mark = getattr(screen, "_mark", None)
+        if mark is not None:
+            mark(full=True)
+        screen.dirty = True
+
+    def play(self, title: Title, episode: Episode | None, start: float) -> None:
+        playable = episode.id if episode else title.id
+        self.play_requests.append({"title": title.id, "playable": playable, "start": start})
+        log.info("play requested: %s from %.0f s", playable, start)
+        self._activate_source(force=True)
+        self.overlays.show_notice(self.ui.strings("play.unavailable"), self._clock())
+
+    # -- inputs from other threads -------------------------------------------------------------
+
+    def post(self, item: object) -> None:
+        self.inbox.put(item)
+
+    def cec_key(self, button: Button, pressed: bool) -> None:
+        """Called on libcec's thread: only enqueue."""
+        self.inbox.put(RawKey(button, pressed, "cec"))
+
+    def cec_event(self, kind: str, detail: dict[str, Any]) -> None:
+        """Called on libcec's thread: only enqueue."""
+        self.inbox.put(CecNotice(kind, detail))
+
+    def catalog_changed(self) -> None:
+        """Called by the sync thread after it stored a new catalog or posters."""
+        self._next_catalog_poll = 0.0
+
+    def control(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Called on a control-socket thread: queue for the main loop and wait for its answer."""
+        call = ControlCall(request)
+        self.inbox.put(call)
+        if not call.done.wait(CONTROL_TIMEOUT_S):
+            return {"ok": False, "error": "tv not responding"}
+        return call.reply
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, watchdog: Callable[[], None] | None = None) -> None:
+        clock = pygame.time.Clock()
+        while not stop.is_set():
+            self.step()
+            if watchdog is not None:
+                watchdog()
+            # 60 Hz while a key is held or something changes; a calmer pace when idle.
+            clock.tick(60 if self.repeater.held is not None else 30)
+
+    def step(self) -> float | None:
+        """One pass of the loop; returns how long painting took, or None when nothing changed."""
+        now = self._clock()
+        for event in pygame.event.get():
+            self._pygame_event(event, now)
+        while True:
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            self._inbox_item(item, now)
+        for event in self.repeater.tick(now):
+            self._dispatch(event, now)
+        if now >= self._next_catalog_poll:
+            self._poll_catalog(now)
+        self.top.update(now)
+        self.overlays.update(now, now - self.last_input)
+        return self._paint()
+
+    def _pygame_event(self, event: pygame.event.Event, now: float) -> None:
+        if event.type == pygame.QUIT:
+            self.inbox.put(ControlCall({"cmd": "_quit"}))
+        elif event.type in (pygame.KEYDOWN, pygame.KEYUP):
+            button = self.keymap.keyboard(pygame.key.name(event.key))
+            if button is None:
+                return
+            if event.type == pygame.KEYDOWN:
+                self._physical_input(now)
+                for out in self.repeater.press(button, "keyboard", now):
+                    self._dispatch(out, now)
+            else:
+                self.repeater.release(button, "keyboard", now)
+
+    def _inbox_item(self, item: object, now: float) -> None:
+        if isinstance(item, RawKey):
+            if item.pressed:
+                self._physical_input(now)
+                for out in self.repeater.press(item.button, item.source, now,
+                                               keepalive_timeout_s=CEC_KEEPALIVE_TIMEOUT_S):
+                    self._dispatch(out, now)
+            else:
+                self.repeater.release(item.button, item.source, now)
+        elif isinstance(item, CecNotice):
+            self.cec_events.append({"kind": item.kind, "time": time.time(), **item.detail})
+            del self.cec_events[:-20]
+            log.info("cec: %s %s", item.kind, item.detail or "")
+        elif isinstance(item, ControlCall):
+            try:
+                item.reply = self._control(item.request, now)
+            except Exception as exc:
+                log.exception("control command failed")
+                item.reply = {"ok": False, "error": str(exc)}
+            item.done.set()
+        elif isinstance(item, CatalogLoaded):
+            self._loading_catalog = False
+            if item.catalog is not None:
+                self._set_catalog(item.catalog)
+
+    def _physical_input(self, now: float) -> None:
+        """A real remote or keyboard was used: count it for dimming, sessions and the TV's input."""
+        if now - self.last_input >= SESSION_GAP_S:
+            self.ui.library.new_since = self.store.begin_session()
+            self._library_changed()
+        self.last_input = now
+        self._activate_source()
+
+    def _activate_source(self, force: bool = False) -> None:
+        # Each request sends CEC frames; once in a while is enough unless a film is starting.
+        now = self._clock()
+        if self.cec is not None and (force or now - self._last_active_source > 30):
+            self._last_active_source = now
+            try:
+                self.cec.make_active_source()
+            except Exception as exc:
+                log.warning("could not make the box the TV's active source: %s", exc)
+
+    def _dispatch(self, event: ButtonEvent, now: float) -> None:
+        if event.source != "control":
+            self.last_input = now
+        if self.overlays.dimmed:
+            # The first press only wakes the screen: she should see where she is before anything moves.
+            self.overlays.dimmed = False
+            self.overlays.changed = True
+            return
+        if self.overlays.message is not None and event.button in (Button.OK, Button.BACK) and not event.repeat:
+            self.overlays.dismiss()
+            return
+        self.top.handle(event)
+
+    def _paint(self) -> float | None:
+        screen_dirty = self.top.dirty
+        if not screen_dirty and not self.overlays.changed:
+            return None
+        started = time.perf_counter()
+        overlay_visible = self.overlays.changed or self._overlay_showing()
+        if self.overlays.changed:
+            self._invalidate()
+        rects = self.top.draw(self.surface)
+        if overlay_visible:
+            self.overlays.draw(self.surface)
+            rects = None
+        if rects is None:
+            pygame.display.flip()
+        else:
+            pygame.display.update(rects)
+        return time.perf_counter() - started
+
+    def _overlay_showing(self) -> bool:
+        o = self.overlays
+        return bool(o.message or o.notice or o.footer or o.dimmed)
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    def _poll_catalog(self, now: float) -> None:
+        self._next_catalog_poll = now + CATALOG_POLL_S
+        generation = self.cache.generation()
+        if generation == self._last_generation or self._loading_catalog:
+            return
+        self._last_generation = generation
+        self._loading_catalog = True
+        # Parsing a large catalog takes a while: do it off the loop and adopt the result here.
+        threading.Thread(target=lambda: self.inbox.put(CatalogLoaded(self.cache.load())),
+                         name="catalog-load", daemon=True).start()
+
+    def _set_catalog(self, catalog: Catalog) -> None:
+        was_empty = len(self.ui.library.catalog) == 0
+        self.ui.library.catalog = catalog
+        self.ui.posters.forget_missing()
+        if was_empty != (len(catalog) == 0):
+            self._reset_stack()
+        self._library_changed()
+        self._update_footer()
+        log.info("catalog: %d titles shown, %d entries skipped", len(catalog), len(catalog.skipped))
+
+    def _library_changed(self) -> None:
+        self.ui.library.progress = self.store.all_progress()
+        for screen in self.stack:
+            screen.library_changed()
+        self._invalidate()
+
+    def _update_footer(self) -> None:
+        meta = self.cache.meta()
+        offline = bool(meta.last_error) and len(self.ui.library.catalog) > 0
+        self.overlays.set_footer(self.ui.strings("offline") if offline else None)
+
+    # -- control commands ----------------------------------------------------------------------
+
+    def _control(self, request: dict[str, Any], now: float) -> dict[str, Any]:
+        cmd = request.get("cmd")
+        if cmd == "status":
+            return {"ok": True, **self.status()}
+        if cmd == "key":
+            try:
+                button = Button.parse(str(request.get("name", "")))
+            except ValueError as exc:
+                return {"ok": False, "error": str(exc)}
+            self._dispatch(ButtonEvent(button, False, "control"), now)
+            return {"ok": True, "button": button.name}
+        if cmd == "message":
+            text = str(request.get("text", "")).strip()
+            if not text:
+                return {"ok": False, "error": "message text is empty"}
+            seconds = request.get("seconds", 30)
+            if not isinstance(seconds, int | float) or not 1 <= seconds <= 24 * 3600:
+                return {"ok": False, "error": "seconds must be between 1 and 86400"}
+            self.overlays.show_message(text[:500], float(seconds), now)
+            self.last_input = now  # she should see it, not a dimmed screen
+            return {"ok": True}
+        if cmd == "screenshot":
+            self._paint()  # what is queued for the screen is what the picture shows
+            return {"ok": True, "_image": (pygame.image.tobytes(self.surface, "RGB"), self.surface.get_size())}
+        if cmd == "reload":
+            if self._on_reload is not None:
+                self._on_reload()
+            self._next_catalog_poll = 0.0
+            return {"ok": True}
+        if cmd == "_quit":
+            raise SystemExit(0)
+        return {"ok": False, "error": f"unknown command {cmd!r}; try status, key, message, screenshot, reload"}
+
+    def status(self) -> dict[str, Any]:
+        meta = self.cache.meta()
+        catalog = self.ui.library.catalog
+        cec_state = None
+        if self.cec is not None:
+            state = self.cec.state()
+            cec_state = state.__dict__ if hasattr(state, "__dict__") else state
+        return {
+            "version": __version__,
+            "device": self.config.device.name,
+            "uptime": round(self._clock() - self.started, 1),
+            "size": list(self.surface.get_size()),
+            "screen": self.top.name,
+            "depth": len(self.stack),
+            "focus": self.top.status(),
+            "overlay": self.overlays.status(),
+            "catalog": {
+                "titles": len(catalog),
+                "skipped": len(catalog.skipped),
+                "skipped_reasons": [f"{s.where}: {s.reason}" for s in catalog.skipped[:20]],
+                "source": meta.source,
+                "fetched_at": meta.fetched_at,
+                "error": meta.last_error,
+            },
+            "cec": cec_state,
+            "cec_events": self.cec_events[-5:],
+            "play_requests": self.play_requests[-5:],
+            "errors": RECENT.items(),
+        }
+
+    def close(self) -> None:
+        self.ui.posters.close()

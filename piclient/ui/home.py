@@ -1,0 +1,276 @@
+"""The home screen: a big description of the focused title on top, rows of posters below.
+
+Rows: Continue watching, New, Films, Series (empty rows are left out). The focused row sits at the
+top of the row area; moving along a row repaints only that band and the description above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pygame
+
+from piclient.catalog import Title, pick
+from piclient.remote.buttons import Button
+from piclient.remote.repeat import ButtonEvent
+from piclient.ui import draw, theme
+from piclient.ui.posters import placeholder
+from piclient.ui.screen import Ui
+
+MARGIN = 96
+HERO_Y = 56
+ROWS_Y = 372
+LABEL_H = 64
+POSTER_W, POSTER_H = 240, 360
+GAP = 40
+ROW_H = 520
+
+
+@dataclass
+class Row:
+    key: str
+    titles: list[Title]
+    column: int = 0
+    offset: int = 0
+
+
+class HomeScreen:
+    name = "home"
+
+    def __init__(self, ui: Ui, open_title: Any) -> None:
+        self.ui = ui
+        self._open_title = open_title
+        self.rows: list[Row] = []
+        self.row_index = 0
+        self.dirty = True
+        self._full = True
+        self._placeholders: dict[str, pygame.Surface] = {}
+        self._hero_cache: dict[str, list[str]] = {}
+        self.library_changed()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def library_changed(self) -> None:
+        lib = self.ui.library
+        focused = self.focused()
+        keep_row = self.rows[self.row_index].key if self.rows else None
+        titles = list(lib.catalog.titles)
+        newest_first = sorted((t for t in titles if lib.is_new(t)),
+                              key=lambda t: t.added_at.timestamp() if t.added_at else 0, reverse=True)
+        candidates = [
+            ("continue", lib.in_progress_titles()),
+            ("new", newest_first),
+            ("films", [t for t in titles if t.kind == "film"]),
+            ("series", [t for t in titles if t.kind == "series"]),
+        ]
+        old = {row.key: row for row in self.rows}
+        self.rows = []
+        for key, items in candidates:
+            if not items:
+                continue
+            row = Row(key, items)
+            previous = old.get(key)
+            if previous and focused is not None and key == keep_row:
+                ids = [t.id for t in items]
+                row.column = ids.index(focused.id) if focused.id in ids else min(previous.column, len(items) - 1)
+            elif previous:
+                row.column = min(previous.column, len(items) - 1)
+            row.offset = min(previous.offset, row.column) if previous else 0
+            self.rows.append(row)
+        keys = [row.key for row in self.rows]
+        self.row_index = keys.index(keep_row) if keep_row in keys else 0
+        self._placeholders.clear()
+        self._mark(full=True)
+
+    def focused(self) -> Title | None:
+        if not self.rows:
+            return None
+        row = self.rows[self.row_index]
+        return row.titles[row.column]
+
+    def handle(self, event: ButtonEvent) -> None:
+        if not self.rows:
+            return
+        row = self.rows[self.row_index]
+        if event.button is Button.LEFT and row.column > 0:
+            row.column -= 1
+            self._mark(full=self._scroll(row))
+        elif event.button is Button.RIGHT and row.column < len(row.titles) - 1:
+            row.column += 1
+            self._mark(full=self._scroll(row))
+        elif event.button is Button.UP and self.row_index > 0:
+            self.row_index -= 1
+            self._mark(full=True)
+        elif event.button is Button.DOWN and self.row_index < len(self.rows) - 1:
+            self.row_index += 1
+            self._mark(full=True)
+        elif event.button in (Button.OK, Button.INFO) and not event.repeat:
+            self._open_title(row.titles[row.column])
+        elif event.button in (Button.PLAY, Button.PLAYPAUSE) and not event.repeat:
+            title = row.titles[row.column]
+            episode, prog = self.ui.library.resume_point(title)
+            self.ui.play(title, episode, prog.position if prog else 0.0)
+
+    def _scroll(self, row: Row) -> bool:
+        """Keep the focus inside the visible window; True when the window itself moved."""
+        visible = self._visible_count()
+        before = row.offset
+        if row.column < row.offset:
+            row.offset = row.column
+        elif row.column >= row.offset + visible:
+            row.offset = row.column - visible + 1
+        return row.offset != before
+
+    def _visible_count(self) -> int:
+        width = self.ui.size[0] - 2 * self.ui.px(MARGIN)
+        return max(1, (width + self.ui.px(GAP)) // (self.ui.px(POSTER_W) + self.ui.px(GAP)))
+
+    def _mark(self, full: bool) -> None:
+        self.dirty = True
+        self._full = self._full or full
+
+    def update(self, now: float) -> None:
+        if self.ui.posters.collect():
+            self._mark(full=True)
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def draw(self, surface: pygame.Surface) -> list[pygame.Rect] | None:
+        ui = self.ui
+        width, height = ui.size
+        hero = pygame.Rect(0, 0, width, ui.px(ROWS_Y))
+        full, self._full, self.dirty = self._full, False, False
+        if full:
+            surface.blit(ui.background, (0, 0))
+        else:
+            surface.blit(ui.background, hero, hero)
+        self._draw_hero(surface)
+        y = ui.px(ROWS_Y)
+        changed = [hero]
+        for index in range(self.row_index, len(self.rows)):
+            if y >= height:
+                break
+            band = pygame.Rect(0, y, width, ui.px(ROW_H))
+            if full or index == self.row_index:
+                if not full:
+                    surface.blit(ui.background, band, band)
+                self._draw_row(surface, self.rows[index], y, focused=index == self.row_index)
+                changed.append(band)
+            y += ui.px(ROW_H)
+        return None if full else changed
+
+    def _draw_hero(self, surface: pygame.Surface) -> None:
+        ui = self.ui
+        title = self.focused()
+        if title is None:
+            return
+        x, y = ui.px(MARGIN), ui.px(HERO_Y)
+        max_w = ui.size[0] - 2 * x
+        name = ui.fonts.render(title.name(ui.language), 72, theme.TEXT, bold=True, max_width=max_w)
+        surface.blit(name, (x, y))
+        y += name.get_height() + ui.px(8)
+        meta = ui.fonts.render(self._meta_line(title), 36, theme.TEXT_DIM)
+        surface.blit(meta, (x, y))
+        y += meta.get_height() + ui.px(14)
+        for line in self._hero_lines(title, max_w):
+            rendered = ui.fonts.render(line, 36, theme.TEXT)
+            surface.blit(rendered, (x, y))
+            y += ui.px(50)
+
+    def _meta_line(self, title: Title) -> str:
+        s = self.ui.strings
+        parts = [str(title.year)] if title.year else []
+        if title.kind == "series":
+            parts.append(s("episodes", n=len(title.episodes)))
+        elif title.duration:
+            parts.append(s.duration(title.duration))
+        return "  ·  ".join(parts)
+
+    def _hero_lines(self, title: Title, width: int) -> list[str]:
+        lines = self._hero_cache.get(title.id)
+        if lines is None:
+            text = pick(title.description, self.ui.language) if title.description else ""
+            lines = self.ui.fonts.wrap(text, 36, width, 2) if text else []
+            self._hero_cache[title.id] = lines
+            if len(self._hero_cache) > 400:
+                self._hero_cache.pop(next(iter(self._hero_cache)))
+        return lines
+
+    def _draw_row(self, surface: pygame.Surface, row: Row, y: int, *, focused: bool) -> None:
+        ui = self.ui
+        label_color = theme.TEXT if focused else theme.TEXT_DIM
+        label = ui.fonts.render(ui.strings(f"row.{row.key}"), 44, label_color, bold=True)
+        surface.blit(label, (ui.px(MARGIN), y))
+        poster_y = y + ui.px(LABEL_H) + ui.px(14)
+        step = ui.px(POSTER_W) + ui.px(GAP)
+        x = ui.px(MARGIN)
+        visible = self._visible_count()
+        for index in range(row.offset, min(len(row.titles), row.offset + visible + 1)):
+            if x >= ui.size[0]:
+                break
+            self._draw_poster(surface, row.titles[index], pygame.Rect(x, poster_y, ui.px(POSTER_W), ui.px(POSTER_H)),
+                              focused=focused and index == row.column, show_progress=row.key == "continue")
+            x += step
+        # Ask for the next screenful now, so holding RIGHT rarely meets a placeholder.
+        for index in range(row.offset + visible + 1, min(len(row.titles), row.offset + 2 * visible + 1)):
+            ui.posters.get(row.titles[index].poster, "grid")
+
+    def _draw_poster(self, surface: pygame.Surface, title: Title, rect: pygame.Rect, *, focused: bool,
+                     show_progress: bool) -> None:
+        ui = self.ui
+        image = ui.posters.get(title.poster, "grid")
+        if image is not None:
+            surface.blit(image, rect)
+        elif ui.posters.is_missing(title.poster, "grid"):
+            surface.blit(self._placeholder(title, rect.size), rect)
+        else:
+            # Still loading (a frame or two): a plain card is cheap enough for a held arrow key.
+            pygame.draw.rect(surface, theme.CARD, rect)
+            name = ui.fonts.render(title.name(ui.language), 26, theme.TEXT_DIM, max_width=rect.width - ui.px(20))
+            surface.blit(name, name.get_rect(center=rect.center))
+        lib = ui.library
+        if lib.is_new(title):
+            draw.badge(surface, ui.fonts, ui.strings("badge.new"), theme.NEW_BADGE,
+                       (rect.x + ui.px(10), rect.y + ui.px(10)))
+        if lib.is_watched(title):
+            draw.watched_mark(surface, ui.fonts, (rect.right - ui.px(34), rect.y + ui.px(34)))
+        fraction = lib.fraction(title)
+        if fraction > 0 and (show_progress or not lib.is_watched(title)):
+            draw.progress_bar(surface, pygame.Rect(rect.x, rect.bottom - ui.px(10), rect.width, ui.px(10)), fraction)
+        if focused:
+            draw.focus_ring(surface, rect, ui.fonts)
+
+    def _placeholder(self, title: Title, size: tuple[int, int]) -> pygame.Surface:
+        surface = self._placeholders.get(title.id)
+        if surface is None:
+            surface = placeholder(self.ui.fonts, title.name(self.ui.language), size)
+            self._placeholders[title.id] = surface
+            if len(self._placeholders) > 200:
+                self._placeholders.pop(next(iter(self._placeholders)))
+        return surface
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        lib = self.ui.library
+        focused = self.focused()
+        rows = []
+        visible = self._visible_count()
+        for row in self.rows:
+            shown = row.titles[row.offset : row.offset + visible]
+            rows.append({
+                "key": row.key,
+                "count": len(row.titles),
+                "visible": [
+                    {"id": t.id, "new": lib.is_new(t), "watched": lib.is_watched(t),
+                     "progress": round(lib.fraction(t), 3)}
+                    for t in shown
+                ],
+            })
+        return {
+            "row": self.rows[self.row_index].key if self.rows else None,
+            "column": self.rows[self.row_index].column if self.rows else None,
+            "focused": focused.id if focused else None,
+            "rows": rows,
+        }

@@ -1,0 +1,58 @@
+"""Every sentence the viewer can see, in Korean and English. Calm, short, no technical words."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "row.continue": {"ko": "이어서 보기", "en": "Continue watching"},
+    "row.new": {"ko": "새로 들어온 작품", "en": "New"},
+    "row.films": {"ko": "영화", "en": "Films"},
+    "row.series": {"ko": "시리즈", "en": "Series"},
+    "badge.new": {"ko": "새 작품", "en": "NEW"},
+    "badge.watched": {"ko": "다 봤어요", "en": "Watched"},
+    "empty.title": {"ko": "영화를 준비하고 있어요", "en": "Your films are on their way"},
+    "empty.body": {
+        "ko": "곧 여기에 나타나요. 그대로 두시면 돼요.",
+        "en": "They will appear here shortly. There is nothing you need to do.",
+    },
+    "offline": {
+        "ko": "인터넷이 잠시 끊겼어요. 여기 있는 작품은 그대로 보실 수 있어요.",
+        "en": "The internet is away for a moment. Everything shown here still works.",
+    },
+    "action.play": {"ko": "재생", "en": "Play"},
+    "action.resume": {"ko": "이어서 보기 ({time}부터)", "en": "Resume from {time}"},
+    "action.start_over": {"ko": "처음부터 보기", "en": "Start over"},
+    "action.play_episode": {"ko": "{n}화 보기", "en": "Play episode {n}"},
+    "action.resume_episode": {"ko": "{n}화 이어서 보기", "en": "Resume episode {n}"},
+    "episode": {"ko": "{n}화", "en": "Episode {n}"},
+    "season": {"ko": "시즌 {n}", "en": "Season {n}"},
+    "episodes": {"ko": "{n}편", "en": "{n} episodes"},
+    "minutes": {"ko": "{m}분", "en": "{m} min"},
+    "hours_minutes": {"ko": "{h}시간 {m}분", "en": "{h} h {m} min"},
+    "play.unavailable": {
+        "ko": "지금은 이 작품을 틀 수 없어요. 다른 작품을 골라 보세요.",
+        "en": "This one cannot play right now. Please choose another.",
+    },
+    "hint.ok_close": {"ko": "확인 버튼을 누르면 닫혀요", "en": "Press OK to close"},
+}
+
+
+class Strings:
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __call__(self, key: str, **values: object) -> str:
+        entry = STRINGS[key]
+        text = entry.get(self.language) or entry["en"]
+        return text.format(**values) if values else text
+
+    def duration(self, seconds: float) -> str:
+        minutes = max(1, round(seconds / 60))
+        if minutes < 60:
+            return self("minutes", m=minutes)
+        return self("hours_minutes", h=minutes // 60, m=minutes % 60)
+
+    @staticmethod
+    def clock(seconds: float) -> str:
+        total = int(seconds)
+        hours, rest = divmod(total, 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
