@@ -259,8 +259,8 @@ class App:
                 log.warning("could not make the box the TV's active source: %s", exc)
 
     def _dispatch(self, event: ButtonEvent, now: float) -> None:
-        if event.source != "control":
-            self.last_input = now
+        # Any key counts against dimming, the maintainer's too: he is watching the screenshots.
+        self.last_input = now
         if self.overlays.dimmed:
             # The first press only wakes the screen: she should see where she is before anything moves.
             self.overlays.dimmed = False

@@ -1,0 +1,197 @@
+"""The launcher as the viewer and the maintainer meet it: a real process, driven over its socket."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from piclient.state import StateStore
+from tests.catalogs import film, series, write_catalog
+from tests.launcher import Launcher, write_config
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    titles = [film(f"film-{n}", f"영화 {n}", f"Film {n}") for n in range(1, 9)]
+    titles.insert(0, film("fresh", "새 영화", "Fresh", added_days_ago=1))
+    titles.append(series("hood", "우리 동네 이야기"))
+    return write_catalog(tmp_path / "library" / "catalog.json", titles)
+
+
+def start(tmp_path: Path, source: str, **ui: object) -> Launcher:
+    return Launcher(tmp_path, write_config(tmp_path, source, **ui))
+
+
+@pytest.fixture
+def tv(tmp_path: Path, library: Path) -> Iterator[Launcher]:
+    launcher = start(tmp_path, str(library))
+    launcher.wait_for(lambda s: s["screen"] == "home")
+    yield launcher
+    assert launcher.stop() == 0, launcher.log()
+
+
+def focused(status: dict) -> str:
+    return status["focus"]["focused"]
+
+
+def test_home_has_new_films_and_series_rows_with_a_new_badge(tv: Launcher) -> None:
+    status = tv.status()
+    rows = {row["key"]: row for row in status["focus"]["rows"]}
+    assert list(rows) == ["new", "films", "series"]
+    assert [item["id"] for item in rows["new"]["visible"]] == ["fresh"]
+    assert rows["new"]["visible"][0]["new"] is True
+    assert rows["films"]["count"] == 9
+    assert rows["series"]["visible"][0]["id"] == "hood"
+    assert status["catalog"] == {**status["catalog"], "titles": 10, "skipped": 0}
+
+
+def test_arrows_move_the_focus_and_ok_opens_the_title_page(tv: Launcher) -> None:
+    assert focused(tv.status()) == "fresh"
+    tv.key("down")
+    status = tv.status()
+    assert (status["focus"]["row"], focused(status)) == ("films", "fresh")
+    tv.key("right", "right")
+    assert focused(tv.status()) == "film-2"
+    tv.key("left")
+    assert focused(tv.status()) == "film-1"
+    tv.key("ok")
+    page = tv.status()
+    assert page["screen"] == "title"
+    assert page["focus"]["title"] == "film-1"
+    assert page["focus"]["actions"] == ["play"]
+    tv.key("back")
+    back = tv.status()
+    assert (back["screen"], back["focus"]["row"], focused(back)) == ("home", "films", "film-1")
+
+
+def test_focus_stops_at_the_edges_instead_of_wrapping(tv: Launcher) -> None:
+    tv.key("left", "up", "up")
+    status = tv.status()
+    assert (status["focus"]["row"], focused(status)) == ("new", "fresh")
+    tv.key(*["down"] * 5)
+    assert tv.status()["focus"]["row"] == "series"
+
+
+def test_a_series_page_lists_its_episodes(tv: Launcher) -> None:
+    tv.key("down", "down", "ok")
+    page = tv.status()["focus"]
+    assert page["title"] == "hood"
+    assert page["actions"] == ["play", "episode", "episode", "episode"]
+    assert page["focused_episode"] == "hood-e1"
+    tv.key("down", "down")
+    assert tv.status()["focus"]["focused_episode"] == "hood-e2"
+
+
+def test_screenshot_is_an_image_of_exactly_the_screen(tv: Launcher) -> None:
+    png = Image.open(io.BytesIO(tv.ctl.screenshot("png")))
+    assert png.format == "PNG" and png.size == (1280, 720)
+    jpeg = Image.open(io.BytesIO(tv.ctl.screenshot("jpg", max_width=640)))
+    assert jpeg.format == "JPEG" and jpeg.size == (640, 360)
+    # The picture follows the screen: opening a title changes it.
+    tv.key("ok")
+    after = Image.open(io.BytesIO(tv.ctl.screenshot("png")))
+    assert list(after.getdata()) != list(png.getdata())
+
+
+def test_a_message_shows_until_ok_closes_it(tv: Launcher) -> None:
+    before = tv.status()
+    assert tv.ctl.request("message", text="엄마, 새 영화가 들어왔어요", seconds=60)["ok"]
+    assert tv.status()["overlay"]["message"] == "엄마, 새 영화가 들어왔어요"
+    tv.key("ok")
+    after = tv.status()
+    assert after["overlay"]["message"] is None
+    assert after["screen"] == "home" and focused(after) == focused(before)  # OK closed it, nothing opened
+
+
+def test_bad_commands_get_a_clear_answer(tv: Launcher) -> None:
+    assert "unknown button" in tv.ctl.request("key", name="jump")["error"]
+    assert "unknown command" in tv.ctl.request("launch-missiles")["error"]
+    assert "empty" in tv.ctl.request("message", text="  ")["error"]
+    assert tv.status()["screen"] == "home"
+
+
+def test_progress_fills_continue_watching_and_marks_watched(tmp_path: Path, library: Path) -> None:
+    store = StateStore(tmp_path / "data" / "state.db")
+    store.save_progress("film-3", 1200, 3600)
+    store.save_progress("film-4", 3500, 3600)
+    store.save_progress("hood-e1", 1500, 1500)
+    store.close()
+    tv = start(tmp_path, str(library))
+    try:
+        status = tv.wait_for(lambda s: s["screen"] == "home")
+        rows = {row["key"]: row for row in status["focus"]["rows"]}
+        assert [item["id"] for item in rows["continue"]["visible"]] == ["hood", "film-3"]
+        assert rows["continue"]["visible"][1]["progress"] == pytest.approx(1 / 3, abs=0.01)
+        films = {item["id"]: item for item in rows["films"]["visible"]}
+        assert films["film-4"]["watched"] is True
+        assert films["film-3"]["watched"] is False
+        tv.key("ok")  # the series carries on with its next episode
+        page = tv.status()["focus"]
+        assert page["title"] == "hood" and page["focused_episode"] == "hood-e2"
+        tv.key("back", "down", "down", "right", "right", "right", "ok")
+        film_page = tv.status()["focus"]
+        assert film_page["title"] == "film-3" and film_page["actions"] == ["resume", "start_over"]
+    finally:
+        assert tv.stop() == 0
+
+
+def test_no_catalog_yet_shows_the_calm_waiting_screen(tmp_path: Path) -> None:
+    tv = start(tmp_path, "http://127.0.0.1:9/catalog.json")  # nothing listens on the discard port
+    try:
+        status = tv.wait_for(lambda s: s["catalog"]["error"] is not None)
+        assert status["screen"] == "empty"
+        shot = Image.open(io.BytesIO(tv.ctl.screenshot("png")))
+        assert shot.size == (1280, 720)
+        tv.key("ok", "down")  # keys do nothing harmful
+        assert tv.status()["screen"] == "empty"
+    finally:
+        assert tv.stop() == 0
+
+
+def test_a_catalog_that_arrives_later_replaces_the_waiting_screen(tmp_path: Path) -> None:
+    source = tmp_path / "later" / "catalog.json"
+    tv = start(tmp_path, str(source))
+    try:
+        assert tv.status()["screen"] == "empty"
+        write_catalog(source, [film("late", "늦게 온 영화")])
+        tv.ctl.request("reload")
+        status = tv.wait_for(lambda s: s["screen"] == "home")
+        assert focused(status) == "late"
+    finally:
+        assert tv.stop() == 0
+
+
+def test_a_broken_catalog_keeps_the_last_good_one(tmp_path: Path, library: Path) -> None:
+    tv = start(tmp_path, str(library))
+    try:
+        tv.wait_for(lambda s: s["catalog"]["titles"] == 10)
+        library.write_text('{"version": 1, "titles": [', encoding="utf-8")
+        tv.ctl.request("reload")
+        status = tv.wait_for(lambda s: s["catalog"]["error"])
+        assert status["catalog"]["titles"] == 10
+        assert status["screen"] == "home"
+        assert status["overlay"]["notice"] is None
+    finally:
+        assert tv.stop() == 0
+
+
+def test_the_screen_dims_when_idle_and_the_first_key_only_wakes_it(tmp_path: Path, library: Path) -> None:
+    tv = start(tmp_path, str(library), dim_after_seconds=1)
+    try:
+        tv.wait_for(lambda s: s["screen"] == "home")
+        before = focused(tv.status())
+        time.sleep(1.3)
+        assert tv.wait_for(lambda s: s["overlay"]["dimmed"])["overlay"]["dimmed"]
+        tv.key("right")
+        status = tv.status()
+        assert status["overlay"]["dimmed"] is False
+        assert focused(status) == before
+    finally:
+        assert tv.stop() == 0
