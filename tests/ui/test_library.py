@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from piclient.catalog import parse_catalog
@@ -13,8 +14,6 @@ BASE = "http://127.0.0.1:9/catalog.json"
 
 
 def make(titles: list, progress: dict[str, Progress] | None = None, new_since: float | None = None) -> Library:
-    import json
-
     catalog = parse_catalog(json.dumps({"version": 1, "titles": titles}), BASE)
     return Library(catalog, progress or {}, new_since)
 
@@ -24,7 +23,8 @@ def prog(ident: str, position: float, duration: float, *, watched: bool = False,
 
 
 def test_new_means_added_since_the_previous_session() -> None:
-    lib = make([film("a", "가", added_days_ago=2), film("b", "나", added_days_ago=5)], new_since=time.time() - 3 * 86400)
+    titles = [film("a", "가", added_days_ago=2), film("b", "나", added_days_ago=5)]
+    lib = make(titles, new_since=time.time() - 3 * 86400)
     assert [lib.is_new(t) for t in lib.catalog.titles] == [True, False]
 
 
