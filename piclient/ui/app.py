@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -133,11 +134,7 @@ class App:
             self.stack = [HomeScreen(self.ui, self.open_title)]
 
     def _invalidate(self) -> None:
-        screen = self.top
-        mark = getattr(screen, "_mark", None)
-        if mark is not None:
-            mark(full=True)
-        screen.dirty = True
+        self.top.invalidate()
 
     def play(self, title: Title, episode: Episode | None, start: float) -> None:
         playable = episode.id if episode else title.id
@@ -174,6 +171,9 @@ class App:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, watchdog: Callable[[], None] | None = None) -> None:
+        # Background threads (poster decoding, sync) must not hold the GIL for a whole 5 ms default
+        # slice while a frame waits; 1 ms keeps a held arrow smooth.
+        sys.setswitchinterval(0.001)
         clock = pygame.time.Clock()
         while not stop.is_set():
             self.step()
@@ -219,8 +219,9 @@ class App:
         if isinstance(item, RawKey):
             if item.pressed:
                 self._physical_input(now)
-                for out in self.repeater.press(item.button, item.source, now,
-                                               keepalive_timeout_s=CEC_KEEPALIVE_TIMEOUT_S):
+                # CEC may lose a release; only there does silence mean "let go".
+                timeout = CEC_KEEPALIVE_TIMEOUT_S if item.source == "cec" else None
+                for out in self.repeater.press(item.button, item.source, now, keepalive_timeout_s=timeout):
                     self._dispatch(out, now)
             else:
                 self.repeater.release(item.button, item.source, now)

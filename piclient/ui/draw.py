@@ -8,16 +8,20 @@ from piclient.ui import theme
 from piclient.ui.theme import Fonts
 
 
-def gradient_background(size: tuple[int, int]) -> pygame.Surface:
-    """Drawn once at start; screens blit regions of it instead of filling and shading every frame."""
+def gradient_background(size: tuple[int, int], end: float = 0.33) -> pygame.Surface:
+    """Drawn once at start; screens blit regions of it instead of shading every frame.
+
+    The gradient ends a third of the way down, so the poster rows below it are one flat colour that
+    a cheap ``fill`` repaints.
+    """
     width, height = size
     surface = pygame.Surface(size)
     top, bottom = theme.BACKGROUND_TOP, theme.BACKGROUND
     for y in range(0, height, 2):
-        mix = min(1.0, y / (height * 0.6))
+        mix = min(1.0, y / (height * end))
         color = tuple(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
         surface.fill(color, (0, y, width, 2))
-    return surface
+    return surface.convert() if pygame.display.get_surface() is not None else surface
 
 
 def focus_ring(surface: pygame.Surface, rect: pygame.Rect, fonts: Fonts) -> None:

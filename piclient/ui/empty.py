@@ -21,6 +21,9 @@ class EmptyScreen:
     def library_changed(self) -> None:
         self.dirty = True
 
+    def invalidate(self) -> None:
+        self.dirty = True
+
     def handle(self, event: ButtonEvent) -> None:
         """Nothing to choose yet; keys are simply ignored."""
 

@@ -45,6 +45,7 @@ class HomeScreen:
         self.row_index = 0
         self.dirty = True
         self._full = True
+        self._band = False  # the focused row and the description above it
         self._placeholders: dict[str, pygame.Surface] = {}
         self._hero_cache: dict[str, list[str]] = {}
         self.library_changed()
@@ -95,10 +96,12 @@ class HomeScreen:
         row = self.rows[self.row_index]
         if event.button is Button.LEFT and row.column > 0:
             row.column -= 1
-            self._mark(full=self._scroll(row))
+            self._scroll(row)
+            self._mark(full=False)
         elif event.button is Button.RIGHT and row.column < len(row.titles) - 1:
             row.column += 1
-            self._mark(full=self._scroll(row))
+            self._scroll(row)
+            self._mark(full=False)
         elif event.button is Button.UP and self.row_index > 0:
             self.row_index -= 1
             self._mark(full=True)
@@ -129,10 +132,23 @@ class HomeScreen:
     def _mark(self, full: bool) -> None:
         self.dirty = True
         self._full = self._full or full
+        self._band = True
+
+    def invalidate(self) -> None:
+        self._mark(full=True)
 
     def update(self, now: float) -> None:
-        if self.ui.posters.collect():
-            self._mark(full=True)
+        arrived = self.ui.posters.collect()
+        if not arrived or not self.rows:
+            return
+        # Repaint only as much as the new posters touch: usually they are the next screenful of the
+        # focused row, fetched ahead and not visible yet.
+        visible = self._visible_count() + 1
+        for index in range(self.row_index, min(len(self.rows), self.row_index + 2)):
+            row = self.rows[index]
+            shown = {t.poster for t in row.titles[row.offset : row.offset + visible]}
+            if shown & arrived:
+                self._mark(full=index != self.row_index)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -140,11 +156,10 @@ class HomeScreen:
         ui = self.ui
         width, height = ui.size
         hero = pygame.Rect(0, 0, width, ui.px(ROWS_Y))
-        full, self._full, self.dirty = self._full, False, False
+        full, self._full, self.dirty, self._band = self._full, False, False, False
+        surface.blit(ui.background, hero, hero)
         if full:
-            surface.blit(ui.background, (0, 0))
-        else:
-            surface.blit(ui.background, hero, hero)
+            surface.fill(theme.BACKGROUND, pygame.Rect(0, hero.bottom, width, height - hero.bottom))
         self._draw_hero(surface)
         y = ui.px(ROWS_Y)
         changed = [hero]
@@ -154,7 +169,7 @@ class HomeScreen:
             band = pygame.Rect(0, y, width, ui.px(ROW_H))
             if full or index == self.row_index:
                 if not full:
-                    surface.blit(ui.background, band, band)
+                    surface.fill(theme.BACKGROUND, band)  # the gradient ends above the rows
                 self._draw_row(surface, self.rows[index], y, focused=index == self.row_index)
                 changed.append(band)
             y += ui.px(ROW_H)
@@ -227,16 +242,14 @@ class HomeScreen:
         else:
             # Still loading (a frame or two): a plain card is cheap enough for a held arrow key.
             pygame.draw.rect(surface, theme.CARD, rect)
-            name = ui.fonts.render(title.name(ui.language), 26, theme.TEXT_DIM, max_width=rect.width - ui.px(20))
-            surface.blit(name, name.get_rect(center=rect.center))
-        lib = ui.library
-        if lib.is_new(title):
+        marks = ui.library.marks(title)
+        if marks.new:
             draw.badge(surface, ui.fonts, ui.strings("badge.new"), theme.NEW_BADGE,
                        (rect.x + ui.px(10), rect.y + ui.px(10)))
-        if lib.is_watched(title):
+        if marks.watched:
             draw.watched_mark(surface, ui.fonts, (rect.right - ui.px(34), rect.y + ui.px(34)))
-        fraction = lib.fraction(title)
-        if fraction > 0 and (show_progress or not lib.is_watched(title)):
+        fraction = marks.fraction
+        if fraction > 0 and (show_progress or not marks.watched):
             draw.progress_bar(surface, pygame.Rect(rect.x, rect.bottom - ui.px(10), rect.width, ui.px(10)), fraction)
         if focused:
             draw.focus_ring(surface, rect, ui.fonts)

@@ -27,7 +27,7 @@ Key = tuple[str, str]  # (poster url, "grid" | "page")
 
 class PosterBank:
     def __init__(self, locate: Callable[[str, str], Path | None], sizes: dict[str, tuple[int, int]],
-                 capacity: int = 160) -> None:
+                 capacity: int = 64) -> None:
         self._locate = locate
         self._sizes = sizes
         self._capacity = capacity
@@ -68,8 +68,8 @@ class PosterBank:
         self._pool.submit(done.set)
         done.wait(timeout)
 
-    def collect(self) -> bool:
-        """Adopt finished loads; True when something new can be drawn."""
+    def collect(self) -> set[str]:
+        """Adopt finished loads; returns the poster URLs that can now be drawn (or placeholdered)."""
         with self._done_lock:
             done, self._done = self._done, []
         for key, result in done:
@@ -84,7 +84,7 @@ class PosterBank:
             self._ready[key] = surface
             while len(self._ready) > self._capacity:
                 self._ready.popitem(last=False)
-        return bool(done)
+        return {key[0] for key, _ in done}
 
     def _load(self, key: Key) -> None:
         url, size = key
@@ -92,12 +92,16 @@ class PosterBank:
         try:
             path = self._locate(url, size)
             if path is not None:
-                with Image.open(path) as img:
-                    img = img.convert("RGB")
-                    want = self._sizes[size]
-                    if img.size != want:
-                        img = img.resize(want, Image.Resampling.LANCZOS)
-                    result = (img.tobytes(), img.size)
+                want = self._sizes[size]
+                # SDL_image decodes without holding the GIL, so the frame loop keeps running; Pillow
+                # only steps in when the screen is not 1080p and the cached size must be scaled.
+                loaded = pygame.image.load(str(path))
+                if loaded.get_size() == want:
+                    result = (pygame.image.tobytes(loaded, "RGB"), want)
+                else:
+                    with Image.open(path) as img:
+                        img = img.convert("RGB").resize(want, Image.Resampling.LANCZOS)
+                        result = (img.tobytes(), img.size)
         except Exception as exc:  # a damaged cache file shows the placeholder, never crashes
             log.warning("poster %s could not be loaded: %s", url, exc)
         with self._done_lock:

@@ -21,6 +21,15 @@ from piclient.ui.posters import PosterBank
 from piclient.ui.theme import Fonts
 
 
+@dataclass(frozen=True)
+class Marks:
+    """What a poster shows about the viewer's history with it."""
+
+    new: bool
+    watched: bool
+    fraction: float
+
+
 @dataclass
 class Library:
     """The catalog as the screens see it: titles plus the viewer's progress and what is new."""
@@ -28,6 +37,21 @@ class Library:
     catalog: Catalog
     progress: dict[str, Progress] = field(default_factory=dict)
     new_since: float | None = None
+    _marks: dict[str, Marks] = field(default_factory=dict, repr=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Any change to what the marks are made of makes the remembered marks stale.
+        if name in ("catalog", "progress", "new_since") and "_marks" in self.__dict__:
+            self._marks.clear()
+        super().__setattr__(name, value)
+
+    def marks(self, title: Title) -> Marks:
+        """Badges for a poster, worked out once per catalog or progress change, not every frame."""
+        marks = self._marks.get(title.id)
+        if marks is None:
+            marks = Marks(self.is_new(title), self.is_watched(title), self.fraction(title))
+            self._marks[title.id] = marks
+        return marks
 
     def is_new(self, title: Title) -> bool:
         if title.added_at is None or any(pid in self.progress for pid in title.playable_ids):
@@ -117,3 +141,6 @@ class Screen(Protocol):
 
     def library_changed(self) -> None:
         """The catalog or progress changed: rebuild what was derived from it, keep the focus."""
+
+    def invalidate(self) -> None:
+        """Something was drawn over this screen: repaint all of it next time."""

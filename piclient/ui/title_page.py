@@ -92,8 +92,11 @@ class TitleScreen:
                 start = prog.position if prog and prog.in_progress else 0.0
             self.ui.play(self.title, action.episode, start)
 
+    def invalidate(self) -> None:
+        self.dirty = True
+
     def update(self, now: float) -> None:
-        if self.ui.posters.collect():
+        if self.title.poster in self.ui.posters.collect():
             self.dirty = True
 
     def draw(self, surface: pygame.Surface) -> list[pygame.Rect] | None:
