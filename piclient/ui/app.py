@@ -24,6 +24,7 @@ from piclient.catalog.cache import CatalogCache
 from piclient.config import Config
 from piclient.logs import RECENT
 from piclient.remote.buttons import Button
+from piclient.remote.cec import CEC_KEEPALIVE_TIMEOUT_S
 from piclient.remote.keymap import Keymap
 from piclient.remote.repeat import ButtonEvent, KeyRepeater
 from piclient.state import SESSION_GAP_S, StateStore
@@ -41,7 +42,6 @@ from piclient.ui.title_page import TitleScreen
 
 log = logging.getLogger(__name__)
 
-CEC_KEEPALIVE_TIMEOUT_S = 0.6
 CONTROL_TIMEOUT_S = 5.0
 CATALOG_POLL_S = 1.0
 

@@ -1,0 +1,246 @@
+"""libcec through Debian's official binding (python3-cec), kept thin.
+
+The only module that touches ``cec``, and it imports it when a backend is built, not at import time,
+so ``import piclient`` works on a laptop without libcec and tests can put a stand-in in its place.
+Everything here translates: libcec callbacks become ``on_key(code, pressed)`` and
+``on_bus(kind, detail)``; deciding what they mean for the viewer is ``piclient.remote.cec``'s job.
+
+Callbacks run on libcec's own thread. They never raise into libcec (the binding would leave a Python
+error set on that thread) and never block.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from piclient.config.schema import CecConfig
+from piclient.remote.cec import TvPower
+
+log = logging.getLogger(__name__)
+
+KeyCallback = Callable[[int, bool], None]
+BusCallback = Callable[[str, dict[str, Any]], None]
+
+_INVALID_PHYSICAL_ADDRESS = 0xFFFF
+
+
+def format_physical_address(address: int) -> str:
+    return ".".join(str(address >> shift & 0xF) for shift in (12, 8, 4, 0))
+
+
+def _routes_through(route: int, own: int) -> bool:
+    """Whether routing to ``route`` still reaches ``own`` (it is ``own`` or a switch above it).
+
+    A TV that selects the AVR we sit behind routes to the AVR first; that is not "switched away".
+    0.0.0.0 is the TV itself (its tuner or apps), which is away from us even though it is the root.
+    """
+    if route == 0:
+        return False
+    for shift in (12, 8, 4, 0):
+        nibble = route >> shift & 0xF
+        if nibble == 0:
+            return True
+        if nibble != own >> shift & 0xF:
+            return False
+    return True
+
+
+def parse_command(text: str) -> tuple[int, int, int | None, list[int]] | None:
+    """``">> 0f:36"`` (the binding's command text) to (initiator, destination, opcode, parameters)."""
+    body = text.strip().lstrip("<>").strip()
+    try:
+        fields = [int(field, 16) for field in body.split(":")]
+    except ValueError:
+        return None
+    if not fields or not 0 <= fields[0] <= 0xFF:
+        return None
+    header, rest = fields[0], fields[1:]
+    opcode = rest[0] if rest else None  # a bare header is a poll
+    return header >> 4, header & 0xF, opcode, rest[1:]
+
+
+class LibCecBackend:
+    """One libcec client, registered as a playback device; ``open`` may be called again after a failure."""
+
+    def __init__(self, config: CecConfig, name: str, on_key: KeyCallback, on_bus: BusCallback) -> None:
+        self._cec: Any = importlib.import_module("cec")
+        self._config = config
+        self._on_key = on_key
+        self._on_bus = on_bus
+        self._lib: Any = None
+        self._is_open = False
+        self._own_address: int | None = None
+        self._own_physical: int | None = None
+        self._alert_detail: str | None = None
+        self.detail = ""
+        # Kept on self: the binding holds the Python callbacks through this object.
+        self._configuration = self._build_configuration(name)
+
+    def _build_configuration(self, name: str) -> Any:
+        cec = self._cec
+        cfg = cec.libcec_configuration()
+        cfg.clientVersion = cec.LIBCEC_VERSION_CURRENT
+        cfg.strDeviceName = name
+        # A playback device is what TVs list as a source and send remote keys to; libcec's default
+        # (and PyPI `cec`'s only choice) is a recording device, which some TVs hide or treat as a tuner.
+        cfg.deviceTypes.Clear()
+        cfg.deviceTypes.Add(cec.CEC_DEVICE_TYPE_PLAYBACK_DEVICE)
+        # Taking the TV's input at start would pull the TV away from whatever she is watching
+        # whenever the box reboots; we take it only when she presses a key or a film starts.
+        cfg.bActivateSource = 0
+        # libcec powers on wakeDevices when it opens (its default is the TV) and powers off
+        # powerOffDevices when it closes: a box rebooting at night would switch the TV on. Both stay
+        # empty even with cec.wake_tv; waking is an explicit call when a film starts.
+        cfg.wakeDevices.Clear()
+        cfg.powerOffDevices.Clear()
+        # STOP is libcec's default combo key: it holds STOP back for up to a second to see whether
+        # another key follows. Zero turns combos off, so STOP acts at once.
+        cfg.iComboKeyTimeoutMs = 0
+        # Held keys reach us as presses and a release; the launcher's KeyRepeater sets the rate, so
+        # libcec must not invent repeats of its own.
+        cfg.iButtonRepeatRateMs = 0
+        cfg.SetLogCallback(self._log_message)
+        cfg.SetKeyPressCallback(self._key_press)
+        cfg.SetCommandCallback(self._command)
+        cfg.SetSourceActivatedCallback(self._source_activated)
+        cfg.SetAlertCallback(self._alert)
+        return cfg
+
+    # -- called from CecRemote's worker thread -------------------------------------------------------
+
+    def open(self) -> bool:
+        cec = self._cec
+        if self._lib is None:
+            self._lib = cec.ICECAdapter.Create(self._configuration)
+            if self._lib is None:
+                self.detail = "libcec could not be initialised"
+                return False
+        port = self._config.adapter
+        if not port:
+            adapters = self._lib.DetectAdapters()
+            if not adapters:
+                self.detail = "no HDMI-CEC adapter found"
+                return False
+            port = adapters[0].strComName
+        self._alert_detail = None
+        if not self._lib.Open(port):
+            reason = f" ({self._alert_detail})" if self._alert_detail else ""
+            self.detail = f"HDMI-CEC adapter {port} could not be opened{reason}"
+            self._lib.Close()  # a half-started connection would make the next Open fail too
+            return False
+        self._is_open = True
+        self._own_address = self._lib.GetLogicalAddresses().primary
+        physical = self._lib.GetDevicePhysicalAddress(self._own_address)
+        self._own_physical = None if physical == _INVALID_PHYSICAL_ADDRESS else physical
+        where = format_physical_address(physical) if self._own_physical is not None else "unknown"
+        self.detail = f"{port}, logical address {self._own_address}, physical address {where}"
+        return True
+
+    def close(self) -> None:
+        if self._lib is not None and self._is_open:
+            self._is_open = False
+            self._lib.Close()
+
+    def set_active_source(self) -> bool:
+        return self._is_open and bool(self._lib.SetActiveSource())
+
+    def power_on_tv(self) -> bool:
+        return self._is_open and bool(self._lib.PowerOnDevices(self._cec.CECDEVICE_TV))
+
+    def tv_power(self) -> TvPower:
+        if not self._is_open:
+            return "unknown"
+        return self._power(self._lib.GetDevicePowerStatus(self._cec.CECDEVICE_TV))
+
+    def _power(self, status: int) -> TvPower:
+        cec = self._cec
+        if status in (cec.CEC_POWER_STATUS_ON, cec.CEC_POWER_STATUS_IN_TRANSITION_STANDBY_TO_ON):
+            return "on"
+        if status in (cec.CEC_POWER_STATUS_STANDBY, cec.CEC_POWER_STATUS_IN_TRANSITION_ON_TO_STANDBY):
+            return "standby"
+        return "unknown"
+
+    # -- called from libcec's thread -----------------------------------------------------------------
+
+    def _key_press(self, code: int, duration: int) -> int:
+        # libcec reports a press with duration 0 and the release with how long the key was held.
+        try:
+            self._on_key(int(code), duration == 0)
+        except Exception:
+            log.exception("HDMI-CEC key 0x%02x could not be handled", code)
+        return 0
+
+    def _source_activated(self, address: int, activated: int) -> int:
+        # libcec's own bookkeeping of who is the active source; it fires for our device only.
+        try:
+            kind = "active_source" if activated else "input_switched_away"
+            self._on_bus(kind, {"address": int(address)})
+        except Exception:
+            log.exception("HDMI-CEC source change could not be handled")
+        return 0
+
+    def _command(self, text: str) -> int:
+        try:
+            parsed = parse_command(text)
+            if parsed is not None:
+                self._handle_command(*parsed)
+        except Exception:
+            log.exception("HDMI-CEC command %r could not be handled", text)
+        return 0
+
+    def _handle_command(self, initiator: int, destination: int, opcode: int | None, params: list[int]) -> None:
+        cec = self._cec
+        from_tv = initiator == cec.CECDEVICE_TV
+        if opcode == cec.CEC_OPCODE_STANDBY and destination in (cec.CECDEVICE_BROADCAST, self._own_address):
+            # Broadcast by a TV that goes to standby (System Standby), or sent to us alone.
+            self._on_bus("tv_standby", {"from": initiator})
+        elif opcode == cec.CEC_OPCODE_REPORT_POWER_STATUS and from_tv and params:
+            self._on_bus("tv_power", {"power": self._power(params[0])})
+        elif opcode == cec.CEC_OPCODE_REQUEST_ACTIVE_SOURCE and from_tv:
+            # A TV asks "who is the source?" as it comes on.
+            self._on_bus("tv_power", {"power": "on"})
+        elif opcode == cec.CEC_OPCODE_ACTIVE_SOURCE and initiator != self._own_address:
+            route = params[0] << 8 | params[1] if len(params) >= 2 else None
+            detail = {"from": initiator}
+            if route is not None:
+                detail["to"] = format_physical_address(route)
+            self._on_bus("input_switched_away", detail)
+        elif opcode in (
+            cec.CEC_OPCODE_ROUTING_CHANGE,
+            cec.CEC_OPCODE_ROUTING_INFORMATION,
+            cec.CEC_OPCODE_SET_STREAM_PATH,
+        ):
+            if from_tv:
+                self._on_bus("tv_power", {"power": "on"})
+            # Routing Change carries (old, new); the others carry only the new route.
+            new = params[-2:] if len(params) >= 2 else None
+            if new is not None and self._own_physical is not None:
+                route = new[0] << 8 | new[1]
+                if not _routes_through(route, self._own_physical):
+                    self._on_bus("input_switched_away", {"from": initiator, "to": format_physical_address(route)})
+
+    def _alert(self, alert: int, *_param: object) -> int:
+        # The binding's argument list for alerts has changed between libcec versions; only the first
+        # (the alert type) is relied on.
+        cec = self._cec
+        try:
+            if alert == cec.CEC_ALERT_CONNECTION_LOST:
+                self._on_bus("connection_lost", {})
+            elif alert == cec.CEC_ALERT_PERMISSION_ERROR:
+                self._alert_detail = "permission denied; is the service user in the 'video' group?"
+            elif alert == cec.CEC_ALERT_PORT_BUSY:
+                self._alert_detail = "in use by another program, for example cec-client"
+            else:
+                log.debug("libcec alert %s", alert)
+        except Exception:
+            log.exception("libcec alert %r could not be handled", alert)
+        return 0
+
+    def _log_message(self, level: int, _time: int, message: str) -> int:
+        # libcec is chatty (every bus frame at TRAFFIC level); its errors are worth a line at info,
+        # the rest only when debugging. Our own summary lines carry what the maintainer needs.
+        log.log(logging.INFO if level & self._cec.CEC_LOG_ERROR else logging.DEBUG, "libcec: %s", message)
+        return 0
