@@ -14,6 +14,11 @@ DEFAULT_CONFIG = "/boot/firmware/piclient.yaml"
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # its banner would land in the journal
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["server"]:  # the server has its own parser, with subcommands of its own
+        from piclient.server.cli import main as server_main
+
+        return server_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -39,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("path")
     show.set_defaults(func=_cmd_config_show)
 
+    agent = sub.add_parser("agent", help="report to the server and run its commands (heartbeats, sync)")
+    agent.add_argument("--config", default=DEFAULT_CONFIG)
+    agent.set_defaults(func=_cmd_agent)
+
     sync = sub.add_parser("sync", help="fetch the catalog and posters into the local cache once")
     sync.add_argument("--config", default=DEFAULT_CONFIG)
     sync.set_defaults(func=_cmd_sync)
@@ -59,7 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("out")
     shot.add_argument("--max-width", type=int, default=0)
     shot.set_defaults(func=_cmd_ctl, action="screenshot")
+    play = ctl_sub.add_parser("play", help="play a catalog title or episode, or an http(s) HLS URL")
+    play.add_argument("id", nargs="?", help="title or episode id from the catalog")
+    play.add_argument("--url", help="an http(s) HLS URL that is not in the catalog")
+    play.add_argument("--start", type=float, default=None, help="start at this many seconds")
+    play.set_defaults(func=_cmd_ctl, action="play")
     ctl_sub.add_parser("reload", help="fetch the catalog again now").set_defaults(func=_cmd_ctl, action="reload")
+
+    sub.add_parser("server", help="the maintainer's server and dashboard (piclient server --help)")
 
     demo = sub.add_parser("demo", help="build a demo library, serve it on 127.0.0.1 and open the launcher")
     demo.add_argument("--cache", default=None, help="where the demo library is built (default ~/.cache/piclient)")
@@ -102,6 +118,15 @@ def _cmd_tv(args: argparse.Namespace) -> int:
     return run_tv(config)
 
 
+def _cmd_agent(args: argparse.Namespace) -> int:
+    from piclient.agent.main import run_agent
+    from piclient.logs import setup_logging
+
+    config = _load(args.config)
+    setup_logging(config.log.level, "piclient-agent")
+    return run_agent(config)
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from piclient.catalog.cache import CatalogCache
     from piclient.catalog.sync import CatalogSync
@@ -137,6 +162,13 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
             extra = {"name": args.name}
         elif args.action == "message":
             extra = {"text": args.text, "seconds": args.seconds}
+        elif args.action == "play":
+            if bool(args.id) == bool(args.url):
+                print("give either a title id or --url", file=sys.stderr)
+                return 2
+            extra = {"url": args.url} if args.url else {"id": args.id}
+            if args.start is not None:
+                extra["start"] = args.start
         reply = client.request(args.action, **extra)
     except ControlUnavailable as exc:
         print(str(exc), file=sys.stderr)

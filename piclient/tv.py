@@ -44,6 +44,10 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
         app = App(config, surface, cache, store, keymap,
                   on_reload=sync_loop.trigger if sync_loop else None)
         stack.callback(app.close)
+        app.player = _player(config, app)
+        if app.player is not None:
+            stack.callback(app.player.close)
+        app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post))
 
         control = ControlServer(config.paths.socket, app.control)
         control.start()
@@ -74,6 +78,36 @@ def _cec(config: Config, keymap: Keymap, app: Any) -> Iterator[Any]:
         yield remote
     finally:
         remote.stop()
+
+
+def _player(config: Config, app: Any) -> Any:
+    """One long-lived libmpv player. Without libmpv the launcher still runs and says so calmly."""
+    import pygame
+
+    output = config.player.output
+    if output == "auto":
+        output = "handover" if pygame.display.get_driver() == "kmsdrm" else "embedded"
+    try:
+        from piclient.player._mpv import MpvPlayer
+
+        return MpvPlayer(output=output, audio_output=config.player.audio_output, hwdec=config.player.hwdec,
+                         readahead_s=config.player.readahead_seconds, subtitle_language=config.subtitle_language,
+                         subtitle_scale=config.player.subtitle_scale, on_event=app.player_event)
+    except Exception as exc:  # libmpv missing or broken: films cannot play, everything else works
+        log.error("the player could not be started: %s", exc)
+        return None
+
+
+def _subtitle_preparer(directory: Any, post: Any) -> Any:
+    import threading
+
+    from piclient.player.subtitle_fetch import fetch_all
+
+    def prepare(playable_id: str, stream_url: str, subtitles: Any, start_time: Any) -> None:
+        threading.Thread(target=fetch_all, args=(playable_id, stream_url, subtitles, directory, post, start_time),
+                         name="subtitles", daemon=True).start()
+
+    return prepare
 
 
 def _sync_loop(config: Config, cache: CatalogCache) -> Any:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from piclient.remote.buttons import Button
 
@@ -94,6 +95,102 @@ class RemoteConfig(Section):
         return value
 
 
+class ServerConfig(Section):
+    """The maintainer's server, which the agent calls (docs/protocol.md). Empty url: no agent uplink."""
+
+    # Base URL, e.g. https://tv.example.org or https://example.org/piclient; the API lives under it.
+    url: str = ""
+    # The device token printed by `piclient server add-device`. Never printed (see SECRET_KEYS).
+    token: str = Field("", repr=False, max_length=512)
+    # Plain http sends the token in clear text; only loopback addresses get it without asking.
+    allow_http: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("use an https:// URL such as https://tv.example.org")
+        if parts.query or parts.fragment:
+            raise ValueError("leave out ?query and #fragment")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_fits_a_header(cls, value: str) -> str:
+        value = value.strip()
+        if any(ch.isspace() or not ch.isprintable() for ch in value):
+            raise ValueError("the token has spaces or control characters; paste it again")
+        return value
+
+    @model_validator(mode="after")
+    def _plain_http_is_explicit(self) -> ServerConfig:
+        parts = urlsplit(self.url)
+        if parts.scheme == "http" and not self.allow_http and parts.hostname not in LOOPBACK_HOSTS:
+            raise ValueError("url: plain http sends the token unencrypted; use https or set allow_http: true")
+        return self
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class AgentConfig(Section):
+    """`piclient agent`: heartbeats, screenshots, sync, spool and remote commands."""
+
+    # Seconds between heartbeats (each gets up to 10% jitter); the server's reply may ask for another pace.
+    heartbeat_seconds: float = Field(30, ge=0.2, le=3600)
+    # Seconds between screenshots while the TV is on; 0 sends them only on demand and on errors.
+    screenshot_seconds: float = Field(300, ge=0, le=24 * 3600)
+    # Seconds between checks for changed watch progress to send to the server.
+    progress_seconds: float = Field(60, ge=0.2, le=3600)
+    # The on-disk queue of what the server has not accepted yet: oldest records go first when full.
+    spool_max_bytes: int = Field(64 * 1024 * 1024, ge=10_000)
+    spool_max_age_hours: float = Field(72, gt=0, le=24 * 365)
+    # argv lists, run without a shell.
+    restart_tv_command: list[str] = Field(
+        default_factory=lambda: ["systemctl", "restart", "piclient-tv.service"], min_length=1)
+    reboot_command: list[str] = Field(default_factory=lambda: ["systemctl", "reboot"], min_length=1)
+    # The launcher's systemd unit, asked to tell "crashed" from "stopped"; empty never asks systemd.
+    tv_unit: str = "piclient-tv.service"
+    # Journal units whose lines `upload_logs` sends.
+    log_units: list[str] = Field(default_factory=lambda: ["piclient-tv.service", "piclient-agent.service"])
+    # A log file to upload instead of the journal (a box without journald); empty uses the journal.
+    log_file: str = ""
+    # Seconds the agent waits for the launcher's control socket before calling it unresponsive.
+    control_timeout_seconds: float = Field(3, ge=0.2, le=60)
+    # Seconds an HTTP request may stall before it counts as a network failure.
+    http_timeout_seconds: float = Field(15, ge=0.5, le=300)
+    # Longest wait between retries while the server is unreachable.
+    backoff_max_seconds: float = Field(300, ge=1, le=3600)
+    # How often to try again after the server refused the token (401/403).
+    auth_retry_seconds: float = Field(600, ge=1, le=24 * 3600)
+
+    @field_validator("restart_tv_command", "reboot_command")
+    @classmethod
+    def _argv_has_a_program(cls, value: list[str]) -> list[str]:
+        if not value or not value[0].strip():
+            raise ValueError("give the program and its arguments as a list, e.g. [systemctl, reboot]")
+        return value
+
+
+class PlayerConfig(Section):
+    # Subtitles on by default in this language; empty follows ui.language.
+    subtitle_language: str = Field("", max_length=16)
+    # embedded: mpv draws into the launcher's screen (desktop, tests). handover: the launcher lets go of
+    # the display and mpv drives it (a Pi without X). auto: handover on KMS/DRM, embedded elsewhere.
+    output: Literal["auto", "embedded", "handover"] = "auto"
+    # mpv's audio output; "auto" lets mpv choose (ALSA/HDMI on the Pi), "null" is silent.
+    audio_output: str = "auto"
+    # mpv's hwdec; auto-safe uses hardware decoding only where it is known to work.
+    hwdec: str = "auto-safe"
+    # How far ahead to download; more rides out Wi-Fi dips, less keeps memory low.
+    readahead_seconds: int = Field(60, ge=5, le=600)
+    subtitle_scale: float = Field(1.3, ge=0.5, le=3.0)
+
+
 class LogConfig(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -105,7 +202,14 @@ class Config(Section):
     ui: UiConfig = UiConfig()
     cec: CecConfig = CecConfig()
     remote: RemoteConfig = RemoteConfig()
+    player: PlayerConfig = PlayerConfig()
     log: LogConfig = LogConfig()
+    server: ServerConfig = ServerConfig()
+    agent: AgentConfig = AgentConfig()
+
+    @property
+    def subtitle_language(self) -> str:
+        return self.player.subtitle_language or self.ui.language
 
     @property
     def cec_name(self) -> str:

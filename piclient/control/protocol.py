@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 MAX_LINE = 64 * 1024
-COMMANDS = ("status", "key", "message", "screenshot", "reload")
+COMMANDS = ("status", "key", "message", "screenshot", "play", "reload")
 
 
 class ProtocolError(Exception):

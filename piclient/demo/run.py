@@ -37,6 +37,8 @@ def demo_config_text(catalog_url: str, root: Path, *, language: str = "ko") -> s
         "  window_size: [1280, 720]",
         "cec:",
         "  enabled: false",
+        "player:",
+        "  hwdec: 'no'",  # a desktop's GPU decoders only add noise to the demo's log
         "",
     ])
 

@@ -21,8 +21,12 @@ import pygame
 from piclient import __version__
 from piclient.catalog import Catalog, Episode, Title
 from piclient.catalog.cache import CatalogCache
+from piclient.catalog.model import stream_url
 from piclient.config import Config
 from piclient.logs import RECENT
+from piclient.player.api import Player, PlayerEvent
+from piclient.player.probe import ProbeResult, probe_variant
+from piclient.player.subtitle_fetch import LadderReady, SubtitleReady
 from piclient.remote.buttons import Button
 from piclient.remote.cec import CEC_KEEPALIVE_TIMEOUT_S
 from piclient.remote.keymap import Keymap
@@ -33,6 +37,7 @@ from piclient.ui.empty import EmptyScreen
 from piclient.ui.home import POSTER_H, POSTER_W, HomeScreen
 from piclient.ui.i18n import Strings
 from piclient.ui.overlay import Overlays
+from piclient.ui.player_screen import PlayerScreen
 from piclient.ui.posters import PosterBank
 from piclient.ui.screen import Library, Screen, Ui
 from piclient.ui.theme import Fonts
@@ -74,6 +79,8 @@ class CatalogLoaded:
 class App:
     def __init__(self, config: Config, surface: pygame.Surface, cache: CatalogCache, store: StateStore,
                  keymap: Keymap, *, cec: Any = None, on_reload: Callable[[], None] | None = None,
+                 player: Player | None = None,
+                 prepare_subtitles: Callable[..., None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.surface = surface
@@ -81,6 +88,8 @@ class App:
         self.store = store
         self.keymap = keymap
         self.cec = cec
+        self.player = player
+        self._prepare_subtitles = prepare_subtitles or (lambda *_: None)
         self._on_reload = on_reload
         self._clock = clock
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -139,9 +148,37 @@ class App:
     def play(self, title: Title, episode: Episode | None, start: float) -> None:
         playable = episode.id if episode else title.id
         self.play_requests.append({"title": title.id, "playable": playable, "start": start})
-        log.info("play requested: %s from %.0f s", playable, start)
+        del self.play_requests[:-20]
+        log.info("play %s from %.0f s", playable, start)
         self._activate_source(force=True)
-        self.overlays.show_notice(self.ui.strings("play.unavailable"), self._clock())
+        if self.player is None:
+            log.error("no player available (libmpv could not be started); %s not played", playable)
+            self.overlays.show_notice(self.ui.strings("play.unavailable"), self._clock())
+            return
+        if isinstance(self.top, PlayerScreen):
+            self.top.shutdown()
+            self.stack.pop()
+        self.push(PlayerScreen(self.ui, self.player, self.store, title, episode, start,
+                               subtitle_language=self.config.subtitle_language,
+                               readahead_s=self.config.player.readahead_seconds,
+                               prepare_subtitles=self._prepare_subtitles, post=self.post,
+                               on_finished=self._playback_finished, probe=self._start_probe, clock=self._clock))
+
+    def _start_probe(self, playable_id: str, variant_uri: str) -> None:
+        threading.Thread(target=probe_variant, args=(playable_id, variant_uri, self.post), name="probe",
+                         daemon=True).start()
+
+    def _playback_finished(self, outcome: str) -> None:
+        screen = self.top
+        if not isinstance(screen, PlayerScreen):
+            return
+        self.stack.pop()
+        if outcome == "watched" and screen.episode is None:
+            # The end of a film goes back to the grid, where it now shows as watched.
+            del self.stack[1:]
+        elif outcome == "failed":
+            self.overlays.show_notice(self.ui.strings("player.failed"), self._clock(), seconds=10)
+        self._library_changed()
 
     # -- inputs from other threads -------------------------------------------------------------
 
@@ -155,6 +192,13 @@ class App:
     def cec_event(self, kind: str, detail: dict[str, Any]) -> None:
         """Called on libcec's thread: only enqueue."""
         self.inbox.put(CecNotice(kind, detail))
+
+    def set_subtitle_preparer(self, prepare: Callable[..., None]) -> None:
+        self._prepare_subtitles = prepare
+
+    def player_event(self, event: PlayerEvent) -> None:
+        """Called on libmpv's event thread: only enqueue."""
+        self.inbox.put(event)
 
     def catalog_changed(self) -> None:
         """Called by the sync thread after it stored a new catalog or posters."""
@@ -179,8 +223,9 @@ class App:
             self.step()
             if watchdog is not None:
                 watchdog()
-            # 60 Hz while a key is held or something changes; a calmer pace when idle.
-            clock.tick(60 if self.repeater.held is not None else 30)
+            # 60 Hz while a key is held or a film plays; a calmer pace when idle.
+            busy = self.repeater.held is not None or isinstance(self.top, PlayerScreen)
+            clock.tick(60 if busy else 30)
 
     def step(self) -> float | None:
         """One pass of the loop; returns how long painting took, or None when nothing changed."""
@@ -229,6 +274,20 @@ class App:
             self.cec_events.append({"kind": item.kind, "time": time.time(), **item.detail})
             del self.cec_events[:-20]
             log.info("cec: %s %s", item.kind, item.detail or "")
+            if item.kind in ("tv_standby", "input_switched_away") and isinstance(self.top, PlayerScreen):
+                self.top.pause_for_tv()
+        elif isinstance(item, PlayerEvent):
+            if isinstance(self.top, PlayerScreen):
+                self.top.player_event(item)
+        elif isinstance(item, SubtitleReady):
+            if isinstance(self.top, PlayerScreen):
+                self.top.subtitle_ready(item)
+        elif isinstance(item, ProbeResult):
+            if isinstance(self.top, PlayerScreen):
+                self.top.probe_result(item)
+        elif isinstance(item, LadderReady):
+            if isinstance(self.top, PlayerScreen):
+                self.top.ladder_ready(item)
         elif isinstance(item, ControlCall):
             try:
                 item.reply = self._control(item.request, now)
@@ -354,6 +413,8 @@ class App:
         if cmd == "screenshot":
             self._paint()  # what is queued for the screen is what the picture shows
             return {"ok": True, "_image": (pygame.image.tobytes(self.surface, "RGB"), self.surface.get_size())}
+        if cmd == "play":
+            return self._control_play(request)
         if cmd == "reload":
             if self._on_reload is not None:
                 self._on_reload()
@@ -361,7 +422,33 @@ class App:
             return {"ok": True}
         if cmd == "_quit":
             raise SystemExit(0)
-        return {"ok": False, "error": f"unknown command {cmd!r}; try status, key, message, screenshot, reload"}
+        return {"ok": False, "error": f"unknown command {cmd!r}; try status, key, message, screenshot, play, reload"}
+
+    def _control_play(self, request: dict[str, Any]) -> dict[str, Any]:
+        start = request.get("start")
+        if start is not None and not isinstance(start, int | float):
+            return {"ok": False, "error": "start must be a number of seconds"}
+        if request.get("url"):
+            try:
+                url = stream_url(str(request["url"]), "")
+            except ValueError as exc:
+                return {"ok": False, "error": str(exc)}
+            title = Title(id="url", kind="film", title={"*": url[:80]}, stream=url)
+            self.play(title, None, float(start or 0))
+            return {"ok": True, "playable": "url"}
+        found = self.ui.library.catalog.find_playable(str(request.get("id", "")))
+        if found is None:
+            title = self.ui.library.catalog.by_id.get(str(request.get("id", "")))
+            if title is None:
+                return {"ok": False, "error": f"no title or episode {request.get('id')!r} in the catalog"}
+            episode, prog = self.ui.library.resume_point(title)
+            found = (title, episode)
+            resume = prog.position if prog else 0.0
+        else:
+            prog = self.store.progress(found[1].id if found[1] else found[0].id)
+            resume = prog.position if prog and prog.in_progress else 0.0
+        self.play(found[0], found[1], float(start) if start is not None else resume)
+        return {"ok": True, "playable": found[1].id if found[1] else found[0].id}
 
     def status(self) -> dict[str, Any]:
         meta = self.cache.meta()
@@ -389,9 +476,13 @@ class App:
             },
             "cec": cec_state,
             "cec_events": self.cec_events[-5:],
+            "now_playing": self.top.status() if isinstance(self.top, PlayerScreen) else None,
             "play_requests": self.play_requests[-5:],
             "errors": RECENT.items(),
         }
 
     def close(self) -> None:
+        for screen in self.stack:
+            if isinstance(screen, PlayerScreen):
+                screen.shutdown()
         self.ui.posters.close()

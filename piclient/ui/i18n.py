@@ -56,3 +56,21 @@ class Strings:
         total = int(seconds)
         hours, rest = divmod(total, 3600)
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+STRINGS.update({
+    "player.resuming": {"ko": "{time}부터 이어서 봐요", "en": "Resuming from {time}"},
+    "player.paused": {"ko": "일시정지", "en": "Paused"},
+    "player.buffering": {"ko": "잠시만 기다려 주세요…", "en": "Just a moment…"},
+    "player.loading": {"ko": "곧 시작해요…", "en": "Starting…"},
+    "player.next_in": {"ko": "{n}초 후에 다음 편이 시작돼요", "en": "Next episode in {n} seconds"},
+    "player.next_hint": {"ko": "확인: 바로 보기   ·   뒤로: 그만 보기", "en": "OK: play now   ·   Back: stop"},
+    "player.sub_delay": {"ko": "자막 시간 {value}초", "en": "Subtitle timing {value} s"},
+    "player.subtitles": {"ko": "자막: {name}", "en": "Subtitles: {name}"},
+    "player.subtitles_off": {"ko": "자막 끔", "en": "Subtitles off"},
+    "player.audio": {"ko": "소리: {name}", "en": "Audio: {name}"},
+    "player.failed": {
+        "ko": "지금은 이 작품을 볼 수 없어요. 잠시 후에 다시 해 보시거나 다른 작품을 골라 주세요.",
+        "en": "This one cannot play right now. Please try again later or choose another.",
+    },
+    "player.tv_back": {"ko": "멈춰 두었어요. 확인을 누르면 이어서 봐요", "en": "Paused. Press OK to carry on"},
+})

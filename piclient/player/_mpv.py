@@ -1,0 +1,254 @@
+"""The libmpv player (python-mpv). The only module that imports ``mpv``.
+
+One long-lived mpv instance is reused for every film: creating and terminating instances over and
+over has crashed python-mpv. Every call into libmpv that could block goes through
+``command_async``, and property values arrive through observers into a snapshot, so a stuck libmpv
+core cannot freeze the launcher's frame loop.
+
+Two outputs:
+  * embedded: mpv's software render API draws each frame, subtitles included, into a pygame
+    surface; the launcher blits it and draws its overlays on top. Desktop, tests, screenshots.
+  * handover: the launcher lets go of the display and mpv drives it itself (vo=gpu, DRM on a Pi
+    without X); overlays then go through mpv's OSD. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import mpv
+import pygame
+
+from piclient.player.api import Media, PlayerEvent, Snapshot, Track
+
+log = logging.getLogger(__name__)
+
+_OBSERVED = {
+    "time-pos": "position",
+    "duration": "duration",
+    "pause": "paused",
+    "paused-for-cache": "buffering",
+    "demuxer-cache-duration": "buffer_s",
+    "sub-text": "sub_text",
+    "sub-delay": "sub_delay",
+    "frame-drop-count": "dropped_frames",
+    "idle-active": "idle",
+    "hwdec-current": "hwdec",
+    "demuxer-start-time": "start_time",
+}
+
+
+class _SwSize(ctypes.Structure):
+    _fields_ = (("w", ctypes.c_int), ("h", ctypes.c_int))
+
+
+class _SwStride(ctypes.Structure):
+    _fields_ = (("v", ctypes.c_size_t),)
+
+
+def _enable_sw_render_params() -> None:
+    # python-mpv knows the OpenGL render parameters only; these are MPV_RENDER_PARAM_SW_* from
+    # libmpv's render.h (stable since client API 1.108, mpv 0.34).
+    mpv.MpvRenderParam.TYPES.update({
+        "sw_size": (17, _SwSize),
+        "sw_format": (18, str),
+        "sw_stride": (19, _SwStride),
+        "sw_pointer": (20, ctypes.c_void_p),
+    })
+
+
+class MpvPlayer:
+    def __init__(self, *, output: str = "embedded", audio_output: str = "auto", hwdec: str = "auto-safe",
+                 readahead_s: float = 60, subtitle_language: str = "ko", subtitle_scale: float = 1.3,
+                 on_event: Callable[[PlayerEvent], None] | None = None) -> None:
+        self.output = output
+        self.on_event: Callable[[PlayerEvent], None] = on_event or (lambda event: None)
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] = {"idle": True}
+        self._tracks: tuple[Track, ...] = ()
+        self._input_rate: float | None = None
+        self._end_buffered = False
+        self._render_ctx: Any = None
+        self._frame: pygame.Surface | None = None
+        options: dict[str, Any] = {
+            "vo": "libmpv" if output == "embedded" else "gpu",
+            "hwdec": hwdec,
+            "idle": "yes",
+            "keep_open": "no",
+            "osc": "no",
+            "input_default_bindings": "no",
+            "input_vo_keyboard": "no",
+            "ytdl": "no",
+            "load_scripts": "no",
+            "sub_auto": "no",
+            "slang": f"{subtitle_language},{'en' if subtitle_language != 'en' else 'ko'}",
+            "sub_scale": subtitle_scale,
+            "sub_font": "Noto Sans CJK KR",
+            "sub_border_size": 3,
+            "cache": "yes",
+            "demuxer_readahead_secs": readahead_s,
+            "cache_secs": readahead_s,
+            "demuxer_max_bytes": "64MiB",  # a Pi 4 with 1 GB must not fill its RAM with video
+            "network_timeout": 15,
+            # Reconnect dropped HTTP connections inside FFmpeg before mpv sees an error.
+            "stream_lavf_o": "reconnect=1,reconnect_streamed=1,reconnect_delay_max=4",
+        }
+        if audio_output != "auto":  # mpv has no "auto" value: leaving ao unset lets it choose
+            options["ao"] = audio_output
+        if output == "handover":
+            options["gpu_context"] = "drm"
+            options["fullscreen"] = "yes"
+        self._mpv = mpv.MPV(log_handler=self._log, loglevel="warn", **options)
+        for name in _OBSERVED:
+            self._mpv.observe_property(name, self._observer(name))
+        self._mpv.observe_property("track-list", self._on_tracks)
+        self._mpv.observe_property("demuxer-cache-state", self._on_cache_state)
+        self._mpv.register_event_callback(self._on_mpv_event)
+        if output == "embedded":
+            _enable_sw_render_params()
+            self._render_ctx = mpv.MpvRenderContext(self._mpv, "sw")
+
+    # -- callbacks on mpv's event thread: store or enqueue, nothing else ------------------------
+
+    @staticmethod
+    def _log(level: str, prefix: str, text: str) -> None:
+        log.log(logging.ERROR if level in ("fatal", "error") else logging.WARNING, "mpv %s: %s", prefix, text.strip())
+
+    def _observer(self, name: str) -> Callable[[str, Any], None]:
+        key = _OBSERVED[name]
+
+        def store(_name: str, value: Any) -> None:
+            with self._lock:
+                self._values[key] = value
+
+        return store
+
+    def _on_tracks(self, _name: str, value: Any) -> None:
+        tracks = []
+        for item in value or []:
+            tracks.append(Track(
+                id=int(item.get("id", 0)), type=str(item.get("type")), lang=item.get("lang"),
+                title=item.get("title"), selected=bool(item.get("selected")),
+                bitrate=item.get("hls-bitrate"), width=item.get("demux-w"), height=item.get("demux-h"),
+                ff_index=item.get("ff-index"),
+            ))
+        with self._lock:
+            self._tracks = tuple(tracks)
+
+    def _on_cache_state(self, _name: str, value: Any) -> None:
+        state = value if isinstance(value, dict) else {}
+        rate = state.get("raw-input-rate")
+        with self._lock:
+            # An idle reader (cache full) reads nothing: that says nothing about the network.
+            self._input_rate = float(rate) * 8 if rate is not None and not state.get("idle") else None
+            self._end_buffered = bool(state.get("eof"))
+
+    def _on_mpv_event(self, event: Any) -> None:
+        kind = event.event_id.value
+        if kind == mpv.MpvEventID.FILE_LOADED:
+            self.on_event(PlayerEvent("loaded"))
+        elif kind == mpv.MpvEventID.END_FILE:
+            data = event.as_dict(decoder=mpv.lazy_decoder)
+            reason = str(data.get("reason", ""))
+            mapped = {"eof": "eof", "error": "error"}.get(reason, "stopped")
+            if reason in ("redirect", "restart"):
+                return
+            self.on_event(PlayerEvent("ended", {"reason": mapped, "error": data.get("file_error")}))
+
+    # -- control: asynchronous, so a busy libmpv core never blocks the caller --------------------
+
+    def _command(self, *args: Any) -> None:
+        def done(error: Exception | None, _result: Any) -> None:
+            if error is not None:
+                log.warning("mpv command %s failed: %s", args[0], error)
+
+        try:
+            self._mpv.command_async(*args, callback=done)
+        except mpv.ShutdownError:
+            log.warning("mpv is shut down; %s ignored", args[0])
+
+    def load(self, media: Media) -> None:
+        options: dict[str, str] = {"start": f"{max(0.0, media.start):.3f}"}
+        if media.max_bitrate:
+            options["hls-bitrate"] = str(int(media.max_bitrate))
+        if media.http_headers:
+            options["http-header-fields"] = ",".join(f"{k}: {v}" for k, v in media.http_headers.items())
+        with self._lock:
+            self._values.update(position=None, duration=None, sub_text="", dropped_frames=0, idle=False)
+            self._tracks = ()
+        # The URL is passed as one argument of the loadfile command (never parsed as options), and
+        # the catalog has already refused anything that is not plain http(s).
+        self._command("loadfile", media.url, "replace", ",".join(f"{k}={v}" for k, v in options.items()))
+        self._command("set", "pause", "no")
+
+    def stop(self) -> None:
+        self._command("stop")
+
+    def set_pause(self, paused: bool) -> None:
+        self._command("set", "pause", "yes" if paused else "no")
+
+    def seek(self, seconds: float, *, absolute: bool = False) -> None:
+        self._command("seek", f"{seconds:.3f}", "absolute" if absolute else "relative")
+
+    def set_sub_delay(self, seconds: float) -> None:
+        self._command("set", "sub-delay", f"{seconds:.3f}")
+
+    def set_sub_position(self, percent: int) -> None:
+        self._command("set", "sub-pos", str(percent))
+
+    def add_subtitle(self, path: str, language: str, title: str, *, select: bool) -> None:
+        self._command("sub-add", path, "select" if select else "auto", title, language)
+
+    def select_track(self, kind: str, track_id: int | None) -> None:
+        prop = {"video": "vid", "audio": "aid", "sub": "sid"}[kind]
+        self._command("set", prop, "no" if track_id is None else str(track_id))
+
+    def show_osd(self, ass_text: str) -> None:
+        """Handover output: the launcher's overlay as ASS, drawn by mpv over the video."""
+        self._command("osd-overlay", 1, "ass-events", ass_text, 1920, 1080)
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            v = dict(self._values)
+            tracks = self._tracks
+            rate = self._input_rate
+            end_buffered = self._end_buffered
+        return Snapshot(
+            position=v.get("position"), duration=v.get("duration"), paused=bool(v.get("paused")),
+            buffering=bool(v.get("buffering")), buffer_s=v.get("buffer_s"), input_rate_bps=rate,
+            end_buffered=end_buffered,
+            sub_text=v.get("sub_text") or "", sub_delay=float(v.get("sub_delay") or 0.0),
+            dropped_frames=int(v.get("dropped_frames") or 0), tracks=tracks, idle=bool(v.get("idle", True)),
+            hwdec=v.get("hwdec"), start_time=v.get("start_time"),
+        )
+
+    # -- embedded output -------------------------------------------------------------------------
+
+    def poll_frame(self, size: tuple[int, int]) -> bool:
+        """Render mpv's newest frame at ``size`` when there is one; True when the picture changed."""
+        if self._render_ctx is None or not self._render_ctx.update():
+            return False
+        if self._frame is None or self._frame.get_size() != size:
+            # XRGB8888 in memory is B, G, R, X: mpv's "bgr0" writes straight into the surface.
+            self._frame = pygame.Surface(size, 0, 32, (0xFF0000, 0xFF00, 0xFF, 0))
+        frame = self._frame
+        self._render_ctx.render(sw_size={"w": size[0], "h": size[1]}, sw_format="bgr0",
+                                sw_stride={"v": frame.get_pitch()}, sw_pointer=frame._pixels_address)
+        return True
+
+    def draw_frame(self, target: pygame.Surface) -> None:
+        """Blit the last rendered frame (black before the first one)."""
+        if self._frame is None:
+            target.fill((0, 0, 0))
+        else:
+            target.blit(self._frame, (0, 0))
+
+    def close(self) -> None:
+        if self._render_ctx is not None:
+            self._render_ctx.free()
+            self._render_ctx = None
+        self._mpv.terminate()

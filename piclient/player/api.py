@@ -1,0 +1,89 @@
+"""The player as the launcher sees it: what to play, what it reports, and the Player protocol.
+
+The libmpv implementation lives in ``piclient.player._mpv``; tests use a stand-in with the same
+protocol. Callbacks from the player's own thread only enqueue ``PlayerEvent``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pygame
+
+
+@dataclass(frozen=True)
+class Media:
+    url: str  # http(s) HLS master playlist; checked by the catalog parser
+    playable_id: str
+    start: float = 0.0
+    # Pick the highest HLS variant at or below this rate at start (mpv's hls-bitrate); None: mpv's default.
+    max_bitrate: int | None = None
+    http_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlayerEvent:
+    """kind: "loaded", "ended" (detail: reason = eof | stopped | error, error), "buffering"."""
+
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Track:
+    id: int
+    type: str  # video | audio | sub
+    lang: str | None
+    title: str | None
+    selected: bool
+    bitrate: int | None  # HLS variant bandwidth where mpv reports it (newer mpv only)
+    width: int | None
+    height: int | None
+    ff_index: int | None = None  # FFmpeg's stream order: HLS variants appear in playlist order
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The latest values the player reported; reading it never calls into libmpv."""
+
+    position: float | None = None
+    duration: float | None = None
+    paused: bool = False
+    buffering: bool = False
+    buffer_s: float | None = None
+    # Download rate while mpv is fetching; None while its cache is full and the reader rests.
+    input_rate_bps: float | None = None
+    end_buffered: bool = False  # the rest of the file is already downloaded
+    sub_text: str = ""
+    sub_delay: float = 0.0
+    dropped_frames: int = 0
+    tracks: tuple[Track, ...] = ()
+    idle: bool = True
+    hwdec: str | None = None
+    # mpv's demuxer-start-time: time-pos counts from here, and HLS subtitle renditions carry
+    # transport-stream times that must be shifted by it.
+    start_time: float | None = None
+
+    def selected(self, kind: str) -> Track | None:
+        return next((t for t in self.tracks if t.type == kind and t.selected), None)
+
+
+class Player(Protocol):
+    on_event: Callable[[PlayerEvent], None]
+
+    def load(self, media: Media) -> None: ...
+    def stop(self) -> None: ...
+    def set_pause(self, paused: bool) -> None: ...
+    def seek(self, seconds: float, *, absolute: bool = False) -> None: ...
+    def set_sub_delay(self, seconds: float) -> None: ...
+    def set_sub_position(self, percent: int) -> None: ...
+    def add_subtitle(self, path: str, language: str, title: str, *, select: bool) -> None: ...
+    def select_track(self, kind: str, track_id: int | None) -> None: ...
+    def snapshot(self) -> Snapshot: ...
+    def poll_frame(self, size: tuple[int, int]) -> bool:
+        """Embedded output: render the newest video frame (subtitles included); True if it changed."""
+    def draw_frame(self, target: pygame.Surface) -> None:
+        """Blit the last rendered frame, or black before the first one."""
+    def close(self) -> None: ...

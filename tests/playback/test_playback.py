@@ -1,0 +1,154 @@
+"""Real libmpv playing real HLS from 127.0.0.1, inside a real launcher process."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from piclient.demo.server import StaticServer
+from tests.launcher import Launcher
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def playing(s: dict[str, Any]) -> dict[str, Any]:
+    return s.get("now_playing") or {}
+
+
+def position(s: dict[str, Any]) -> float:
+    return playing(s).get("position") or 0.0
+
+
+def play(tv: Launcher, ident: str, **extra: Any) -> None:
+    reply = tv.ctl.request("play", id=ident, **extra)
+    assert reply["ok"], reply
+
+
+def bright_pixels(png: bytes, box: tuple[float, float, float, float]) -> int:
+    """How many near-white pixels sit in a box given in fractions of the picture."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    w, h = image.size
+    crop = image.crop((int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)))
+    return sum(1 for value in crop.getdata() if value > 200)
+
+
+SUBTITLE_AREA = (0.1, 0.75, 0.9, 0.98)
+
+
+def test_a_film_plays_with_the_subtitles_declared_in_its_hls_master(tv: Launcher) -> None:
+    play(tv, "sunrise")
+    status = tv.wait_for(lambda s: playing(s).get("sub_text") == "해가 떠요", timeout=20)
+    assert playing(status)["subtitle"]["lang"] == "ko"
+    tv.wait_for(lambda s: playing(s)["subtitle_tracks"] == 2, timeout=10)  # English is there to pick
+    assert playing(status)["variant"]["bitrate"] > 0
+    with_text = bright_pixels(tv.ctl.screenshot("png"), SUBTITLE_AREA)
+    tv.wait_for(lambda s: position(s) > 7.5 and playing(s)["sub_text"] == "", timeout=20)
+    without_text = bright_pixels(tv.ctl.screenshot("png"), SUBTITLE_AREA)
+    assert with_text > 500 > without_text  # the words are in the picture, on a black video
+
+
+def test_the_info_overlay_shows_over_the_video_in_the_screenshot(tv: Launcher) -> None:
+    play(tv, "sunrise")
+    tv.wait_for(lambda s: position(s) > 1, timeout=20)
+    title_area = (0.03, 0.78, 0.3, 0.87)  # where the info panel writes the title, left of the subtitles
+    before = bright_pixels(tv.ctl.screenshot("png"), title_area)
+    tv.key("info")
+    after = bright_pixels(tv.ctl.screenshot("png"), title_area)
+    assert before < 50 < after
+
+
+def test_stopping_saves_the_place_and_playing_again_resumes_there(tv: Launcher) -> None:
+    play(tv, "long", start=28)  # under 30 s counts as a peek, not as started
+    tv.wait_for(lambda s: position(s) > 33, timeout=30)
+    tv.key("stop")
+    home = tv.wait_for(lambda s: s["screen"] == "home")
+    rows = {row["key"]: row for row in home["focus"]["rows"]}
+    assert rows["continue"]["visible"][0]["id"] == "long"
+    play(tv, "long")
+    status = tv.wait_for(lambda s: position(s) > 0, timeout=20)
+    assert position(status) >= 32.5
+    assert playing(status)["notice"].endswith("부터 이어서 봐요")
+
+
+def test_the_next_episode_starts_by_itself_after_a_countdown(tv: Launcher) -> None:
+    play(tv, "hood-e1")
+    countdown = tv.wait_for(lambda s: playing(s).get("phase") == "countdown", timeout=30)
+    assert 1 <= playing(countdown)["countdown"] <= 10
+    started = tv.wait_for(lambda s: playing(s).get("playable") == "hood-e2" and position(s) > 0, timeout=20)
+    assert playing(started)["phase"] == "playing"
+    tv.key("back")
+    home = tv.wait_for(lambda s: s["screen"] == "home")
+    progress = {item["id"]: item for row in home["focus"]["rows"] for item in row["visible"]}
+    assert progress["hood"]["progress"] > 0  # one of two episodes watched
+
+
+def test_ok_during_the_countdown_starts_the_next_episode_at_once(tv: Launcher) -> None:
+    play(tv, "hood-e1")
+    tv.wait_for(lambda s: playing(s).get("phase") == "countdown", timeout=30)
+    tv.key("ok")
+    status = tv.wait_for(lambda s: playing(s).get("playable") == "hood-e2", timeout=5)
+    assert playing(status)["countdown"] is None or playing(status)["phase"] != "countdown"
+
+
+def test_the_end_of_a_film_returns_to_the_grid_marked_watched(tv: Launcher) -> None:
+    play(tv, "smi-film")
+    home = tv.wait_for(lambda s: s["screen"] == "home" and s["depth"] == 1, timeout=40)
+    films = {item["id"]: item for row in home["focus"]["rows"] if row["key"] == "films" for item in row["visible"]}
+    assert films["smi-film"]["watched"] is True
+
+
+def test_a_sami_subtitle_in_cp949_shows_korean(tv: Launcher) -> None:
+    play(tv, "smi-film")
+    status = tv.wait_for(lambda s: playing(s).get("sub_text"), timeout=20)
+    assert playing(status)["sub_text"] == "어머니, 진지 드세요"
+
+
+def test_the_subtitle_delay_set_with_the_remote_is_remembered_for_the_title(tv: Launcher) -> None:
+    play(tv, "sunrise")
+    tv.wait_for(lambda s: position(s) > 0.5, timeout=20)
+    tv.key("green", "green", "green")
+    assert playing(tv.status())["sub_delay"] == pytest.approx(0.3)
+    tv.key("stop")
+    tv.wait_for(lambda s: s["screen"] == "home")
+    play(tv, "sunrise", start=0)
+    status = tv.wait_for(lambda s: position(s) > 0.5, timeout=20)
+    assert playing(status)["sub_delay"] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("ident", ["missing", "garbage"])
+def test_a_stream_that_cannot_play_ends_in_one_calm_sentence(tv: Launcher, ident: str) -> None:
+    play(tv, ident)
+    status = tv.wait_for(lambda s: s["now_playing"] is None and s["overlay"]["notice"], timeout=30)
+    assert status["overlay"]["notice"].startswith("지금은 이 작품을 볼 수 없어요")
+    tv.key("right")  # the launcher still answers and moves
+    assert tv.status()["screen"] == "home"
+
+
+def test_a_connection_lost_mid_film_ends_calmly_without_marking_it_watched(tv: Launcher,
+                                                                         server: StaticServer) -> None:
+    play(tv, "long")
+    tv.wait_for(lambda s: position(s) > 2, timeout=30)
+    server.fault = lambda path: 503  # the server is still there but every request fails
+    status = tv.wait_for(lambda s: s["now_playing"] is None, timeout=120)
+    assert status["overlay"]["notice"].startswith("지금은 이 작품을 볼 수 없어요")
+    films = {item["id"]: item for row in status["focus"]["rows"] for item in row["visible"]}
+    assert films["long"]["watched"] is False
+    assert any("long" in str(e["message"]) or "playback" in str(e["message"]) for e in status["errors"])
+
+
+def test_a_slow_network_moves_to_the_lower_variant_and_back(tv: Launcher, server: StaticServer) -> None:
+    play(tv, "long")
+    start = tv.wait_for(lambda s: position(s) > 1, timeout=30)
+    high = playing(start)["variant"]["bitrate"]
+    server.throttle_bytes_per_s = 30_000  # 240 kbit/s: below the 360p variant, above the 180p one
+    low = tv.wait_for(lambda s: (playing(s).get("variant") or {}).get("bitrate", high) < high, timeout=60)
+    assert playing(low)["variant"]["height"] == 180
+    server.throttle_bytes_per_s = None
+    deadline = time.monotonic() + 70
+    back = tv.wait_for(lambda s: (playing(s).get("variant") or {}).get("bitrate") == high or
+                       time.monotonic() > deadline, timeout=75)
+    assert playing(back)["variant"]["bitrate"] == high, tv.log()[-3000:]
