@@ -45,6 +45,7 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
                   on_reload=sync_loop.trigger if sync_loop else None)
         stack.callback(app.close)
         app.player = _player(config, app)
+        app.set_display_reopener(lambda: open_display(config.ui.fullscreen, config.ui.window_size))
         if app.player is not None:
             stack.callback(app.player.close)
         app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post))

@@ -17,7 +17,9 @@ from piclient.player.api import Media, PlayerEvent, Snapshot, Track
 
 
 class FakePlayer:
-    def __init__(self) -> None:
+    def __init__(self, output: str = "embedded") -> None:
+        self.output = output
+        self.osd: list[str] = []
         self.on_event: Callable[[PlayerEvent], None] = lambda event: None
         self.calls: list[tuple[str, Any]] = []
         self.media: Media | None = None
@@ -68,6 +70,12 @@ class FakePlayer:
 
     def draw_frame(self, target: pygame.Surface) -> None:
         target.fill((20, 40, 60))
+
+    def show_osd(self, ass_text: str) -> None:
+        self.osd.append(ass_text)
+
+    def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
+        return bytes([30, 60, 90]) * (64 * 36), (64, 36)
 
     def close(self) -> None:
         self.calls.append(("close", None))

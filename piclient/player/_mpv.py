@@ -211,6 +211,16 @@ class MpvPlayer:
         """Handover output: the launcher's overlay as ASS, drawn by mpv over the video."""
         self._command("osd-overlay", 1, "ass-events", ass_text, 1920, 1080)
 
+    def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
+        """mpv's own picture of the window, OSD included (handover output). A synchronous libmpv call:
+        the control socket's timeout bounds how long a stuck core can hold it."""
+        try:
+            image = self._mpv.screenshot_raw("window").convert("RGB")
+        except Exception as exc:
+            log.warning("mpv screenshot failed: %s", exc)
+            return None
+        return image.tobytes(), image.size
+
     def snapshot(self) -> Snapshot:
         with self._lock:
             v = dict(self._values)

@@ -72,6 +72,7 @@ class Snapshot:
 
 class Player(Protocol):
     on_event: Callable[[PlayerEvent], None]
+    output: str  # "embedded" (frames drawn by the launcher) or "handover" (mpv drives the display)
 
     def load(self, media: Media) -> None: ...
     def stop(self) -> None: ...
@@ -86,4 +87,8 @@ class Player(Protocol):
         """Embedded output: render the newest video frame (subtitles included); True if it changed."""
     def draw_frame(self, target: pygame.Surface) -> None:
         """Blit the last rendered frame, or black before the first one."""
+    def show_osd(self, ass_text: str) -> None:
+        """Handover output: the launcher's overlay, as ASS events, drawn by mpv over the video."""
+    def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
+        """Handover output: mpv's window (video, subtitles, OSD) as raw RGB, or None."""
     def close(self) -> None: ...

@@ -89,6 +89,8 @@ class App:
         self.keymap = keymap
         self.cec = cec
         self.player = player
+        self.display_released = False
+        self._reopen_display: Callable[[], pygame.Surface] | None = None
         self._prepare_subtitles = prepare_subtitles or (lambda *_: None)
         self._on_reload = on_reload
         self._clock = clock
@@ -158,6 +160,10 @@ class App:
         if isinstance(self.top, PlayerScreen):
             self.top.shutdown()
             self.stack.pop()
+        if getattr(self.player, "output", "embedded") == "handover" and not self.display_released:
+            # A Pi without X has one screen: let mpv take it for the film (docs/architecture.md).
+            pygame.display.quit()
+            self.display_released = True
         self.push(PlayerScreen(self.ui, self.player, self.store, title, episode, start,
                                subtitle_language=self.config.subtitle_language,
                                readahead_s=self.config.player.readahead_seconds,
@@ -168,11 +174,22 @@ class App:
         threading.Thread(target=probe_variant, args=(playable_id, variant_uri, self.post), name="probe",
                          daemon=True).start()
 
+    def set_display_reopener(self, reopen: Callable[[], pygame.Surface]) -> None:
+        self._reopen_display = reopen
+
+    def _take_back_display(self) -> None:
+        if not self.display_released or self._reopen_display is None:
+            return
+        self.surface = self._reopen_display()
+        self.display_released = False
+        self.ui.background = gradient_background(self.ui.size)
+
     def _playback_finished(self, outcome: str) -> None:
         screen = self.top
         if not isinstance(screen, PlayerScreen):
             return
         self.stack.pop()
+        self._take_back_display()
         if outcome == "watched" and screen.episode is None:
             # The end of a film goes back to the grid, where it now shows as watched.
             del self.stack[1:]
@@ -230,8 +247,9 @@ class App:
     def step(self) -> float | None:
         """One pass of the loop; returns how long painting took, or None when nothing changed."""
         now = self._clock()
-        for event in pygame.event.get():
-            self._pygame_event(event, now)
+        if not self.display_released:  # in a hand-over mpv owns the screen and SDL has no window
+            for event in pygame.event.get():
+                self._pygame_event(event, now)
         while True:
             try:
                 item = self.inbox.get_nowait()
@@ -332,6 +350,11 @@ class App:
         self.top.handle(event)
 
     def _paint(self) -> float | None:
+        if self.display_released:
+            # mpv owns the screen: the player screen sends its overlay through mpv's OSD instead.
+            if self.top.dirty and isinstance(self.top, PlayerScreen):
+                self.top.draw_osd()
+            return None
         screen_dirty = self.top.dirty
         if not screen_dirty and not self.overlays.changed:
             return None
@@ -412,6 +435,11 @@ class App:
             return {"ok": True}
         if cmd == "screenshot":
             self._paint()  # what is queued for the screen is what the picture shows
+            if self.display_released and self.player is not None:
+                image = self.player.screenshot()  # mpv's window: video, subtitles and the OSD overlay
+                if image is None:
+                    return {"ok": False, "error": "the player could not take a screenshot"}
+                return {"ok": True, "_image": image}
             return {"ok": True, "_image": (pygame.image.tobytes(self.surface, "RGB"), self.surface.get_size())}
         if cmd == "play":
             return self._control_play(request)

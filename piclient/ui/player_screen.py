@@ -471,6 +471,36 @@ class PlayerScreen:
             self._draw_card(surface, toast[0], self.ui.px(120))
         return None
 
+    def draw_osd(self) -> None:
+        """Handover output: the same overlay as ``draw``, as ASS for mpv's OSD (1920x1080 space)."""
+        self.dirty = False
+        now = self._clock()
+        snap = self.player.snapshot()
+        info, _, paused, buffering, countdown, toast, seek = self._overlay_key or self._overlay_state(now, snap)
+        s = self.ui.strings
+        events: list[str] = []
+        if countdown is not None:
+            following = self._next_episode()
+            line = s("episode", n=following.number) if following is not None else ""
+            parts = [s("player.next_in", n=max(0, countdown)), line, s("player.next_hint")]
+            events.append(r"{\an5\fs60\bord3}" + r"\N".join(_ass(part) for part in parts if part))
+        elif info or paused or seek is not None:
+            duration = snap.duration or self._duration_hint()
+            position = seek if seek is not None else (snap.position or 0.0)
+            name = self.title.name(s.language)
+            if self.episode is not None:
+                name = f"{name} · {s('episode', n=self.episode.number)}"
+            clock = f"{Strings.clock(position)} / {Strings.clock(duration)}" if duration else Strings.clock(position)
+            if paused:
+                clock = f"{s('player.paused')}   {clock}"
+            events.append(r"{\an1\pos(96,990)\fs48\bord3}" + _ass(name))
+            events.append(r"{\an1\pos(96,1050)\fs40\bord3}" + _ass(clock))
+        if buffering and countdown is None:
+            events.append(r"{\an5\fs44\bord3}" + _ass(s("player.buffering")))
+        if toast is not None:
+            events.append(r"{\an8\pos(960,90)\fs44\bord3}" + _ass(toast[0]))
+        self.player.show_osd("\n".join(events))
+
     def _draw_info(self, surface: pygame.Surface, snap: Snapshot) -> None:
         ui = self.ui
         width, height = ui.size
@@ -554,3 +584,8 @@ class PlayerScreen:
             "retries": self.retries,
             "error": self.error,
         }
+
+
+def _ass(text: str) -> str:
+    """Text made safe for an ASS event: braces would start override tags, backslashes escapes."""
+    return text.replace("{", "(").replace("}", ")").replace("\\", "/").replace("\n", " ")

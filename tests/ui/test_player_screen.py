@@ -1,0 +1,181 @@
+"""The player screen's rules, in-process with the player stand-in and a clock the test moves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygame
+import pytest
+
+from piclient.catalog.cache import CacheMeta, CatalogCache
+from piclient.config import parse_config
+from piclient.display import open_display
+from piclient.player.api import Track
+from piclient.remote.keymap import Keymap
+from piclient.state import StateStore
+from piclient.ui.app import App, CecNotice
+from tests.catalogs import film, series
+from tests.fake_player import FakePlayer
+
+SIZE = (640, 360)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Rig:
+    def __init__(self, tmp_path: Path, player: FakePlayer) -> None:
+        data = tmp_path / "data"
+        cache = CatalogCache(data)
+        raw = json.dumps({"version": 1, "titles": [film("f", "영화"), series("s", "시리즈", episodes=2)]})
+        cache.store(raw.encode(), CacheMeta(source="x", base_url="http://127.0.0.1:9/catalog.json"))
+        self.store = StateStore(data / "state.db")
+        self.clock = Clock()
+        self.player = player
+        config = parse_config("ui: {fullscreen: false}\ncec: {enabled: false}\n")
+        surface = open_display(False, SIZE)
+        self.app = App(config, surface, cache, self.store, Keymap.from_config(config.remote), player=player,
+                       clock=self.clock)
+        player.on_event = self.app.player_event
+        self.app.set_display_reopener(lambda: open_display(False, SIZE))
+
+    def step(self, seconds: float = 0.0) -> None:
+        self.clock.now += seconds
+        self.app.step()
+
+    def key(self, name: str, repeat: bool = False) -> None:
+        from piclient.remote.buttons import Button
+        from piclient.remote.repeat import ButtonEvent
+
+        self.app._dispatch(ButtonEvent(Button.parse(name), repeat, "keyboard"), self.clock.now)
+        self.step()
+
+    def now_playing(self) -> dict:
+        return self.app.status()["now_playing"]
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    rig = Rig(tmp_path, FakePlayer())
+    yield rig
+    rig.app.close()
+    pygame.display.quit()
+
+
+def test_play_resumes_where_she_stopped(rig: Rig) -> None:
+    rig.store.save_progress("f", 120, 3600)
+    rig.app._library_changed()
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 120.0)
+    assert rig.player.media is not None and rig.player.media.start == 120.0
+    assert rig.now_playing()["notice"] == "2:00부터 이어서 봐요"
+
+
+def test_progress_is_saved_every_ten_seconds_and_on_stop(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600)
+    rig.step()
+    rig.player.advance(9)
+    rig.step(9)
+    assert rig.store.progress("f") is None
+    rig.player.advance(2)
+    rig.step(2)
+    assert rig.store.progress("f").position == pytest.approx(11)
+    rig.player.advance(3)
+    rig.key("back")
+    assert rig.store.progress("f").position == pytest.approx(14)
+    assert rig.app.top.name == "home"
+
+
+def test_holding_right_seeks_faster_and_commits_once(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=100)
+    rig.step()
+    rig.key("right")
+    for _ in range(8):
+        rig.key("right", repeat=True)
+    assert rig.player.called("seek") == []  # nothing jumps while she is still choosing
+    rig.step(1)
+    (target, absolute), = rig.player.called("seek")
+    assert absolute and target == 100 + 6 * 10 + 3 * 30
+
+
+def test_tv_standby_pauses_and_saves(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=300)
+    rig.step()
+    rig.app.post(CecNotice("tv_standby", {}))
+    rig.step()
+    assert rig.player.called("pause")[-1] is True
+    assert rig.store.progress("f").position == pytest.approx(300)
+
+
+def test_colour_keys_set_the_subtitle_delay_and_it_is_remembered_per_title(rig: Rig) -> None:
+    series_title = rig.app.ui.library.catalog.by_id["s"]
+    rig.app.ui.play(series_title, series_title.episodes[0], 0.0)
+    rig.player.start_playing(duration=1500)
+    rig.step()
+    rig.key("red")
+    rig.key("red")
+    assert rig.player.called("sub_delay")[-1] == pytest.approx(-0.2)
+    rig.key("back")
+    rig.app.ui.play(series_title, series_title.episodes[1], 0.0)  # another episode of the same series
+    assert rig.player.called("sub_delay")[-1] == pytest.approx(-0.2)
+
+
+def test_yellow_cycles_subtitles_and_then_off(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    subs = (Track(1, "sub", "ko", "한국어", True, None, None, None), Track(2, "sub", "en", "English", False, None,
+                                                                            None, None))
+    rig.player.start_playing(duration=3600, tracks=subs)
+    rig.step()
+    rig.key("yellow")
+    rig.key("yellow")
+    assert rig.player.called("select") == [("sub", 2), ("sub", None)]
+    assert rig.now_playing()["notice"] == "자막 끔"
+
+
+def test_a_film_that_ends_long_before_its_length_is_a_failure_not_watched(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=0)
+    rig.step()
+    rig.player.advance(600)
+    rig.step()
+    rig.player.fire("ended", reason="eof")  # FFmpeg skipped the segments it could not fetch
+    rig.step()
+    assert rig.player.called("load")[1].start == pytest.approx(600)  # it reconnects where she was
+    rig.player.start_playing(duration=3600, position=600)
+    rig.step()
+    rig.player.fire("ended", reason="error", error="loading failed")
+    rig.step()
+    rig.player.fire("ended", reason="error", error="loading failed")
+    rig.step()
+    assert rig.app.top.name != "player"
+    progress = rig.store.progress("f")
+    assert progress is not None and not progress.watched
+    assert rig.app.status()["overlay"]["notice"].startswith("지금은 이 작품을 볼 수 없어요")
+
+
+def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    try:
+        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+        assert not pygame.display.get_init()
+        rig.player.start_playing(duration=3600, position=42)
+        rig.step()
+        rig.key("info")
+        assert "영화" in rig.player.osd[-1] and "0:42 / 1:00:00" in rig.player.osd[-1]
+        shot = rig.app._control({"cmd": "screenshot"}, 0)
+        assert shot["_image"][1] == (64, 36)  # mpv's own picture of the screen, overlay included
+        rig.key("back")
+        assert pygame.display.get_init() and rig.app.surface.get_size() == SIZE
+        assert rig.app.top.name == "home"
+    finally:
+        rig.app.close()
+        pygame.display.quit()
