@@ -195,3 +195,42 @@ def test_the_screen_dims_when_idle_and_the_first_key_only_wakes_it(tmp_path: Pat
         assert focused(status) == before
     finally:
         assert tv.stop() == 0
+
+
+def test_a_catalog_full_of_bad_input_still_shows_its_good_titles(tmp_path: Path) -> None:
+    from tests.catalog.test_posters import png_declaring
+
+    library = tmp_path / "hostile"
+    posters = library / "posters"
+    posters.mkdir(parents=True)
+    good = io.BytesIO()
+    Image.new("RGB", (600, 900), (200, 60, 40)).save(good, "JPEG")
+    (posters / "good.jpg").write_bytes(good.getvalue())
+    (posters / "html.jpg").write_bytes(b"<html><body>404 Not Found</body></html>")
+    (posters / "truncated.jpg").write_bytes(good.getvalue()[: len(good.getvalue()) // 2])
+    (posters / "bomb.png").write_bytes(png_declaring(30000, 30000, rows=4))
+    titles = [
+        film("good", "좋은 영화", poster="posters/good.jpg"),
+        film("html-poster", "포스터가 HTML", poster="posters/html.jpg"),
+        film("cut-poster", "잘린 포스터", poster="posters/truncated.jpg"),
+        film("bomb-poster", "폭탄 포스터", poster="posters/bomb.png"),
+        film("outside", "밖의 포스터", poster="../../../etc/passwd"),
+        film("file-stream", "파일 스트림", stream="file:///etc/passwd"),
+        film("option-stream", "옵션", stream="--ytdl-format=x y"),
+        {"id": "no kind", "title": "x"},
+        "not even a mapping",
+        film("good", "같은 아이디"),
+    ]
+    source = write_catalog(library / "catalog.json", titles)
+    tv = start(tmp_path, str(source))
+    try:
+        status = tv.wait_for(lambda s: s["catalog"]["titles"] == 5)
+        assert status["screen"] == "home"
+        shown = {item["id"] for row in status["focus"]["rows"] for item in row["visible"]}
+        assert shown == {"good", "html-poster", "cut-poster", "bomb-poster", "outside"}
+        assert status["catalog"]["skipped"] >= 5
+        shot = Image.open(io.BytesIO(tv.ctl.screenshot("png")))
+        assert shot.size == (1280, 720)
+        assert tv.status()["catalog"]["titles"] == 5  # still up after drawing every poster
+    finally:
+        assert tv.stop() == 0
