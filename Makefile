@@ -9,10 +9,10 @@ PY := $(VENV)/bin/python
 # Debian's python, so the venv can see Debian's libcec binding (python3-cec).
 SYSTEM_PYTHON := /usr/bin/python3
 DEB_PACKAGES := python3-venv python3-dev gcc pkg-config libsystemd-dev libmpv2 ffmpeg \
-	libcec-dev python3-cec fonts-noto-cjk
+	libcec-dev python3-cec fonts-noto-cjk postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps venv test lint demo bench clean
+.PHONY: all deps venv test lint demo bench screenshots clean
 
 all: test
 
@@ -47,6 +47,11 @@ demo: venv
 
 bench: venv
 	$(PY) bench/launcher_bench.py
+	$(PY) bench/player_bench.py
+
+# The README's pictures, made by the project itself from the demo library.
+screenshots: venv
+	$(VENV)/bin/piclient demo --screenshots docs/images
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build a demo library, serve it on 127.0.0.1 and open the launcher")
     demo.add_argument("--cache", default=None, help="where the demo library is built (default ~/.cache/piclient)")
     demo.add_argument("--headless", action="store_true", help="no window even if a display is available")
+    demo.add_argument("--screenshots", default=None, help="save the README's screenshots into this folder and exit")
     demo.set_defaults(func=_cmd_demo)
     return parser
 
@@ -180,7 +181,8 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from piclient.demo.run import run_demo
 
-    return run_demo(cache=Path(args.cache) if args.cache else None, headless=args.headless)
+    return run_demo(cache=Path(args.cache) if args.cache else None, headless=args.headless,
+                    screenshots=Path(args.screenshots) if args.screenshots else None)
 
 
 if __name__ == "__main__":
