@@ -44,11 +44,12 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
         app = App(config, surface, cache, store, keymap,
                   on_reload=sync_loop.trigger if sync_loop else None)
         stack.callback(app.close)
+        app.step()  # the first frame goes up before libmpv starts: she sees the grid sooner
         app.player = _player(config, app)
         app.set_display_reopener(lambda: open_display(config.ui.fullscreen, config.ui.window_size))
         if app.player is not None:
             stack.callback(app.player.close)
-        app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post))
+        app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post, app.media_session))
 
         control = ControlServer(config.paths.socket, app.control)
         control.start()
@@ -99,14 +100,15 @@ def _player(config: Config, app: Any) -> Any:
         return None
 
 
-def _subtitle_preparer(directory: Any, post: Any) -> Any:
+def _subtitle_preparer(directory: Any, post: Any, new_session: Any) -> Any:
     import threading
 
     from piclient.player.subtitle_fetch import fetch_all
 
     def prepare(playable_id: str, stream_url: str, subtitles: Any, start_time: Any) -> None:
-        threading.Thread(target=fetch_all, args=(playable_id, stream_url, subtitles, directory, post, start_time),
-                         name="subtitles", daemon=True).start()
+        session = new_session()
+        threading.Thread(target=fetch_all, args=(playable_id, stream_url, subtitles, directory, post, start_time,
+                                                 session), name="subtitles", daemon=True).start()
 
     return prepare
 

@@ -105,6 +105,8 @@ class ControlServer:
             log.exception("control request %r failed", request.get("cmd"))
             return {"ok": False, "error": f"internal error: {exc}"}
         image = reply.pop("_image", None)
+        if callable(image):  # the main loop handed over a frame to be converted here, off its thread
+            image = image()
         if image is not None:
             reply.update(encode_image(image, request))
         return reply

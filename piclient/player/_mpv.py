@@ -172,7 +172,8 @@ class MpvPlayer:
             log.warning("mpv is shut down; %s ignored", args[0])
 
     def load(self, media: Media) -> None:
-        options: dict[str, str] = {"start": f"{max(0.0, media.start):.3f}"}
+        # "start=0" is not free: mpv treats any start as a seek before the first frame (~20 ms).
+        options: dict[str, str] = {"start": f"{media.start:.3f}"} if media.start > 0 else {}
         if media.max_bitrate:
             options["hls-bitrate"] = str(int(media.max_bitrate))
         if media.http_headers:
@@ -182,7 +183,9 @@ class MpvPlayer:
             self._tracks = ()
         # The URL is passed as one argument of the loadfile command (never parsed as options), and
         # the catalog has already refused anything that is not plain http(s).
-        self._command("loadfile", media.url, "replace", ",".join(f"{k}={v}" for k, v in options.items()))
+        # An empty options argument would reset nothing; leave it out when there is nothing to set.
+        args = ("loadfile", media.url, "replace", ",".join(f"{k}={v}" for k, v in options.items()))
+        self._command(*(args if options else args[:3]))
         self._command("set", "pause", "no")
 
     def stop(self) -> None:

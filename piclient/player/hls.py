@@ -15,12 +15,13 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin
 
-import requests
-
 from piclient.player.subtitles import Cue, SubtitleError, normalise, parse_subtitles, parse_timestamp
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,7 @@ def parse_media_playlist(text: str, base_url: str) -> list[str]:
 
 def _get(session: requests.Session, url: str, timeout: float, cap: int, what: str) -> tuple[bytes, str]:
     """The body (at most ``cap`` bytes) and final URL of a GET, or PlaylistError in plain words."""
+    import requests  # here, not at the top: the launcher imports this module before its first frame
     try:
         with session.get(url, timeout=timeout, stream=True) as response:
             status = response.status_code

@@ -10,22 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import requests
 
 from piclient.player import hls
+from piclient.player.messages import ProbeResult
 
 log = logging.getLogger(__name__)
 
 MAX_SEGMENT_BYTES = 20 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    playable_id: str
-    nbytes: int
-    seconds: float
 
 
 def probe_variant(playable_id: str, variant_uri: str, post: Callable[[object], None],

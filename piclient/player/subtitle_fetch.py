@@ -11,7 +11,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -19,6 +18,7 @@ import requests
 from piclient.catalog import Subtitle
 from piclient.fsutil import atomic_write
 from piclient.player import hls, subtitles
+from piclient.player.messages import LadderReady, SubtitleReady
 
 log = logging.getLogger(__name__)
 
@@ -26,20 +26,6 @@ MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 TIMEOUT_S = 10.0
 
 
-@dataclass(frozen=True)
-class LadderReady:
-    """The HLS master's variants, for the adaptive-bitrate decision (mpv 0.35 does not report them)."""
-
-    playable_id: str
-    variants: tuple[hls.Variant, ...]
-
-
-@dataclass(frozen=True)
-class SubtitleReady:
-    playable_id: str
-    path: str
-    language: str
-    label: str
 
 
 def fetch_all(playable_id: str, stream_url: str, sidecars: Iterable[Subtitle], directory: Path,

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pygame
 
@@ -25,8 +25,7 @@ from piclient.catalog.model import stream_url
 from piclient.config import Config
 from piclient.logs import RECENT
 from piclient.player.api import Player, PlayerEvent
-from piclient.player.probe import ProbeResult, probe_variant
-from piclient.player.subtitle_fetch import LadderReady, SubtitleReady
+from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady
 from piclient.remote.buttons import Button
 from piclient.remote.cec import CEC_KEEPALIVE_TIMEOUT_S
 from piclient.remote.keymap import Keymap
@@ -44,6 +43,9 @@ from piclient.ui.theme import Fonts
 from piclient.ui.title_page import POSTER_H as PAGE_H
 from piclient.ui.title_page import POSTER_W as PAGE_W
 from piclient.ui.title_page import TitleScreen
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +170,34 @@ class App:
                                subtitle_language=self.config.subtitle_language,
                                readahead_s=self.config.player.readahead_seconds,
                                prepare_subtitles=self._prepare_subtitles, post=self.post,
-                               on_finished=self._playback_finished, probe=self._start_probe, clock=self._clock))
+                               on_finished=self._playback_finished, probe=self._start_probe,
+                               http_headers=self.http_headers, clock=self._clock))
+
+    def http_headers(self, url: str) -> dict[str, str]:
+        """Media the maintainer's server hosts under /library/ needs the device token; nothing else gets it."""
+        server = self.config.server
+        if server.url and server.token and url.startswith(server.url.rstrip("/") + "/library/"):
+            return {"Authorization": f"Bearer {server.token}"}
+        return {}
+
+    def media_session(self) -> requests.Session:
+        """A session that adds the device token per request, only to URLs under the server's /library/."""
+        import requests  # only when a film starts: importing it costs the first frame ~0.1 s
+
+        session = requests.Session()
+
+        def add_token(request: requests.PreparedRequest) -> requests.PreparedRequest:
+            request.headers.update(self.http_headers(request.url or ""))
+            return request
+
+        session.auth = add_token
+        return session
 
     def _start_probe(self, playable_id: str, variant_uri: str) -> None:
-        threading.Thread(target=probe_variant, args=(playable_id, variant_uri, self.post), name="probe",
+        from piclient.player.probe import probe_variant
+
+        session = self.media_session()
+        threading.Thread(target=probe_variant, args=(playable_id, variant_uri, self.post, session), name="probe",
                          daemon=True).start()
 
     def set_display_reopener(self, reopen: Callable[[], pygame.Surface]) -> None:
@@ -440,13 +466,16 @@ class App:
                 if image is None:
                     return {"ok": False, "error": "the player could not take a screenshot"}
                 return {"ok": True, "_image": image}
-            return {"ok": True, "_image": (pygame.image.tobytes(self.surface, "RGB"), self.surface.get_size())}
+            # Only the copy happens here; turning it into bytes and JPEG runs on the socket's thread.
+            frame = self.surface.copy()
+            return {"ok": True, "_image": lambda: (pygame.image.tobytes(frame, "RGB"), frame.get_size())}
         if cmd == "play":
             return self._control_play(request)
         if cmd == "reload":
             if self._on_reload is not None:
                 self._on_reload()
             self._next_catalog_poll = 0.0
+            self._library_changed()  # the agent may have merged watch progress from the server
             return {"ok": True}
         if cmd == "_quit":
             raise SystemExit(0)

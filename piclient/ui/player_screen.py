@@ -18,8 +18,7 @@ from piclient.catalog import Episode, Subtitle, Title, pick
 from piclient.player.abr import AbrController, BandwidthMeter
 from piclient.player.api import Media, Player, PlayerEvent, Snapshot
 from piclient.player.hls import Variant
-from piclient.player.probe import ProbeResult
-from piclient.player.subtitle_fetch import LadderReady, SubtitleReady
+from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady
 from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.state import StateStore
@@ -52,6 +51,7 @@ class PlayerScreen:
                  prepare_subtitles: Callable[[str, str, tuple[Subtitle, ...], Callable[[], float | None]], None],
                  post: Callable[[object], None], on_finished: Callable[[str], None],
                  probe: Callable[[str, str], None] | None = None,
+                 http_headers: Callable[[str], dict[str, str]] = lambda url: {},
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ui = ui
         self.player = player
@@ -73,6 +73,7 @@ class PlayerScreen:
         self._probing = False
         self._next_probe = 0.0
         self._probe = probe
+        self._http_headers = http_headers
         self._readahead_s = readahead_s
         self._next_abr = 0.0
         self._last_save = clock()
@@ -112,7 +113,8 @@ class PlayerScreen:
         self._ladder = ()
         estimate = self.store.get("bandwidth_bps")
         max_bitrate = int(float(estimate) * 0.7) if estimate else DEFAULT_START_BITRATE
-        self.player.load(Media(self.stream_url, self.playable_id, start=start, max_bitrate=max_bitrate))
+        self.player.load(Media(self.stream_url, self.playable_id, start=start, max_bitrate=max_bitrate,
+                               http_headers=self._http_headers(self.stream_url)))
         if start > 1:
             self._toast = (self.ui.strings("player.resuming", time=Strings.clock(start)), self._clock() + 4)
         delay = self.store.get(f"sub_delay:{self.title.id}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pygame
 import pytest
+import requests
 
 from piclient.catalog.cache import CacheMeta, CatalogCache
 from piclient.config import parse_config
@@ -176,6 +177,24 @@ def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None
         rig.key("back")
         assert pygame.display.get_init() and rig.app.surface.get_size() == SIZE
         assert rig.app.top.name == "home"
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
+def test_the_device_token_goes_only_to_media_under_the_servers_library(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, FakePlayer())
+    try:
+        rig.app.config = parse_config(
+            "server: {url: 'http://127.0.0.1:8765', token: 'tok'}\nui: {fullscreen: false}\ncec: {enabled: false}\n")
+        assert rig.app.http_headers("http://127.0.0.1:8765/library/media/a/master.m3u8") == {
+            "Authorization": "Bearer tok"}
+        assert rig.app.http_headers("http://127.0.0.1:8765/api/v1/heartbeat") == {}
+        assert rig.app.http_headers("http://cdn.invalid/library/a.m3u8") == {}
+        session = rig.app.media_session()
+        prepared = session.prepare_request(requests.Request("GET", "http://127.0.0.1:8765/library/x.vtt"))
+        other = session.prepare_request(requests.Request("GET", "http://127.0.0.1:9/subs/x.vtt"))
+        assert prepared.headers["Authorization"] == "Bearer tok" and "Authorization" not in other.headers
     finally:
         rig.app.close()
         pygame.display.quit()

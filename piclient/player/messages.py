@@ -1,0 +1,34 @@
+"""What the player's worker threads post to the launcher's main loop (plain data, no I/O imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from piclient.player.hls import Variant
+
+
+@dataclass(frozen=True)
+class SubtitleReady:
+    """A subtitle file converted to UTF-8 WebVTT on disk, ready for ``sub-add``."""
+
+    playable_id: str
+    path: str
+    language: str
+    label: str
+
+
+@dataclass(frozen=True)
+class LadderReady:
+    """The HLS master's variants, for the adaptive-bitrate decision (mpv 0.35 does not report them)."""
+
+    playable_id: str
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One timed segment download of a higher variant (see probe.py)."""
+
+    playable_id: str
+    nbytes: int
+    seconds: float
