@@ -1,0 +1,81 @@
+"""Live mode against a real agent and launcher, and watch progress both ways through state.db."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from piclient.state import StateStore
+from tests.agent.agent_process import AgentProcess, wait_until
+from tests.agent.protocol_server import ProtocolServer
+from tests.launcher import Launcher
+
+pytestmark = pytest.mark.timeout(60)
+
+StartAgent = Callable[..., AgentProcess]
+
+
+def test_live_mode_long_polls_sends_screenshots_every_few_seconds_and_ends_by_itself(
+        server: ProtocolServer, start_agent: StartAgent, tv: Launcher) -> None:
+    # Heartbeats 2 s apart: a result within a fraction of that came through the long-poll.
+    start_agent(heartbeat_seconds=2)
+    tv.wait_for(lambda s: s["screen"] == "home", timeout=15)
+    server.wait_for(lambda: server.heartbeat_list(), 10, "a first heartbeat")
+    until = time.time() + 8
+    server.live = {"until": until, "poll_seconds": 0.5, "screenshot_seconds": 1.5}  # the page was opened
+    server.wait_for(lambda: any(path == "/api/v1/commands" for _, path, _ in server.started), 6, "a long-poll")
+    time.sleep(0.5)
+    queued = time.monotonic()
+    command = server.queue_command("key", {"name": "right"})
+    server.wait_for(lambda: server.state.results.get(command), 5, "the key press result")
+    assert time.monotonic() - queued < 2.0
+    assert next(via for ident, via in server.state.deliveries if ident == command) == "long-poll"
+
+    time.sleep(max(0.0, until - time.time()) + 2.5)
+    polls = server.requests_to("/api/v1/commands", "GET")
+    assert len(polls) >= 2
+    live_shots = sorted(s["taken_at"] for s in server.state.screenshots.values() if s["reason"] == "live")
+    assert len(live_shots) >= 3
+    assert all(1.0 < b - a < 3.5 for a, b in itertools.pairwise(live_shots))
+    assert live_shots[-1] <= until + 0.5
+    # Over by itself: no more polls or live pictures, and heartbeats say so.
+    settled = len(polls), len(live_shots)
+    server.wait_for(lambda: server.heartbeat_list()[-1]["sent_at"] > until and not server.heartbeat_list()[-1]["live"],
+                    8, "a heartbeat after live mode")
+    assert any(b["live"] for b in server.heartbeat_list())
+    assert (len(server.requests_to("/api/v1/commands", "GET")),
+            len([s for s in server.state.screenshots.values() if s["reason"] == "live"])) == settled
+
+
+def test_watch_progress_goes_up_and_the_servers_newer_copy_comes_down(
+        tmp_path: Path, server: ProtocolServer, start_agent: StartAgent) -> None:
+    now = time.time()
+    store = StateStore(tmp_path / "data" / "state.db")  # the launcher's own writer, open all along
+    store.save_progress("film-1", 1200, 3600, now=now - 100)
+    store.save_progress("film-2", 300, 3600, now=now - 10)
+    server.state.progress = {
+        # Older than the box's own: must not overwrite it.
+        "film-2": {"id": "film-2", "position": 100.0, "duration": 3600, "watched": False, "updated_at": now - 1000},
+        # Only on the server (a reflashed box): comes back.
+        "film-3": {"id": "film-3", "position": 3500.0, "duration": 3600, "watched": True, "updated_at": now - 50},
+        "bad": {"id": "bad", "position": "lots", "duration": 1, "updated_at": now},
+    }
+    start_agent()
+    server.wait_for(lambda: server.state.progress.get("film-1", {}).get("position") == 1200
+                    and server.state.progress["film-2"]["position"] == 300, 10, "progress up")
+    wait_until(lambda: store.progress("film-3"), 10, "progress down")
+    film3 = store.progress("film-3")
+    assert film3 is not None and (film3.position, film3.watched, film3.updated_at) == (3500.0, True, now - 50)
+    assert store.progress("film-2").position == 300  # type: ignore[union-attr]
+    assert store.progress("bad") is None
+    # A change while both run reaches the server within progress_seconds; what came down is not echoed.
+    store.save_progress("film-1", 1800, 3600)
+    server.wait_for(lambda: server.state.progress["film-1"]["position"] == 1800, 10, "the new position")
+    store.close()
+    posts = len(server.state.progress_posts)
+    assert posts == len(set(server.state.progress_posts))
+    assert server.state.progress["film-3"]["updated_at"] == now - 50

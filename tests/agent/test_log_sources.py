@@ -1,0 +1,47 @@
+"""Where uploaded logs come from: the journal of the piclient units, or the tail of a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from piclient.agent.commands import CommandFailed
+from piclient.agent.logupload import FileSource, JournalSource
+
+
+def fake_journalctl(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "journalctl"
+    script.write_text(f"#!{sys.executable}\nimport sys\n{body}\n", encoding="utf-8")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_the_journal_is_asked_for_the_units_and_the_time_span(tmp_path: Path) -> None:
+    journalctl = fake_journalctl(tmp_path, "print(' '.join(sys.argv[1:]))")
+    text = JournalSource(["piclient-tv.service", "piclient-agent.service"], journalctl).read(3600, 10_000)
+    assert text.decode().split() == ["--no-pager", "--output=short-iso-precise", "--since=-3600s",
+                                     "--unit=piclient-tv.service", "--unit=piclient-agent.service"]
+
+
+def test_only_the_most_recent_bytes_of_a_long_journal_are_kept(tmp_path: Path) -> None:
+    journalctl = fake_journalctl(tmp_path, "sys.stdout.write(''.join(f'line {n}\\n' for n in range(100000)))")
+    text = JournalSource(["u"], journalctl).read(60, 1000)
+    assert len(text) == 1000 and text.endswith(b"line 99999\n")
+
+
+def test_a_failing_or_missing_journalctl_is_a_command_error(tmp_path: Path) -> None:
+    failing = fake_journalctl(tmp_path, "print('No journal files were found.'); sys.exit(1)")
+    with pytest.raises(CommandFailed, match="No journal files"):
+        JournalSource(["u"], failing).read(60, 1000)
+    with pytest.raises(CommandFailed, match="set agent.log_file"):
+        JournalSource(["u"], str(tmp_path / "nothing-here")).read(60, 1000)
+
+
+def test_a_log_file_gives_its_tail(tmp_path: Path) -> None:
+    log = tmp_path / "tv.log"
+    log.write_bytes(b"old\n" * 1000 + b"newest line\n")
+    assert FileSource(log).read(3600, 12) == b"newest line\n"
+    with pytest.raises(CommandFailed, match="cannot read"):
+        FileSource(tmp_path / "missing.log").read(3600, 100)
