@@ -1,0 +1,189 @@
+"""`piclient server ...`: run the server, add and revoke devices, set the maintainer's password."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+from piclient.server.settings import Settings
+
+COMMANDS = ("serve", "add-device", "revoke-device", "list-devices", "set-password")
+DEFAULT_PORT = 8470
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `piclient server --data DIR` runs the server; the other jobs are named subcommands.
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv = ["serve", *argv]
+    args = _parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, type=Path, help="where the database, screenshots and logs live")
+    parser.add_argument("--database", default=None,
+                        help="database URL (default: SQLite in DATA); e.g. postgresql+psycopg://user@host/db")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="piclient server", description="The maintainer's server and dashboard.",
+        epilog="Without a subcommand the server runs (same as `serve`). See docs/server.md.")
+    sub = parser.add_subparsers(metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (the default)")
+    _common(serve)
+    serve.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", help="HOST:PORT (port 0 picks a free one)")
+    serve.add_argument("--library", type=Path, default=None, help="the library: catalog.json, posters, media")
+    serve.add_argument("--retention-days", type=float, default=14.0)
+    serve.add_argument("--heartbeat-seconds", type=int, default=30, help="asked of every box; offline after 3")
+    serve.add_argument("--alert-webhook", default=None, help="POST a JSON alert here")
+    serve.add_argument("--alert-ntfy", default=None, help="POST a plain-text alert here (an ntfy topic URL)")
+    serve.add_argument("--alert-check-seconds", type=float, default=15.0)
+    serve.add_argument("--cleanup-seconds", type=float, default=3600.0, help="how often old records are removed")
+    serve.add_argument("--trust-proxy", nargs="?", const="*", default=None, metavar="IPS",
+                       help="believe X-Forwarded-For/-Proto from these proxy addresses (comma-separated; "
+                            "bare flag: from any peer, only when nothing but the proxy can reach the server)")
+    serve.add_argument("--metrics-token", default=None, help="require this bearer token on /metrics")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=_cmd_serve)
+
+    add = sub.add_parser("add-device", help="create a device and print its token once")
+    add.add_argument("name")
+    _common(add)
+    add.add_argument("--url", default="https://SERVER-ADDRESS", help="the server address the box will use")
+    add.add_argument("--new-token", action="store_true",
+                     help="the device exists: give it a new token (the old one stops working)")
+    add.set_defaults(func=_cmd_add)
+
+    revoke = sub.add_parser("revoke-device", help="stop accepting a device's token")
+    revoke.add_argument("name")
+    _common(revoke)
+    revoke.set_defaults(func=_cmd_revoke)
+
+    listing = sub.add_parser("list-devices", help="list devices")
+    _common(listing)
+    listing.set_defaults(func=_cmd_list)
+
+    password = sub.add_parser("set-password", help="set the dashboard password")
+    _common(password)
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.set_defaults(func=_cmd_password)
+    return parser
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    from piclient.server.db import default_url
+
+    return args.database or default_url(args.data)
+
+
+def _open(args: argparse.Namespace):  # -> Database, migrated
+    from piclient.server import migrate
+    from piclient.server.db import Database
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    db = Database(_database_url(args))
+    migrate.upgrade(db.writer_engine)
+    return db
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from piclient.server.devices import DeviceError, add_device
+
+    db = _open(args)
+    try:
+        token = db.write_sync(add_device, args.name, new_token_for_existing=args.new_token)
+    except DeviceError as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(f"Device {args.name!r} {'has a new token' if args.new_token else 'added'}. "
+          "The token is shown only this once; paste these lines into the box's piclient.yaml:\n")
+    print("server:")
+    print(f"  url: {args.url}")
+    print(f"  token: {token}")
+    return 0
+
+
+def _cmd_revoke(args: argparse.Namespace) -> int:
+    from piclient.server.devices import DeviceError, revoke_device
+
+    db = _open(args)
+    try:
+        db.write_sync(revoke_device, args.name)
+    except DeviceError as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(f"Device {args.name!r} revoked: its token no longer works.")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from piclient.server.devices import list_devices
+
+    db = _open(args)
+    try:
+        rows = db.read_sync(list_devices)
+    finally:
+        db.close()
+    for row in rows:
+        print(f"{row.id}\t{row.name}\t{'revoked' if row.revoked_at else 'active'}")
+    return 0
+
+
+def _cmd_password(args: argparse.Namespace) -> int:
+    from piclient.server.passwords import PasswordError, set_password
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("New dashboard password: ")
+        if getpass.getpass("Again: ") != password:
+            print("piclient server: the two passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    db = _open(args)
+    try:
+        db.write_sync(set_password, password)
+    except PasswordError as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print("Password set.")
+    return 0
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SystemExit(f"piclient server: --listen wants HOST:PORT, not {listen!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from piclient.server.serve import serve
+
+    host, port = _split_listen(args.listen)
+    args.data.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        data_dir=args.data.resolve(), database_url=_database_url(args),
+        library_dir=args.library.resolve() if args.library else None, host=host, port=port,
+        trust_proxy=args.trust_proxy, retention_days=args.retention_days,
+        heartbeat_seconds=args.heartbeat_seconds, alert_webhook=args.alert_webhook, alert_ntfy=args.alert_ntfy,
+        alert_check_seconds=args.alert_check_seconds, cleanup_seconds=args.cleanup_seconds,
+        metrics_token=args.metrics_token)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return serve(settings, log_level=args.log_level, access_log=args.access_log)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Everything a request handler needs, built once by ``app.build_app`` and kept on ``app.state.server``."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from piclient.server.alerts import AlertMonitor, AlertSender
+from piclient.server.db import Database
+from piclient.server.devices import note_rejected
+from piclient.server.library import Library
+from piclient.server.metrics import Metrics
+from piclient.server.ratelimit import LoginLimiter
+from piclient.server.settings import Settings
+from piclient.server.wakeups import Wakeups
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Server:
+    settings: Settings
+    db: Database
+    metrics: Metrics
+    library: Library
+    sender: AlertSender
+    monitor: AlertMonitor
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    # Requests with a token that matches no device: the dashboard shows them as a warning.
+    unknown_tokens: collections.deque[tuple[float, str]] = field(
+        default_factory=lambda: collections.deque(maxlen=50))
+    _revoked_noted: dict[int, float] = field(default_factory=dict)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def long_poll_recheck_s(self) -> float:
+        # One SQLite file has one server process; PostgreSQL may have replicas queuing commands elsewhere.
+        return 5.0 if self.db.is_sqlite else 0.5
+
+    def note_unknown_token(self, ip: str) -> None:
+        self.unknown_tokens.append((time.time(), ip))
+
+    def note_revoked(self, device_id: int) -> None:
+        """Remember (at most once a minute per device) that a revoked token is still being used."""
+        now = time.time()
+        if now - self._revoked_noted.get(device_id, 0.0) < 60:
+            return
+        self._revoked_noted[device_id] = now
+        task = asyncio.create_task(self.db.write(note_rejected, device_id, now))
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not note a revoked token's use: %s", task.exception())
+
+    def live(self, live_until: float | None, now: float) -> dict[str, float] | None:
+        if not live_until or live_until <= now:
+            return None
+        return {"until": live_until, "poll_seconds": self.settings.live_poll_seconds,
+                "screenshot_seconds": self.settings.live_screenshot_seconds}
+
+
+def server_of(request: Request) -> Server:
+    return request.app.state.server

@@ -1,0 +1,440 @@
+"""The maintainer's dashboard: server-rendered pages, a few JSON calls for the page's script.
+
+Every page and call needs a session; every POST also needs the session's CSRF token (a form field
+or the X-CSRF-Token header), on top of the SameSite=Lax cookie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import jinja2
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from piclient.server import alerts as alert_log
+from piclient.server import commands as cq
+from piclient.server import heartbeats, logstore, passwords, screenshots, sessions
+from piclient.server.charts import sparkline
+from piclient.server.context import Server, server_of
+from piclient.server.health import warnings_for
+from piclient.server.http import ApiError, client_ip, read_body, read_json_object
+from piclient.server.i18n import LANGUAGES, ago, choose, duration, translator
+from piclient.server.schema import devices
+from piclient.server.schema import screenshots as shots_table
+
+TEMPLATES = Path(__file__).parent / "templates"
+LOGIN_COOKIE = "piclient_login"
+FORM_LIMIT = 4096
+REMOTE_KEYS = ("up", "down", "left", "right", "ok", "back", "playpause", "stop", "rw", "ff", "info",
+               "red", "green", "yellow", "blue")
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+@dataclass
+class Viewer:
+    lang: str
+    csrf: str | None
+
+    @property
+    def t(self) -> Any:
+        return translator(self.lang)
+
+
+def _lang(request: Request) -> str:
+    return choose(request.cookies.get("lang"), request.headers.get("accept-language"))
+
+
+async def viewer_of(request: Request) -> Viewer:
+    """The logged-in maintainer, or an anonymous viewer (csrf None)."""
+    srv = server_of(request)
+    token = request.cookies.get(sessions.COOKIE)
+    csrf = None
+    if token and len(token) < 200:
+        csrf = await srv.db.read(sessions.csrf_for, token, time.time())
+    return Viewer(_lang(request), csrf)
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _secure(request: Request) -> bool:
+    # uvicorn rewrites the scheme from X-Forwarded-Proto only when started with --trust-proxy.
+    return request.url.scheme == "https"
+
+
+def render(request: Request, viewer: Viewer, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    other = "ko" if viewer.lang == "en" else "en"
+    html = _env.get_template(name).render(
+        t=viewer.t, lang=viewer.lang, other_lang=other, csrf=viewer.csrf,
+        here=quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"),
+        **context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def _page_viewer(request: Request) -> Viewer | Response:
+    viewer = await viewer_of(request)
+    if viewer.csrf is None:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    return viewer
+
+
+async def _api_viewer(request: Request, *, post: bool = False) -> Viewer:
+    viewer = await viewer_of(request)
+    if viewer.csrf is None:
+        raise ApiError(401, "log in first")
+    if post and not _csrf_ok(viewer.csrf, request.headers.get("x-csrf-token")):
+        raise ApiError(403, "missing or wrong CSRF token")
+    return viewer
+
+
+def _csrf_ok(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given) and secrets.compare_digest(expected.encode(), given.encode())  # type: ignore[union-attr]
+
+
+# --- login ---------------------------------------------------------------------------------------
+
+
+async def login_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    srv = server_of(request)
+    viewer = Viewer(_lang(request), None)
+    has_password = await srv.db.read(passwords.stored_hash) is not None
+    form_token = secrets.token_urlsafe(24)
+    response = render(request, viewer, "login.html", status=status, error=error, has_password=has_password,
+                      form_token=form_token, next=_safe_next(request.query_params.get("next")))
+    response.set_cookie(LOGIN_COOKIE, form_token, max_age=3600, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/login")
+    return response
+
+
+async def login_get(request: Request) -> Response:
+    return await login_page(request)
+
+
+async def login_post(request: Request) -> Response:
+    srv = server_of(request)
+    t = translator(_lang(request))
+    form = {k: v[0] for k, v in parse_qs((await read_body(request, FORM_LIMIT)).decode("utf-8", "replace")).items()}
+    if not _csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+        return await login_page(request, error=t("login_expired"), status=400)
+    ip = client_ip(request)
+    wait = srv.limiter.retry_after(ip)
+    if wait > 0:
+        response = await login_page(request, error=t("login_limited", seconds=int(wait) + 1), status=429)
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    stored = await srv.db.read(passwords.stored_hash)
+    if not await asyncio.to_thread(passwords.verify, stored, form.get("password", "")):
+        srv.limiter.failed(ip)
+        return await login_page(request, error=t("login_failed"), status=401)
+    srv.limiter.succeeded(ip)
+    token, _csrf = await srv.db.write(sessions.create, ip, time.time())
+    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
+    response.set_cookie(sessions.COOKIE, token, max_age=sessions.LIFETIME_S, httponly=True, samesite="lax",
+                        secure=_secure(request), path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    srv = server_of(request)
+    viewer = await viewer_of(request)
+    form = {k: v[0] for k, v in parse_qs((await read_body(request, FORM_LIMIT)).decode("utf-8", "replace")).items()}
+    token = request.cookies.get(sessions.COOKIE)
+    if viewer.csrf is not None and token and _csrf_ok(viewer.csrf, form.get("csrf")):
+        await srv.db.write(sessions.delete, token)
+    elif viewer.csrf is not None:
+        return PlainTextResponse("missing or wrong CSRF token", status_code=403)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+async def set_language(request: Request) -> Response:
+    lang = request.path_params["lang"]
+    response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    if lang in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", secure=_secure(request))
+    return response
+
+
+# --- what the pages show -------------------------------------------------------------------------
+
+
+def _latest_shots(conn: sa.Connection, device_ids: list[int] | None = None) -> dict[int, sa.Row]:
+    newest = sa.select(sa.func.max(shots_table.c.id)).group_by(shots_table.c.device_id)
+    if device_ids is not None:
+        newest = newest.where(shots_table.c.device_id.in_(device_ids))
+    rows = conn.execute(sa.select(shots_table).where(shots_table.c.id.in_(newest))).all()
+    return {row.device_id: row for row in rows}
+
+
+def _device_rows(conn: sa.Connection) -> tuple[list[sa.Row], dict[int, sa.Row]]:
+    rows = list(conn.execute(sa.select(devices).order_by(devices.c.revoked_at.is_not(None), devices.c.name)))
+    return rows, _latest_shots(conn)
+
+
+def _clock(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _title_text(title: Any, lang: str) -> str:
+    if isinstance(title, dict):
+        return str(title.get(lang) or next(iter(title.values()), ""))
+    return str(title or "")
+
+
+def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now: float) -> dict[str, Any]:
+    """One device as the pages and their script see it, words already in the viewer's language."""
+    t = viewer.t
+    hb = heartbeats.latest(row.last_heartbeat)
+    offline_after = srv.settings.offline_after
+    if row.revoked_at is not None:
+        status, status_text = "revoked", t("revoked")
+    elif row.last_seen is None:
+        status, status_text = "never", t("never_seen")
+    elif now - row.last_seen <= offline_after:
+        status = "online"
+        status_text = (t("online_since", dur=duration(t, now - (row.online_since or row.last_seen))) + " · "
+                       + t("last_heartbeat", ago=ago(t, now - row.last_seen)))
+    else:
+        status, status_text = "offline", t("offline_since", dur=duration(t, now - row.last_seen))
+    tv = hb.get("tv") if isinstance(hb.get("tv"), dict) else {}
+    playing = tv.get("now_playing") if isinstance(tv.get("now_playing"), dict) else None
+    playing_text = t("nothing_playing")
+    if playing:
+        where = " / ".join(p for p in (_clock(heartbeats.number(playing, "position")),
+                                       _clock(heartbeats.number(playing, "duration"))) if p)
+        playing_text = _title_text(playing.get("title") or playing.get("id"), viewer.lang)
+        playing_text += f" · {where}" if where else ""
+        playing_text += f" ({t('paused')})" if playing.get("paused") is True else ""
+    warnings = []
+    for w in warnings_for(hb, row.last_seen, rejected_at=row.rejected_at, now=now):
+        params = dict(w.params)
+        if "seconds" in params:
+            params["ago"] = (ago if w.key == "w_revoked_used" else duration)(t, params.pop("seconds"))
+        warnings.append({"level": w.level, "key": w.key, "text": t(w.key, **params)})
+    device = hb.get("device") if isinstance(hb.get("device"), dict) else {}
+    return {
+        "id": row.id, "name": row.name, "status": status,
+        "status_label": t({"never": "never_seen"}.get(status, status)),
+        "status_text": status_text, "last_seen": row.last_seen,
+        "tv_state": heartbeats.text(tv, "state"), "screen": heartbeats.text(tv, "screen"),
+        "now_playing": playing_text, "playing": bool(playing),
+        "version": heartbeats.text(device, "version"),
+        "uptime": duration(t, heartbeats.number(device, "uptime_s") or 0) if device.get("uptime_s") else None,
+        "warnings": warnings,
+        "screenshot": None if shot is None else {
+            "id": shot.id, "url": f"/screenshots/{shot.id}.jpg", "taken": t("taken", ago=ago(t, now - (
+                shot.taken_at or shot.received_at))), "width": shot.width, "height": shot.height},
+        "live": bool(row.live_until and row.live_until > now),
+    }
+
+
+def _recent_unknown(srv: Server, now: float) -> tuple[int, str | None]:
+    recent = [(ts, ip) for ts, ip in srv.unknown_tokens if now - ts < 3600]
+    return len(recent), (recent[-1][1] if recent else None)
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+async def device_list_page(request: Request) -> Response:
+    viewer = await _page_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
+    srv = server_of(request)
+    now = time.time()
+    rows, shots = await srv.db.read(_device_rows)
+    items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
+    count, ip = _recent_unknown(srv, now)
+    banner = viewer.t("w_unknown_tokens", n=count, ip=ip) if count else None
+    return render(request, viewer, "devices.html", devices=items, banner=banner, page="devices")
+
+
+def _detail(conn: sa.Connection, device_id: int, now: float) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
+    if row is None:
+        return None
+    return {"row": row, "shot": _latest_shots(conn, [device_id]).get(device_id),
+            "commands": cq.recent(conn, device_id, now), "logs": logstore.recent(conn, device_id),
+            "alerts": alert_log.recent(conn, device_id), "history": heartbeats.history(conn, device_id, now - 86400)}
+
+
+def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
+    t = viewer.t
+    out = []
+    for c in items:
+        args = c["args"]
+        what = c["type"] + (f" {args['name']}" if c["type"] == "key" else "")
+        what += f": {args['text'][:40]}" if c["type"] == "message" else ""
+        detail = c["error"] or ""
+        if not detail and c["result"]:
+            detail = json.dumps(c["result"], ensure_ascii=False)[:200]
+        out.append({"id": c["id"], "what": what, "status": c["status"], "status_text": t(f"cmd_{c['status']}"),
+                    "when": ago(t, time.time() - c["created_at"]), "detail": detail})
+    return out
+
+
+def _charts(history: list[sa.Row], t: Any) -> list[tuple[str, str]]:
+    temps = [(h.received_at, h.cpu_temp_c) for h in history if h.cpu_temp_c is not None]
+    wifi = [(h.received_at, h.wifi_dbm) for h in history if h.wifi_dbm is not None]
+    memory = [(h.received_at, 100.0 * (1 - h.mem_available / h.mem_total)) for h in history
+              if h.mem_total and h.mem_available is not None]
+    return [
+        (t("temperature"), sparkline(temps, label=t("temperature"), unit=" °C", colour="#d9480f", lo=30, hi=85)),
+        (t("wifi"), sparkline(wifi, label=t("wifi"), unit=" dBm", colour="#2b7de9", lo=-90, hi=-30)),
+        (t("memory"), sparkline(memory, label=t("memory"), unit=" %", colour="#2f9e44", lo=0, hi=100)),
+    ]
+
+
+async def device_page(request: Request) -> Response:
+    viewer = await _page_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
+    srv = server_of(request)
+    now = time.time()
+    detail = await srv.db.read(_detail, request.path_params["device_id"], now)
+    if detail is None:
+        return PlainTextResponse("no such device", status_code=404)
+    summary = summarize(srv, detail["row"], detail["shot"], viewer, now)
+    logs = detail["logs"]
+    log_tail = ""
+    if logs:
+        log_tail = await asyncio.to_thread(logstore.tail, srv.settings.log_dir, logs[0].file_name, logs[0].received)
+    return render(request, viewer, "device.html", page="device", device=summary,
+                  commands=_commands_view(detail["commands"], viewer), charts=_charts(detail["history"], viewer.t),
+                  logs=[{"upload_id": r.upload_id, "received": r.received, "done": r.done,
+                         "when": ago(viewer.t, now - r.updated_at)} for r in logs],
+                  log_tail=log_tail, alerts=[{"kind": a.kind, "message": a.message,
+                                              "when": ago(viewer.t, now - a.created_at)} for a in detail["alerts"]],
+                  remote_keys=REMOTE_KEYS)
+
+
+async def log_text(request: Request) -> Response:
+    viewer = await _page_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
+    srv = server_of(request)
+    upload_id = request.path_params["upload_id"]
+    if not logstore.UPLOAD_ID.fullmatch(upload_id):
+        return PlainTextResponse("no such log", status_code=404)
+    upload = await srv.db.read(logstore.get, request.path_params["device_id"], upload_id)
+    if upload is None:
+        return PlainTextResponse("no such log", status_code=404)
+    text = await asyncio.to_thread(logstore.tail, srv.settings.log_dir, upload.file_name, upload.received,
+                                   logstore.UPLOAD_MAX)
+    return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
+
+
+async def screenshot_file(request: Request) -> Response:
+    viewer = await _page_viewer(request)
+    if isinstance(viewer, Response):
+        return viewer
+    srv = server_of(request)
+    shot = await srv.db.read(screenshots.by_id, request.path_params["shot_id"])
+    if shot is None:
+        return PlainTextResponse("no such screenshot", status_code=404)
+    path = srv.settings.screenshot_dir / shot.file_name
+    if not await asyncio.to_thread(path.is_file):
+        return PlainTextResponse("no such screenshot", status_code=404)
+    # One id is one picture forever, so the browser may keep it.
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+# --- JSON for the page script --------------------------------------------------------------------
+
+
+async def api_devices(request: Request) -> Response:
+    viewer = await _api_viewer(request)
+    srv = server_of(request)
+    now = time.time()
+    rows, shots = await srv.db.read(_device_rows)
+    return JSONResponse({"devices": [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]})
+
+
+async def api_device(request: Request) -> Response:
+    viewer = await _api_viewer(request)
+    srv = server_of(request)
+    now = time.time()
+    detail = await srv.db.read(_detail, request.path_params["device_id"], now)
+    if detail is None:
+        raise ApiError(404, "no such device")
+    return JSONResponse({"device": summarize(srv, detail["row"], detail["shot"], viewer, now),
+                         "commands": _commands_view(detail["commands"], viewer)})
+
+
+def _active_device(conn: sa.Connection, device_id: int) -> bool:
+    return conn.execute(sa.select(devices.c.id).where(devices.c.id == device_id,
+                                                      devices.c.revoked_at.is_(None))).first() is not None
+
+
+async def api_queue_command(request: Request) -> Response:
+    await _api_viewer(request, post=True)
+    srv = server_of(request)
+    device_id = request.path_params["device_id"]
+    payload = await read_json_object(request)
+    try:
+        args = cq.validate(payload.get("type"), payload.get("args"))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+    def queue(conn: sa.Connection) -> dict[str, Any] | None:
+        if not _active_device(conn, device_id):
+            return None
+        return cq.queue_command(conn, device_id, payload["type"], args, time.time())
+
+    command = await srv.db.write(queue)
+    if command is None:
+        raise ApiError(404, "no such device")
+    srv.wakeups.wake(device_id)
+    return JSONResponse({"ok": True, "command": command})
+
+
+async def api_live(request: Request) -> Response:
+    await _api_viewer(request, post=True)
+    srv = server_of(request)
+    device_id = request.path_params["device_id"]
+    until = time.time() + srv.settings.live_seconds
+
+    def mark(conn: sa.Connection) -> bool:
+        return conn.execute(devices.update().where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
+                            .values(live_until=until)).rowcount == 1
+
+    if not await srv.db.write(mark):
+        raise ApiError(404, "no such device")
+    return JSONResponse({"ok": True, "until": until})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/login", login_get, methods=["GET"]),
+        Route("/login", login_post, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/lang/{lang}", set_language, methods=["GET"]),
+        Route("/", device_list_page, methods=["GET"]),
+        Route("/devices/{device_id:int}", device_page, methods=["GET"]),
+        Route("/devices/{device_id:int}/logs/{upload_id}.txt", log_text, methods=["GET"]),
+        Route("/screenshots/{shot_id:int}.jpg", screenshot_file, methods=["GET"]),
+        Route("/api/dash/devices", api_devices, methods=["GET"]),
+        Route("/api/dash/devices/{device_id:int}", api_device, methods=["GET"]),
+        Route("/api/dash/devices/{device_id:int}/commands", api_queue_command, methods=["POST"]),
+        Route("/api/dash/devices/{device_id:int}/live", api_live, methods=["POST"]),
+    ]

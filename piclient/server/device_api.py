@@ -1,0 +1,309 @@
+"""The box's API (docs/protocol.md): every handler authenticates first and touches only its device's rows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from piclient.server import commands as cq
+from piclient.server import heartbeats, logstore, progress, screenshots
+from piclient.server.context import Server, server_of
+from piclient.server.devices import Device, by_token_hash
+from piclient.server.http import JSON_LIMIT, ApiError, client_ip, parse_json_object, read_body, read_json_object
+from piclient.server.library import etag_matches
+from piclient.server.schema import devices
+from piclient.server.tokens import hash_token
+
+LONG_POLL_MAX_S = 25.0
+
+
+def bearer_token(request: Request) -> str:
+    return _bearer(request.headers.get("authorization", ""))
+
+
+def _bearer(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "missing device token: send Authorization: Bearer <token>")
+    if len(token) > 200:
+        raise ApiError(401, "unknown device token")
+    return token
+
+
+def _reject(srv: Server, request: Request, revoked_id: int | None) -> ApiError:
+    if revoked_id is not None:
+        srv.note_revoked(revoked_id)
+        return ApiError(401, "this device's token was revoked")
+    srv.note_unknown_token(client_ip(request))
+    return ApiError(401, "unknown device token")
+
+
+async def authenticate(request: Request) -> Device:
+    srv = server_of(request)
+    device, revoked_id = await srv.db.read(by_token_hash, hash_token(bearer_token(request)))
+    if device is None:
+        raise _reject(srv, request, revoked_id)
+    return device
+
+
+def _live_until(conn: sa.Connection, device_id: int) -> float | None:
+    return conn.execute(sa.select(devices.c.live_until).where(devices.c.id == device_id)).scalar()
+
+
+class Heartbeat:
+    """POST /api/v1/heartbeat as a bare ASGI app: the busiest request skips Request and Response objects.
+
+    At a thousand heartbeats a second on a small machine that overhead is a measurable share of the
+    CPU; errors still go through the app's handlers as ApiError.
+    """
+
+    __name__ = "heartbeat"  # the metrics label
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        srv: Server = scope["app"].state.server
+        headers = dict(scope["headers"])
+        token = _bearer(headers.get(b"authorization", b"").decode("latin-1"))
+        body = await _read_asgi_body(receive, headers.get(b"content-length"), JSON_LIMIT)
+        payload = parse_json_object(body)
+        now = time.time()
+        ip = scope["client"][0] if scope.get("client") else "unknown"
+        item = heartbeats.Incoming(hash_token(token), payload, body.decode("utf-8"), now, ip,
+                                   srv.settings.offline_after)
+        outcome = await srv.db.writer.submit_grouped(heartbeats.store_many, item)
+        if outcome.device is None:
+            if not outcome.revoked:  # a revoked token was already noted on its device, inside the write
+                srv.note_unknown_token(ip)
+            raise ApiError(401, "this device's token was revoked" if outcome.revoked else "unknown device token")
+        if outcome.problem:
+            raise ApiError(400, outcome.problem)
+        srv.metrics.heartbeats.labels("true" if outcome.stored else "false").inc()
+        reply = json.dumps({"ok": True, "commands": outcome.commands, "live": srv.live(outcome.live_until, now),
+                            "heartbeat_seconds": srv.settings.heartbeat_seconds}, separators=(",", ":")).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(reply)).encode())]})
+        await send({"type": "http.response.body", "body": reply})
+
+
+async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> bytes:
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise ApiError(413, f"the body is larger than {limit} bytes")
+        except ValueError:
+            raise ApiError(400, "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:  # bounded by the limit: each pass adds bytes or ends
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ApiError(400, "the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def poll_commands(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    try:
+        wait = float(request.query_params.get("wait", "0"))
+    except ValueError:
+        raise ApiError(400, "wait must be a number of seconds") from None
+    wait = min(max(wait, 0.0), LONG_POLL_MAX_S)
+    deadline = time.monotonic() + wait
+    found = False
+    with srv.wakeups.listen(device.id) as woken:
+        # Bounded: each pass either returns or sleeps at least until the next re-check.
+        for _ in range(int(LONG_POLL_MAX_S / 0.1) + 2):
+            woken.clear()
+            found = await srv.db.read(cq.has_pending, device.id, time.time())
+            remaining = deadline - time.monotonic()
+            if found or remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), max(0.1, min(remaining, srv.long_poll_recheck_s)))
+    now = time.time()
+    pending = await srv.db.write(cq.deliver_pending, device.id, now) if found else []
+    live_until = await srv.db.read(_live_until, device.id)
+    return JSONResponse({"commands": pending, "live": srv.live(live_until, now)})
+
+
+async def command_result(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    command_id = request.path_params["command_id"]
+    payload = await read_json_object(request)
+    now = time.time()
+
+    def store(conn: sa.Connection) -> bool | None:
+        if conn.execute(sa.select(cq.commands.c.id).where(cq.commands.c.id == command_id,
+                                                          cq.commands.c.device_id == device.id)).first() is None:
+            return None
+        return cq.apply_result(conn, device.id, command_id, payload.get("ok"), payload.get("result"),
+                               payload.get("error"), now)
+
+    stored = await srv.db.write(store)
+    if stored is None:
+        raise ApiError(404, "no such command for this device")
+    return JSONResponse({"ok": True, "stored": stored})
+
+
+async def upload_screenshot(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in screenshots.ACCEPTED_TYPES:
+        raise ApiError(415, "a screenshot is sent as Content-Type: image/jpeg")
+    record_id = heartbeats.check_record_id(request.headers.get("x-record-id"), "X-Record-Id")
+    reason = request.headers.get("x-reason", "schedule")
+    if reason not in screenshots.REASONS:
+        raise ApiError(400, f"X-Reason must be one of {', '.join(screenshots.REASONS)}")
+    taken_at = None
+    if request.headers.get("x-taken-at"):
+        try:
+            taken_at = float(request.headers["x-taken-at"])
+        except ValueError:
+            raise ApiError(400, "X-Taken-At must be epoch seconds") from None
+    body = await read_body(request, screenshots.MAX_BYTES)
+    earlier = await srv.db.read(screenshots.existing, device.id, record_id)
+    if earlier is not None:
+        return JSONResponse({"ok": True, "id": record_id})
+    try:
+        image = await asyncio.to_thread(screenshots.clean_jpeg, body)
+    except screenshots.BadImage as exc:
+        raise ApiError(400, str(exc)) from None
+    file_name = screenshots.new_file_name(device.id)
+    await asyncio.to_thread(screenshots.save_file, srv.settings.screenshot_dir, file_name, image.data)
+    _, stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason,
+                                   time.time())
+    if not stored:  # a retry raced the first upload: keep one copy
+        await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
+    else:
+        srv.metrics.screenshots.inc()
+    return JSONResponse({"ok": True, "id": record_id})
+
+
+async def catalog(request: Request) -> Response:
+    srv = server_of(request)
+    await authenticate(request)
+    found = await asyncio.to_thread(srv.library.catalog)
+    if found is None:
+        raise ApiError(404, "the server has no catalog yet (start it with --library DIR holding catalog.json)")
+    data, etag = found
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="application/json", headers=headers)
+
+
+async def library_file(request: Request) -> Response:
+    srv = server_of(request)
+    await authenticate(request)
+    path = await asyncio.to_thread(srv.library.file, request.path_params["path"])
+    if path is None:
+        raise ApiError(404, "no such file in the library")
+    stat = await asyncio.to_thread(path.stat)
+    response = FileResponse(path, stat_result=stat)
+    response.headers["Cache-Control"] = "no-cache"
+    if etag_matches(request.headers.get("if-none-match"), response.headers["etag"]):
+        return Response(status_code=304, headers={"ETag": response.headers["etag"]})
+    return response
+
+
+async def get_progress(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    return JSONResponse({"items": await srv.db.read(progress.items, device.id)})
+
+
+async def post_progress(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    payload = await read_json_object(request)
+    try:
+        rows = progress.validate(payload)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    changed = await srv.db.write(progress.merge, device.id, rows)
+    return JSONResponse({"ok": True, "received": len(rows), "changed": changed})
+
+
+def _upload_id(request: Request) -> str:
+    upload_id = request.path_params["upload_id"]
+    if not logstore.UPLOAD_ID.fullmatch(upload_id):
+        raise ApiError(400, "an upload id is 1 to 64 letters, digits, '-' or '_'")
+    return upload_id
+
+
+async def put_log_chunk(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    upload_id = _upload_id(request)
+    try:
+        offset = int(request.query_params.get("offset", ""))
+    except ValueError:
+        raise ApiError(400, "offset must be a whole number of bytes") from None
+    if offset < 0:
+        raise ApiError(400, "offset must be a whole number of bytes")
+    body = await read_body(request, logstore.CHUNK_MAX)
+    if offset + len(body) > logstore.UPLOAD_MAX:
+        raise ApiError(413, f"a log upload is at most {logstore.UPLOAD_MAX} bytes")
+    upload = await srv.db.write(logstore.create, device.id, upload_id, time.time())
+    if upload.done:
+        return JSONResponse({"received": upload.received, "error": "this upload is closed"}, status_code=409)
+    if offset != upload.received:
+        return JSONResponse({"received": upload.received, "error": "offset does not match"}, status_code=409)
+    if body:
+        await asyncio.to_thread(logstore.write_chunk, srv.settings.log_dir, upload.file_name, offset, body)
+        advanced = await srv.db.write(logstore.advance, device.id, upload_id, offset, len(body), time.time())
+        if not advanced:
+            now_held = await srv.db.read(logstore.get, device.id, upload_id)
+            held = now_held.received if now_held else 0
+            return JSONResponse({"received": held, "error": "offset does not match"}, status_code=409)
+    return JSONResponse({"received": offset + len(body)})
+
+
+async def get_log_upload(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    upload = await srv.db.read(logstore.get, device.id, _upload_id(request))
+    return JSONResponse({"received": upload.received if upload else 0, "done": bool(upload and upload.done)})
+
+
+async def finish_log_upload(request: Request) -> Response:
+    srv = server_of(request)
+    device = await authenticate(request)
+    upload = await srv.db.write(logstore.finish, device.id, _upload_id(request), time.time())
+    if upload is None:
+        raise ApiError(404, "no such upload for this device")
+    return JSONResponse({"ok": True, "received": upload.received})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/v1/heartbeat", Heartbeat(), methods=["POST"]),
+        Route("/api/v1/commands", poll_commands, methods=["GET"]),
+        Route("/api/v1/commands/{command_id}/result", command_result, methods=["POST"]),
+        Route("/api/v1/screenshots", upload_screenshot, methods=["POST"]),
+        Route("/api/v1/catalog", catalog, methods=["GET", "HEAD"]),
+        Route("/api/v1/progress", get_progress, methods=["GET"]),
+        Route("/api/v1/progress", post_progress, methods=["POST"]),
+        Route("/api/v1/logs/{upload_id}", put_log_chunk, methods=["PUT"]),
+        Route("/api/v1/logs/{upload_id}", get_log_upload, methods=["GET"]),
+        Route("/api/v1/logs/{upload_id}/done", finish_log_upload, methods=["POST"]),
+        Route("/library/{path:path}", library_file, methods=["GET", "HEAD"]),
+    ]

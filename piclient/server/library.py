@@ -1,0 +1,69 @@
+"""The maintainer's library as devices see it: catalog.json with an ETag, and files under /library/.
+
+Paths are checked by their text, not by resolving them: a request can never climb out with '..',
+but the maintainer may still link media in from another disk on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+CATALOG = "catalog.json"
+
+
+class Library:
+    def __init__(self, root: Path | None) -> None:
+        self.root = None if root is None else Path(root).absolute()
+        self._lock = threading.Lock()
+        self._cached: tuple[tuple[int, int], bytes, str] | None = None
+
+    def catalog(self) -> tuple[bytes, str] | None:
+        """The catalog bytes and their ETag, re-read only when the file changed."""
+        if self.root is None:
+            return None
+        path = self.root / CATALOG
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if self._cached is not None and self._cached[0] == key:
+                return self._cached[1], self._cached[2]
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        with self._lock:
+            self._cached = (key, data, etag)
+        return data, etag
+
+    def file(self, relative: str) -> Path | None:
+        """The file for a request path, or None when the path is not a plain path inside the library."""
+        if self.root is None or not safe_relative(relative):
+            return None
+        path = self.root.joinpath(*relative.split("/"))
+        try:
+            return path if path.is_file() else None
+        except OSError:
+            return None
+
+
+def safe_relative(relative: str) -> bool:
+    if not relative or len(relative) > 1024 or "\\" in relative or "\x00" in relative:
+        return False
+    if relative.startswith("/") or os.path.isabs(relative):
+        return False
+    # No '..', no '.', no empty parts, and no hidden files (build markers, editor swap files).
+    return all(part and not part.startswith(".") for part in relative.split("/"))
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates

@@ -1,0 +1,99 @@
+"""Screenshots: a real-image check, a clean re-encode (no EXIF or other metadata) and a file name we make."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from PIL import Image, UnidentifiedImageError
+
+from piclient.fsutil import atomic_write
+from piclient.server.schema import screenshots
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_WIDTH = 960  # what the protocol allows; wider images are scaled down rather than refused
+MAX_PIXELS = 4096 * 4096  # anything larger is a decompression bomb, not a TV screenshot
+ACCEPTED_TYPES = ("image/jpeg", "image/png")
+REASONS = ("schedule", "demand", "error", "live")
+
+
+class BadImage(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    width: int
+    height: int
+
+
+def clean_jpeg(data: bytes) -> CleanImage:
+    """Decode fully, copy the pixels alone into a new image and encode that: nothing else survives."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in ("JPEG", "PNG"):
+                    raise BadImage(f"a screenshot must be a JPEG, not {image.format}")
+                if image.width * image.height > MAX_PIXELS:
+                    raise BadImage("the image has too many pixels for a screenshot")
+                image.load()
+                rgb = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, BadImage):
+            raise
+        raise BadImage("the body is not a readable image") from None
+    if rgb.width > MAX_WIDTH:
+        rgb = rgb.resize((MAX_WIDTH, max(1, round(rgb.height * MAX_WIDTH / rgb.width))), Image.Resampling.LANCZOS)
+    bare = Image.frombytes("RGB", rgb.size, rgb.tobytes())
+    out = io.BytesIO()
+    bare.save(out, "JPEG", quality=80, optimize=True)
+    return CleanImage(out.getvalue(), bare.width, bare.height)
+
+
+def new_file_name(device_id: int) -> str:
+    # Only server-made parts: a number from our database and a fresh UUID.
+    return f"{int(device_id)}/{uuid.uuid4().hex}.jpg"
+
+
+def save_file(root: Path, file_name: str, data: bytes) -> None:
+    atomic_write(root / file_name, data)
+
+
+def existing(conn: sa.Connection, device_id: int, record_id: str) -> int | None:
+    return conn.execute(sa.select(screenshots.c.id).where(screenshots.c.device_id == device_id,
+                                                          screenshots.c.record_id == record_id)).scalar()
+
+
+def insert(conn: sa.Connection, device_id: int, record_id: str, file_name: str, image: CleanImage,
+           taken_at: float | None, reason: str, now: float) -> tuple[int, bool]:
+    """(screenshot id, True) when stored now; (id of the earlier copy, False) for a retried upload."""
+    earlier = existing(conn, device_id, record_id)
+    if earlier is not None:
+        return earlier, False
+    result = conn.execute(screenshots.insert().values(
+        device_id=device_id, record_id=record_id, file_name=file_name, taken_at=taken_at, received_at=now,
+        reason=reason, width=image.width, height=image.height, size=len(image.data)))
+    return int(result.inserted_primary_key[0]), True
+
+
+def latest(conn: sa.Connection, device_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(screenshots).where(screenshots.c.device_id == device_id)
+                        .order_by(screenshots.c.received_at.desc(), screenshots.c.id.desc()).limit(1)).first()
+
+
+def by_id(conn: sa.Connection, screenshot_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(screenshots).where(screenshots.c.id == screenshot_id)).first()
+
+
+def remove_file(root: Path, file_name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(root / file_name)

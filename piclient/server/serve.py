@@ -1,0 +1,52 @@
+"""Run the app under uvicorn on a socket we bind ourselves, so port 0 works and the address is printed."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import uvicorn
+
+from piclient.server.app import build_app
+from piclient.server.settings import Settings
+
+# Long-polls last up to 25 s; on SIGTERM they are cut after this, and the box simply polls again.
+GRACEFUL_S = 5
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, announce: str) -> None:
+        super().__init__(config)
+        self.announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            # Printed only once migrations ran and the app is ready: tests and scripts wait for this line.
+            print(self.announce, flush=True, file=sys.stdout)
+
+
+def serve(settings: Settings, *, log_level: str = "info", access_log: bool = False) -> int:
+    sock = bind(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    config = uvicorn.Config(
+        build_app(settings), log_level=log_level, access_log=access_log, lifespan="on",
+        proxy_headers=settings.trust_proxy is not None, forwarded_allow_ips=settings.trust_proxy or "",
+        timeout_graceful_shutdown=GRACEFUL_S, server_header=False, ws="none")
+    server = _Server(config, f"piclient server: listening on http://{shown}:{port}/")
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0 if server.started else 1

@@ -1,0 +1,38 @@
+"""What the server was started with; built by the CLI and passed in, never read from globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    library_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8470
+    trust_proxy: str | None = None  # None: ignore X-Forwarded-*; "*" or "ip,ip": proxies to believe
+    retention_days: float = 14.0
+    heartbeat_seconds: int = 30  # told to every box in each reply; offline after three of them
+    alert_webhook: str | None = None
+    alert_ntfy: str | None = None
+    alert_check_seconds: float = 15.0
+    cleanup_seconds: float = 3600.0
+    live_seconds: float = 180.0  # how long one dashboard ping keeps a box in live mode
+    live_poll_seconds: float = 1.0
+    live_screenshot_seconds: float = 3.0
+    metrics_token: str | None = None
+
+    @property
+    def offline_after(self) -> float:
+        return 3.0 * self.heartbeat_seconds
+
+    @property
+    def screenshot_dir(self) -> Path:
+        return self.data_dir / "screenshots"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"

@@ -1,0 +1,70 @@
+"""Offline and TV-failure alerts reach a webhook and an ntfy-style endpoint on 127.0.0.1, once per episode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.server.conftest import database_url
+from tests.server.helpers import AlertReceiver, RunningServer, send_heartbeat, start_server
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[AlertReceiver]:
+    hooks = AlertReceiver()
+    try:
+        yield hooks
+    finally:
+        hooks.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           receiver: AlertReceiver) -> Iterator[RunningServer]:
+    # One-second heartbeats: a box is offline after three silent seconds.
+    running = start_server(tmp_path_factory.mktemp("alerts") / "data", database_url(request, request.param),
+                           "--heartbeat-seconds", "1", "--alert-check-seconds", "0.2",
+                           "--alert-webhook", f"{receiver.url}/hook", "--alert-ntfy", f"{receiver.url}/ntfy")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def kinds(receiver: AlertReceiver, name: str) -> list[str]:
+    return [event["event"] for event in receiver.events() if event["device"] == name]
+
+
+def test_an_offline_box_raises_one_alert_and_a_recovery_notice_follows(server: RunningServer,
+                                                                        receiver: AlertReceiver) -> None:
+    name, token = server.add_device()
+    assert send_heartbeat(server, token).json()["heartbeat_seconds"] == 1
+    assert receiver.wait_for(lambda: kinds(receiver, name) == ["offline"], timeout=10)
+    offline = next(e for e in receiver.events() if e["device"] == name)
+    assert "is offline" in offline["message"] and offline["since"] is not None
+    time.sleep(1.0)  # more checks pass; still one alert for the episode
+    assert kinds(receiver, name) == ["offline"]
+    send_heartbeat(server, token)
+    assert receiver.wait_for(lambda: kinds(receiver, name) == ["offline", "online"], timeout=10)
+    texts = [body for body in receiver.events("/ntfy") if name in body]
+    assert len(texts) == 2 and "offline" in texts[0] and "back online" in texts[1]
+    headers = [h for p, h, body in receiver.received if p == "/ntfy" and name in body]
+    assert headers[0]["Priority"] == "high" and headers[0]["Title"] == f"piclient: {name}"
+
+
+def test_a_tv_app_failing_three_heartbeats_in_a_row_raises_an_alert_until_it_runs_again(
+        server: RunningServer, receiver: AlertReceiver) -> None:
+    name, token = server.add_device()
+    for state in ("running", "crashed", "unresponsive"):
+        send_heartbeat(server, token, tv={"state": state})
+    time.sleep(0.6)
+    assert "tv_failing" not in kinds(receiver, name)  # two in a row are not yet "keeps failing"
+    send_heartbeat(server, token, tv={"state": "crashed"})
+    assert receiver.wait_for(lambda: "tv_failing" in kinds(receiver, name), timeout=5)
+    send_heartbeat(server, token, tv={"state": "crashed"})
+    send_heartbeat(server, token, tv={"state": "running"})
+    assert receiver.wait_for(lambda: kinds(receiver, name) == ["tv_failing", "tv_recovered"], timeout=5)
+    failing = next(e for e in receiver.events() if e["device"] == name)
+    assert "crashed" in failing["message"]
