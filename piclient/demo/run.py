@@ -1,13 +1,19 @@
-"""`piclient demo`: the whole launcher on one machine, with a library made on the spot.
+"""`piclient demo`: the whole loop on one machine, with a library made on the spot.
 
-The library is built once into a cache directory (not the repository), served on 127.0.0.1, synced
-into a demo data directory, and shown in a window, or headless when there is no display.
+The library is built once into a cache directory (not the repository). The maintainer's server
+hosts it on 127.0.0.1, an agent syncs it into the TV's cache and reports to the server, and the
+launcher shows it in a window (or headless when there is no display) while the dashboard shows
+the launcher.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import secrets
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,12 +28,19 @@ def default_cache() -> Path:
     return Path(base) / "piclient" / "demo"
 
 
-def demo_config_text(catalog_url: str, root: Path, *, language: str = "ko", silent: bool = False) -> str:
+def demo_config_text(server_url: str, token: str, root: Path, *, language: str = "ko",
+                     silent: bool = False) -> str:
     return "\n".join([
         "device:",
-        "  name: Demo TV",
-        "catalog:",
-        f"  source: {catalog_url}",
+        f"  name: {DEVICE_NAME}",
+        "server:",
+        f"  url: {server_url}",
+        f"  token: {token}",
+        "agent:",
+        "  heartbeat_seconds: 5",  # the demo should feel alive; a real box uses 30
+        "  screenshot_seconds: 15",
+        f"  restart_tv_command: [{sys.executable!r}, '-c', 'print(\"restart the demo with make demo\")']",
+        "  reboot_command: ['true']",  # the demo never reboots the machine it runs on
         "paths:",
         f"  data: {root / 'data'}",
         f"  socket: {root / 'tv.sock'}",
@@ -44,11 +57,12 @@ def demo_config_text(catalog_url: str, root: Path, *, language: str = "ko", sile
     ])
 
 
+DEVICE_NAME = "Demo TV"
+
+
 def run_demo(cache: Path | None = None, headless: bool = False, screenshots: Path | None = None) -> int:
-    from piclient.catalog.cache import CatalogCache
-    from piclient.catalog.sync import CatalogSync
+    """Library, server, agent and launcher on one machine; the launcher runs in this process."""
     from piclient.demo.library import build_demo_library
-    from piclient.demo.server import StaticServer
     from piclient.logs import setup_logging
     from piclient.tv import run_tv
 
@@ -64,29 +78,113 @@ def run_demo(cache: Path | None = None, headless: bool = False, screenshots: Pat
     headless = headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
-    with StaticServer(root / "library") as server:
-        catalog_url = server.url.rstrip("/") + "/catalog.json"
+    with contextlib.ExitStack() as stack:
+        server_url, password = _start_server(root, stack)
+        token = _new_device_token(root, server_url)
         config_path = root / "demo.yaml"
-        config_path.write_text(demo_config_text(catalog_url, root, silent=headless), encoding="utf-8")
+        config_path.write_text(demo_config_text(server_url, token, root, silent=headless), encoding="utf-8")
         config = parse_config(config_path.read_text(encoding="utf-8"), config_path)
-        result = CatalogSync(config.catalog.source, CatalogCache(config.paths.data)).run_once()
-        print(f"catalog: {result.titles} titles, {result.posters_fetched} posters from {catalog_url}")
-        sock = config.paths.socket
+        _first_sync(config)
+        _start_agent(config_path, root, stack)
         if screenshots is not None:
-            return _take_screenshots(config, screenshots)
-        print("\nThe launcher is starting." + (" No display here, so it runs headless." if headless else ""))
-        print("Look at it and drive it from another terminal:")
-        print(f"  .venv/bin/piclient ctl --socket {sock} screenshot screen.png")
-        print(f"  .venv/bin/piclient ctl --socket {sock} key right")
-        print(f"  .venv/bin/piclient ctl --socket {sock} status")
-        if not headless:
-            print("In the window: arrows move, Enter opens or plays, Escape goes back, F1-F4 are the colour keys.")
-        print("Stop with Ctrl+C.\n")
-        sys.stdout.flush()
+            return _take_screenshots(config, screenshots, server_url, password)
+        sock = config.paths.socket
+        print(f"""
+The whole loop is running on this machine.{" No display here, so the TV runs headless." if headless else ""}
+
+  Dashboard:  {server_url}/      password: {password}
+  (open it, pick "{DEVICE_NAME}", press the arrows on its remote and watch the screenshot follow)
+
+  The TV from another terminal:
+    .venv/bin/piclient ctl --socket {sock} screenshot screen.png
+    .venv/bin/piclient ctl --socket {sock} key right
+""" + ("" if headless else
+       "  In the window: arrows move, Enter opens or plays, Escape goes back, F1-F4 are the colour keys.\n")
+              + "\nStop with Ctrl+C.\n", flush=True)
         return run_tv(config)
+    return 0
 
 
-def _take_screenshots(config: Config, out: Path) -> int:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_server(root: Path, stack: contextlib.ExitStack) -> tuple[str, str]:
+    """The maintainer's server on 127.0.0.1, hosting the demo library; a fresh password each run."""
+    data = root / "server"
+    password = secrets.token_urlsafe(9)
+    subprocess.run([sys.executable, "-m", "piclient", "server", "set-password", "--data", str(data),
+                    "--password-stdin"], input=password + "\n", text=True, check=True, capture_output=True)
+    url = f"http://127.0.0.1:{_free_port()}"
+    log_file = stack.enter_context((root / "server.log").open("ab"))
+    process = subprocess.Popen([sys.executable, "-m", "piclient", "server", "--data", str(data), "--library",
+                                str(root / "library"), "--listen", url.removeprefix("http://"),
+                                "--heartbeat-seconds", "5"], stdout=log_file, stderr=subprocess.STDOUT)
+    stack.callback(_stop, process)
+    _wait_for_http(f"{url}/login", process, root / "server.log")
+    return url, password
+
+
+def _new_device_token(root: Path, server_url: str) -> str:
+    """A new token for the demo TV each run: tokens are shown only once, so the old one is replaced."""
+    data = str(root / "server")
+    out = subprocess.run([sys.executable, "-m", "piclient", "server", "add-device", DEVICE_NAME, "--data", data,
+                          "--url", server_url, "--new-token"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.strip().startswith("token:"):
+            return line.split(":", 1)[1].strip()
+    raise RuntimeError(f"add-device printed no token:\n{out}")
+
+
+def _first_sync(config: Config) -> None:
+    """Fill the TV's cache once before it starts, so the demo opens on posters, not on "on their way"."""
+    from piclient.agent.catalog import CatalogSyncer
+    from piclient.catalog.cache import CatalogCache
+
+    syncer = CatalogSyncer(config.server.url, config.server.token, CatalogCache(config.paths.data), tv=None,
+                           timeout_s=15)  # type: ignore[arg-type]
+    try:
+        result = syncer.sync.run_once()
+    finally:
+        syncer.close()
+    print(f"catalog: {result.titles} titles, {result.posters_fetched} posters from the demo server")
+
+
+def _start_agent(config_path: Path, root: Path, stack: contextlib.ExitStack) -> None:
+    log_file = stack.enter_context((root / "agent.log").open("ab"))
+    process = subprocess.Popen([sys.executable, "-m", "piclient", "agent", "--config", str(config_path)],
+                               stdout=log_file, stderr=subprocess.STDOUT)
+    stack.callback(_stop, process)
+
+
+def _wait_for_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the demo server stopped; see {log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the demo server did not answer within {timeout:g} s; see {log_path}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _take_screenshots(config: Config, out: Path, server_url: str, password: str) -> int:
     """Drive the demo launcher through its control socket and save the README's pictures."""
     import threading
 
@@ -121,6 +219,12 @@ def _take_screenshots(config: Config, out: Path) -> int:
                 time.sleep(0.3)
             (out / name).write_bytes(ctl.screenshot("png"))
             print(f"{out / name}")
+        ctl.request("key", name="back")
+        time.sleep(8)  # let the agent send a screenshot of the grid for the dashboard's picture
+        from piclient.demo.dashboard_shots import take_dashboard_screenshots
+
+        for path in take_dashboard_screenshots(server_url, password, DEVICE_NAME, out):
+            print(path)
     finally:
         stop.set()
         thread.join(timeout=15)

@@ -42,6 +42,11 @@ _OBSERVED = {
 }
 
 
+# mpv warnings about things the player deals with itself: they would only fill the maintainer's
+# list of recent problems. (FFmpeg's HLS demuxer skips WebVTT renditions; subtitle_fetch loads them.)
+_EXPECTED_WARNINGS = ("Can't support the subtitle",)
+
+
 class _SwSize(ctypes.Structure):
     _fields_ = (("w", ctypes.c_int), ("h", ctypes.c_int))
 
@@ -116,6 +121,9 @@ class MpvPlayer:
 
     @staticmethod
     def _log(level: str, prefix: str, text: str) -> None:
+        if any(known in text for known in _EXPECTED_WARNINGS):
+            log.debug("mpv %s: %s", prefix, text.strip())  # handled by the player; not a problem to report
+            return
         log.log(logging.ERROR if level in ("fatal", "error") else logging.WARNING, "mpv %s: %s", prefix, text.strip())
 
     def _observer(self, name: str) -> Callable[[str, Any], None]:
