@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from piclient.fsutil import atomic_write
 from piclient.media.hls import LANGUAGE_NAMES, Cue, make_hls
 from piclient.media.posters import draw_poster, save_jpeg
 
@@ -113,8 +114,8 @@ def build_demo_library(root: Path, *, seconds: float = DEMO_SECONDS, now: dateti
             _build_poster(root / "posters", entry, index)
         _wait(jobs)
     when = now or datetime.now(UTC)
-    _write_atomic(catalog, json.dumps(catalog_data(when, seconds), ensure_ascii=False, indent=1).encode())
-    _write_atomic(root / COMPLETE, json.dumps(stamp).encode())
+    atomic_write(catalog, json.dumps(catalog_data(when, seconds), ensure_ascii=False, indent=1).encode())
+    atomic_write(root / COMPLETE, json.dumps(stamp).encode())
     (root / BUILDING).unlink(missing_ok=True)
     return catalog
 
@@ -128,7 +129,7 @@ def _start(root: Path, stamp: dict[str, Any]) -> None:
         for name in ("catalog.json", COMPLETE):
             (root / name).unlink(missing_ok=True)
     (root / COMPLETE).unlink(missing_ok=True)
-    _write_atomic(root / BUILDING, json.dumps(stamp).encode())
+    atomic_write(root / BUILDING, json.dumps(stamp).encode())
     for name in ("media", "posters"):
         (root / name).mkdir(exist_ok=True)
     for leftover in (root / "media").glob(".*"):  # half-built streams of an interrupted run
@@ -222,19 +223,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 if __name__ == "__main__":  # python -m piclient.demo.library DIR

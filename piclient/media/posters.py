@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import colorsys
-import contextlib
 import functools
-import os
+import io
 import random
-import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from piclient.fsutil import atomic_write
 
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
 KOREAN_FACE = 1  # index of "Noto Sans CJK KR" inside the Noto CJK .ttc collections
@@ -117,30 +117,7 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
 
 def save_jpeg(img: Image.Image, path: Path, quality: int = 85) -> None:
     """Write ``img`` as JPEG so that ``path`` is either the old file or the whole new one, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            img.convert("RGB").save(out, "JPEG", quality=quality, optimize=True)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    buffer = io.BytesIO()
+    img.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True)
+    atomic_write(Path(path), buffer.getvalue())
 
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself is durable only once the directory entry is flushed.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

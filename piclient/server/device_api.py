@@ -17,7 +17,15 @@ from piclient.server import commands as cq
 from piclient.server import heartbeats, logstore, progress, screenshots
 from piclient.server.context import Server, server_of
 from piclient.server.devices import Device, by_token_hash
-from piclient.server.http import JSON_LIMIT, ApiError, client_ip, parse_json_object, read_body, read_json_object
+from piclient.server.http import (
+    JSON_LIMIT,
+    ApiError,
+    check_declared_length,
+    client_ip,
+    parse_json_object,
+    read_body,
+    read_json_object,
+)
 from piclient.server.library import etag_matches
 from piclient.server.schema import devices
 from piclient.server.tokens import hash_token
@@ -94,12 +102,7 @@ class Heartbeat:
 
 
 async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> bytes:
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise ApiError(413, f"the body is larger than {limit} bytes")
-        except ValueError:
-            raise ApiError(400, "Content-Length is not a number") from None
+    check_declared_length(declared, limit)
     chunks: list[bytes] = []
     size = 0
     more = True

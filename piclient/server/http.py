@@ -26,15 +26,21 @@ class ApiError(Exception):
         return JSONResponse({"error": self.message, **self.extra}, status_code=self.status, headers=headers)
 
 
+def check_declared_length(declared: str | bytes | None, limit: int) -> None:
+    """Refuse a body by its Content-Length before reading any of it."""
+    if declared is None:
+        return
+    try:
+        length = int(declared)
+    except ValueError:
+        raise ApiError(400, "Content-Length is not a number") from None
+    if length > limit:
+        raise ApiError(413, f"the body is larger than {limit} bytes")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing with 413 as soon as it is known to pass ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise ApiError(413, f"the body is larger than {limit} bytes")
-        except ValueError:
-            raise ApiError(400, "Content-Length is not a number") from None
+    check_declared_length(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -16,7 +16,7 @@ from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.ui import draw, theme
 from piclient.ui.posters import placeholder
-from piclient.ui.screen import Ui
+from piclient.ui.screen import Ui, meta_line
 
 MARGIN = 96
 HERO_Y = 56
@@ -185,22 +185,13 @@ class HomeScreen:
         name = ui.fonts.render(title.name(ui.language), 72, theme.TEXT, bold=True, max_width=max_w)
         surface.blit(name, (x, y))
         y += name.get_height() + ui.px(8)
-        meta = ui.fonts.render(self._meta_line(title), 36, theme.TEXT_DIM)
+        meta = ui.fonts.render(meta_line(ui.strings, title), 36, theme.TEXT_DIM)
         surface.blit(meta, (x, y))
         y += meta.get_height() + ui.px(14)
         for line in self._hero_lines(title, max_w):
             rendered = ui.fonts.render(line, 36, theme.TEXT)
             surface.blit(rendered, (x, y))
             y += ui.px(50)
-
-    def _meta_line(self, title: Title) -> str:
-        s = self.ui.strings
-        parts = [str(title.year)] if title.year else []
-        if title.kind == "series":
-            parts.append(s("episodes", n=len(title.episodes)))
-        elif title.duration:
-            parts.append(s.duration(title.duration))
-        return "  ·  ".join(parts)
 
     def _hero_lines(self, title: Title, width: int) -> list[str]:
         lines = self._hero_cache.get(title.id)

@@ -104,6 +104,16 @@ class Library:
         return [title for _, title in sorted(started, key=lambda item: -item[0])]
 
 
+def meta_line(strings: Strings, title: Title) -> str:
+    """'2001  ·  1시간 30분' or '2024  ·  3편': the line under a title's name, on the grid and its page."""
+    parts = [str(title.year)] if title.year else []
+    if title.kind == "series":
+        parts.append(strings("episodes", n=len(title.episodes)))
+    elif title.duration:
+        parts.append(strings.duration(title.duration))
+    return "  ·  ".join(parts)
+
+
 @dataclass
 class Ui:
     """Everything a screen may use. Built once by the app; screens never reach for globals."""

@@ -15,7 +15,7 @@ from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.ui import draw, theme
 from piclient.ui.posters import placeholder
-from piclient.ui.screen import Ui
+from piclient.ui.screen import Ui, meta_line
 
 MARGIN = 96
 POSTER_W, POSTER_H = 400, 600
@@ -117,7 +117,7 @@ class TitleScreen:
         name = ui.fonts.render(self.title.name(ui.language), 80, theme.TEXT, bold=True, max_width=width)
         surface.blit(name, (x, y))
         y += name.get_height() + ui.px(6)
-        meta = ui.fonts.render(self._meta(), 36, theme.TEXT_DIM)
+        meta = ui.fonts.render(meta_line(ui.strings, self.title), 36, theme.TEXT_DIM)
         surface.blit(meta, (x, y))
         y += meta.get_height() + ui.px(18)
         description = pick(self.title.description, ui.language) if self.title.description else ""
@@ -128,15 +128,6 @@ class TitleScreen:
         y += ui.px(24)
         self._draw_actions(surface, x, y, width)
         return None
-
-    def _meta(self) -> str:
-        s, title = self.ui.strings, self.title
-        parts = [str(title.year)] if title.year else []
-        if title.kind == "series":
-            parts.append(s("episodes", n=len(title.episodes)))
-        elif title.duration:
-            parts.append(s.duration(title.duration))
-        return "  ·  ".join(parts)
 
     def _draw_actions(self, surface: pygame.Surface, x: int, y: int, width: int) -> None:
         ui = self.ui
