@@ -57,8 +57,10 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
         out.append(Warning("note", "w_wifi", {"dbm": round(dbm)}))
     cec = hb.get("cec") if isinstance(hb.get("cec"), dict) else {}
     adapter = text(cec, "adapter")
-    if adapter and adapter != "open":
-        out.append(Warning("note", "w_cec", {"state": adapter}))
+    # "disabled" is the maintainer's own choice (cec.enabled: false), not something to warn about.
+    if adapter and adapter not in ("open", "disabled"):
+        key = f"w_cec_{adapter}" if adapter in ("opening", "unavailable") else "w_cec"
+        out.append(Warning("note", key, {"state": adapter}))
     if text(cec, "tv_power") == "standby":
         out.append(Warning("note", "w_tv_standby"))
     elif cec.get("active_source") is False:

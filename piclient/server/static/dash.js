@@ -60,7 +60,15 @@
         setText(card.querySelector('[data-field="status_text"]'), d.status_text);
         setText(card.querySelector('[data-field="now_playing"]'), d.now_playing);
         setWarnings(card.querySelector('[data-field="warnings"]'), d.warnings);
-        const img = card.querySelector("img.thumb");
+        let img = card.querySelector("img.thumb");
+        const empty = card.querySelector(".thumb.empty");
+        if (!img && empty && d.screenshot) {
+          // The first screenshot arrived after the page loaded: put a picture where the note was.
+          img = document.createElement("img");
+          img.className = "thumb";
+          img.alt = d.name || "";
+          empty.replaceWith(img);
+        }
         if (img && d.screenshot && img.getAttribute("src") !== d.screenshot.url) img.src = d.screenshot.url;
       }
     });
