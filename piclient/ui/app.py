@@ -284,6 +284,11 @@ class App:
             self._inbox_item(item, now)
         for event in self.repeater.tick(now):
             self._dispatch(event, now)
+        due = self.repeater.next_deadline()
+        if due is not None:
+            # The next repeat paints a frame within one tick of its deadline; keep decoding off it.
+            self.ui.posters.keep_quiet(time.monotonic() + (due - now) - 0.004,
+                                       time.monotonic() + (due - now) + 0.020)
         if now >= self._next_catalog_poll:
             self._poll_catalog(now)
         self.top.update(now)

@@ -48,6 +48,8 @@ class HomeScreen:
         self._band = False  # the focused row and the description above it
         self._placeholders: dict[str, pygame.Surface] = {}
         self._hero_cache: dict[str, list[str]] = {}
+        self._prepared: set[str] = set()
+        self._bands: dict[str, tuple[int, pygame.Surface]] = {}
         self.library_changed()
 
     # -- state ---------------------------------------------------------------------------------
@@ -82,6 +84,7 @@ class HomeScreen:
         keys = [row.key for row in self.rows]
         self.row_index = keys.index(keep_row) if keep_row in keys else 0
         self._placeholders.clear()
+        self._bands.clear()
         self._mark(full=True)
 
     def focused(self) -> Title | None:
@@ -139,6 +142,10 @@ class HomeScreen:
 
     def update(self, now: float) -> None:
         arrived = self.ui.posters.collect()
+        if not self.dirty:
+            # Idle frames between key repeats: get the next screenful ready so a move only blits.
+            self._prepare_neighbours()
+            self._prefetch_posters()
         if not arrived or not self.rows:
             return
         # Repaint only as much as the new posters touch: usually they are the next screenful of the
@@ -148,6 +155,7 @@ class HomeScreen:
             row = self.rows[index]
             shown = {t.poster for t in row.titles[row.offset : row.offset + visible]}
             if shown & arrived:
+                self._bands.pop(row.key, None)
                 self._mark(full=index != self.row_index)
 
     # -- drawing -------------------------------------------------------------------------------
@@ -167,31 +175,85 @@ class HomeScreen:
             if y >= height:
                 break
             band = pygame.Rect(0, y, width, ui.px(ROW_H))
-            if full or index == self.row_index:
+            if index == self.row_index:
                 if not full:
                     surface.fill(theme.BACKGROUND, band)  # the gradient ends above the rows
-                self._draw_row(surface, self.rows[index], y, focused=index == self.row_index)
+                self._draw_row(surface, self.rows[index], y, focused=True)
                 changed.append(band)
+            elif full:
+                surface.blit(self._resting_band(self.rows[index], band.size), band)
             y += ui.px(ROW_H)
         return None if full else changed
 
+    def _resting_band(self, row: Row, size: tuple[int, int]) -> pygame.Surface:
+        """A row without the focus, drawn once and reused: moving UP and DOWN then costs one blit per
+        resting row instead of a row of posters, badges and labels."""
+        cached = self._bands.get(row.key)
+        if cached is not None and cached[0] == row.offset:
+            return cached[1]
+        band = pygame.Surface(size)
+        band.fill(theme.BACKGROUND)
+        self._draw_row(band, row, 0, focused=False)
+        complete = all(self.ui.posters.get(t.poster, "grid") is not None or self.ui.posters.is_missing(t.poster, "grid")
+                       for t in row.titles[row.offset : row.offset + self._visible_count() + 1])
+        if complete:  # a band with posters still loading is drawn again when they arrive
+            # At most two resting rows are ever on screen; 4 MB each at 1080p, so keep only those.
+            for key in [k for k in self._bands if k != row.key][1:]:
+                del self._bands[key]
+            self._bands[row.key] = (row.offset, band)
+        return band
+
     def _draw_hero(self, surface: pygame.Surface) -> None:
-        ui = self.ui
         title = self.focused()
         if title is None:
             return
-        x, y = ui.px(MARGIN), ui.px(HERO_Y)
-        max_w = ui.size[0] - 2 * x
+        x, y = self.ui.px(MARGIN), self.ui.px(HERO_Y)
+        for rendered, offset in self._hero_text(title):
+            surface.blit(rendered, (x, y + offset))
+
+    def _hero_text(self, title: Title) -> list[tuple[pygame.Surface, int]]:
+        """The description block's rendered lines and their offsets; the text cache keeps them."""
+        ui = self.ui
+        max_w = ui.size[0] - 2 * ui.px(MARGIN)
         name = ui.fonts.render(title.name(ui.language), 72, theme.TEXT, bold=True, max_width=max_w)
-        surface.blit(name, (x, y))
-        y += name.get_height() + ui.px(8)
         meta = ui.fonts.render(meta_line(ui.strings, title), 36, theme.TEXT_DIM)
-        surface.blit(meta, (x, y))
-        y += meta.get_height() + ui.px(14)
+        placed = [(name, 0), (meta, name.get_height() + ui.px(8))]
+        y = name.get_height() + ui.px(8) + meta.get_height() + ui.px(14)
         for line in self._hero_lines(title, max_w):
-            rendered = ui.fonts.render(line, 36, theme.TEXT)
-            surface.blit(rendered, (x, y))
+            placed.append((ui.fonts.render(line, 36, theme.TEXT), y))
             y += ui.px(50)
+        return placed
+
+    def _prefetch_posters(self) -> None:
+        """Queue the posters one screenful to each side of the focused row, and the next row's."""
+        if not self.rows:
+            return
+        visible = self._visible_count()
+        row = self.rows[self.row_index]
+        wanted = row.titles[max(0, row.offset - visible) : row.offset + 2 * visible + 1]
+        if self.row_index + 1 < len(self.rows):
+            below = self.rows[self.row_index + 1]
+            wanted = wanted + below.titles[below.offset : below.offset + visible + 1]
+        for title in wanted:
+            self.ui.posters.get(title.poster, "grid")
+
+    def _prepare_neighbours(self) -> None:
+        """Render the next titles' descriptions between key repeats, so a move only blits.
+
+        A held arrow repaints every ~120 ms but a repaint takes a few: the idle frames in between
+        are where the one costly step (rendering a new 72 px title) can happen instead.
+        """
+        if not self.rows:
+            return
+        row = self.rows[self.row_index]
+        for step in (1, -1, 2):
+            index = row.column + step
+            if 0 <= index < len(row.titles) and row.titles[index].id not in self._prepared:
+                self._hero_text(row.titles[index])
+                self._prepared.add(row.titles[index].id)
+                if len(self._prepared) > 400:
+                    self._prepared.clear()
+                return  # one title per idle frame keeps every frame short
 
     def _hero_lines(self, title: Title, width: int) -> list[str]:
         lines = self._hero_cache.get(title.id)
@@ -218,9 +280,6 @@ class HomeScreen:
             self._draw_poster(surface, row.titles[index], pygame.Rect(x, poster_y, ui.px(POSTER_W), ui.px(POSTER_H)),
                               focused=focused and index == row.column, show_progress=row.key == "continue")
             x += step
-        # Ask for the next screenful now, so holding RIGHT rarely meets a placeholder.
-        for index in range(row.offset + visible + 1, min(len(row.titles), row.offset + 2 * visible + 1)):
-            ui.posters.get(row.titles[index].poster, "grid")
 
     def _draw_poster(self, surface: pygame.Surface, title: Title, rect: pygame.Rect, *, focused: bool,
                      show_progress: bool) -> None:

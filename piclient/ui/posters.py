@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ class PosterBank:
         self._done: list[tuple[Key, tuple[bytes, tuple[int, int]] | None]] = []
         self._done_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posters")
+        self._quiet: tuple[float, float] = (0.0, 0.0)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -57,6 +59,21 @@ class PosterBank:
             self._pending.add(key)
             self._pool.submit(self._load, key)
         return None
+
+    def keep_quiet(self, start: float, end: float) -> None:
+        """Do not begin a decode between these monotonic times: a frame is due to be painted.
+
+        Decoding holds the GIL for a few milliseconds at a time; starting one just before a held
+        key's next repeat would make that frame wait for it.
+        """
+        self._quiet = (start, end)
+
+    def _wait_for_quiet(self) -> None:
+        for _ in range(100):  # at most ~0.1 s: a stale window must never stall the posters
+            start, end = self._quiet
+            if not start <= time.monotonic() < end:
+                return
+            time.sleep(0.001)
 
     def is_missing(self, url: str | None, size: str) -> bool:
         """True when there is no poster to load (none given, never fetched, or broken)."""
@@ -93,6 +110,7 @@ class PosterBank:
             path = self._locate(url, size)
             if path is not None:
                 want = self._sizes[size]
+                self._wait_for_quiet()
                 # SDL_image decodes without holding the GIL, so the frame loop keeps running; Pillow
                 # only steps in when the screen is not 1080p and the cached size must be scaled.
                 loaded = pygame.image.load(str(path))
