@@ -20,10 +20,11 @@ What it does, all on 127.0.0.1 and bounded in runs and time:
    All are polled every 1 ms. Between runs the player is stopped, waited for until idle, and its render
    context drained, so no stale update can count as a first frame;
 3. screenshot cost while the ladder plays in the embedded player, at 1280x720 and 1920x1080: the main
-   loop keeps rendering frames into the display surface at 60 Hz; ``pygame.image.tobytes(surface, "RGB")``
-   is timed on the main loop (that part stalls a frame), the encodes (``encode_image``: JPEG scaled to
-   960 px wide at quality 75, as the agent asks, and a full-size PNG, as the control CLI asks) on a worker
-   thread while the loop goes on, as the control server does. Each is reported as wall time and as the
+   loop keeps rendering frames into the display surface at 60 Hz; ``surface.copy()`` is timed on the main
+   loop (the only part that stalls a frame, as in the launcher), then ``pygame.image.tobytes`` and the
+   encodes (``encode_image``: JPEG scaled to 960 px wide at quality 75, as the agent asks, and a full-size
+   PNG, as the control CLI asks) on a worker thread while the loop goes on, as the control server does.
+   Each is reported as wall time and as the
    CPU time of the thread that did it; on a shared machine the CPU time is the steadier figure.
 """
 
@@ -240,7 +241,7 @@ def screenshots(url: str, shots: int) -> dict[tuple[int, int], dict[str, list[tu
             surface = pygame.display.set_mode(size)
             player.load(Media(url, "bench"))
             drawn = 0
-            timing: dict[str, list[tuple[float, float]]] = {"tobytes": [], "jpeg": [], "png": []}
+            timing: dict[str, list[tuple[float, float]]] = {"copy": [], "jpeg": [], "png": []}
             deadline = time.monotonic() + 120
             next_shot = time.monotonic() + 1.0  # let playback settle first
             pending = False
@@ -254,8 +255,9 @@ def screenshots(url: str, shots: int) -> dict[tuple[int, int], dict[str, list[tu
                     pygame.display.flip()
                     drawn += 1
                 if not pending and drawn and time.monotonic() >= next_shot:
-                    pixels, spent = _timed(pygame.image.tobytes, surface, "RGB")
-                    timing["tobytes"].append(spent)
+                    frame, spent = _timed(surface.copy)
+                    timing["copy"].append(spent)
+                    pixels = pygame.image.tobytes(frame, "RGB")  # on the socket's thread in the launcher
                     if not _has_picture(pixels):
                         raise BenchError("screenshot of a black screen")
                     jobs.put(pixels)
@@ -322,10 +324,10 @@ def main() -> int:
     print(f"  ratio piclient/(bare + start=0.000): {statistics.median(pic) / statistics.median(bare_start):.2f}x")
     print()
     print(f"screenshot during playback ({args.shots} each, medians, wall / thread CPU)")
-    print(f"  {'size':<12}{'tobytes (main loop)':>22}{'JPEG 960 q75':>22}{'PNG full size':>22}")
+    print(f"  {'size':<12}{'copy (main loop)':>22}{'JPEG 960 q75':>22}{'PNG full size':>22}")
     for size, timing in shots.items():
         cells = []
-        for key in ("tobytes", "jpeg", "png"):
+        for key in ("copy", "jpeg", "png"):
             wall = statistics.median(w for w, _ in timing[key]) * 1000
             cpu = statistics.median(c for _, c in timing[key]) * 1000
             cells.append(f"{wall:.1f} / {cpu:.1f} ms")
