@@ -135,7 +135,7 @@ async def poll_commands(request: Request) -> Response:
             woken.clear()
             found = await srv.db.read(cq.has_pending, device.id, time.time())
             remaining = deadline - time.monotonic()
-            if found or remaining <= 0:
+            if found or remaining <= 0 or srv.wakeups.closing:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), max(0.1, min(remaining, srv.long_poll_recheck_s)))

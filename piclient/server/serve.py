@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -25,9 +27,21 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, announce: str) -> None:
+    def __init__(self, config: uvicorn.Config, announce: str, app: Any) -> None:
         super().__init__(config)
         self.announce = announce
+        self.app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets=sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        # Open long-polls would otherwise hold the graceful shutdown for its whole timeout.
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.app.state.server.wakeups.close)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -40,11 +54,12 @@ def serve(settings: Settings, *, log_level: str = "info", access_log: bool = Fal
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
+    app = build_app(settings)
     config = uvicorn.Config(
-        build_app(settings), log_level=log_level, access_log=access_log, lifespan="on",
+        app, log_level=log_level, access_log=access_log, lifespan="on",
         proxy_headers=settings.trust_proxy is not None, forwarded_allow_ips=settings.trust_proxy or "",
         timeout_graceful_shutdown=GRACEFUL_S, server_header=False, ws="none")
-    server = _Server(config, f"piclient server: listening on http://{shown}:{port}/")
+    server = _Server(config, f"piclient server: listening on http://{shown}:{port}/", app)
     try:
         server.run(sockets=[sock])
     finally:

@@ -15,6 +15,14 @@ from collections.abc import Iterator
 class Wakeups:
     def __init__(self) -> None:
         self._listeners: dict[int, set[asyncio.Event]] = defaultdict(set)
+        self.closing = False
+
+    def close(self) -> None:
+        """The server is stopping: every long-poll answers now instead of holding up the shutdown."""
+        self.closing = True
+        for listeners in list(self._listeners.values()):
+            for event in listeners:
+                event.set()
 
     def wake(self, device_id: int) -> None:
         for event in self._listeners.get(device_id, ()):

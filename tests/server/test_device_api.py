@@ -6,6 +6,7 @@ import concurrent.futures
 import io
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +19,7 @@ from tests.server.helpers import (
     jpeg,
     login,
     send_heartbeat,
+    start_server,
     upload_screenshot,
 )
 
@@ -361,3 +363,22 @@ def test_a_going_down_heartbeat_gets_no_commands(server: RunningServer) -> None:
     queue(server, name, "screenshot")
     assert send_heartbeat(server, token, going_down=True).json()["commands"] == []
     assert len(send_heartbeat(server, token).json()["commands"]) == 1
+
+
+def test_stopping_the_server_answers_open_long_polls_at_once(tmp_path: Path) -> None:
+    own = start_server(tmp_path / "server-data", None)
+    try:
+        _, token = own.add_device()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            polling = pool.submit(requests.get, f"{own.url}/api/v1/commands?wait=20", headers=auth(token), timeout=30)
+            time.sleep(0.5)  # the poll is waiting inside the server
+            started = time.monotonic()
+            own.process.terminate()
+            own.process.wait(10)
+            stopped_in = time.monotonic() - started
+            reply = polling.result(timeout=10)
+        assert reply.status_code == 200 and reply.json()["commands"] == []
+        assert stopped_in < 3, f"shutdown waited {stopped_in:.1f} s for the long-poll"
+        assert "Cancel" not in own.log() and "Traceback" not in own.log()
+    finally:
+        own.stop()
