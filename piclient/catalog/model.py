@@ -66,6 +66,7 @@ class Episode(_Entry):
     description: LocalizedText = Field(default_factory=dict)
     stream: str
     subtitles: tuple[Subtitle, ...] = ()
+    thumbnails: str | None = None  # a WebVTT index of seek thumbnails (sprite#xywh=...)
     duration: float = Field(0, ge=0, le=24 * 3600)
 
     _check_id = field_validator("id")(lambda cls, v: _check_id(v))
@@ -85,6 +86,7 @@ class Title(_Entry):
     poster: str | None = None
     stream: str | None = None
     subtitles: tuple[Subtitle, ...] = ()
+    thumbnails: str | None = None
     duration: float = Field(0, ge=0, le=24 * 3600)
     added_at: datetime | None = None
     seasons: tuple[Season, ...] = ()
@@ -224,6 +226,7 @@ def _parse_title(entry: Any, base_url: str, skipped: list[Skipped], where: str) 
             raise ValueError("stream: a film needs a stream URL")
         data["stream"] = stream_url(data["stream"], base_url)
         data["subtitles"] = _subtitles(data.get("subtitles"), base_url, skipped, where)
+        data["thumbnails"] = _thumbnails(data.get("thumbnails"), base_url, skipped, where)
         data.pop("seasons", None)
     if data.get("poster") == "":
         data["poster"] = None  # "no poster yet": the launcher draws its placeholder
@@ -256,6 +259,7 @@ def _good_seasons(seasons: Any, base_url: str, skipped: list[Skipped], where: st
                 ep = dict(ep)
                 ep["stream"] = stream_url(ep.get("stream"), base_url)
                 ep["subtitles"] = _subtitles(ep.get("subtitles"), base_url, skipped, ep_where)
+                ep["thumbnails"] = _thumbnails(ep.get("thumbnails"), base_url, skipped, ep_where)
                 episode = Episode.model_validate(ep)
                 if episode.id in seen_ids:
                     raise ValueError(f"episode id {episode.id!r} is used twice in this series; the first one is kept")
@@ -284,6 +288,17 @@ def _subtitles(subs: Any, base_url: str, skipped: list[Skipped], where: str) -> 
         except (ValidationError, ValueError) as exc:
             skipped.append(Skipped(f"{where}.subtitles[{index}]", _reason(exc)))
     return good
+
+
+def _thumbnails(value: Any, base_url: str, skipped: list[Skipped], where: str) -> str | None:
+    """The seek-thumbnail index is a nicety: a bad URL drops it, never the title."""
+    if value in (None, ""):
+        return None
+    try:
+        return _resolve(str(value), base_url, allow_file=False)
+    except ValueError as exc:
+        skipped.append(Skipped(f"{where}.thumbnails", f"{exc}; seeking shows the time only"))
+        return None
 
 
 def stream_url(value: Any, base_url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from piclient.player.hls import Variant
 
@@ -32,3 +33,11 @@ class ProbeResult:
     playable_id: str
     nbytes: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class ThumbnailsReady:
+    """A title's seek thumbnails, downloaded and decoded (a ``ThumbnailTrack``)."""
+
+    playable_id: str
+    track: Any

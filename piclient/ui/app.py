@@ -25,7 +25,7 @@ from piclient.catalog.model import stream_url
 from piclient.config import Config
 from piclient.logs import RECENT
 from piclient.player.api import Player, PlayerEvent
-from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady
+from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
 from piclient.remote.buttons import Button
 from piclient.remote.cec import CEC_KEEPALIVE_TIMEOUT_S
 from piclient.remote.keymap import Keymap
@@ -171,7 +171,8 @@ class App:
                                readahead_s=self.config.player.readahead_seconds,
                                prepare_subtitles=self._prepare_subtitles, post=self.post,
                                on_finished=self._playback_finished, probe=self._start_probe,
-                               http_headers=self.http_headers, clock=self._clock))
+                               http_headers=self.http_headers, fetch_thumbnails=self._start_thumbnails,
+                               clock=self._clock))
 
     def http_headers(self, url: str) -> dict[str, str]:
         """Media the maintainer's server hosts under /library/ needs the device token; nothing else gets it."""
@@ -192,6 +193,19 @@ class App:
 
         session.auth = add_token
         return session
+
+    def _start_thumbnails(self, playable_id: str, url: str) -> None:
+        def fetch() -> None:
+            from piclient.player.thumbnails import fetch_thumbnail_track
+
+            try:
+                track = fetch_thumbnail_track(url, self.media_session())
+            except Exception as exc:  # thumbnails are a nicety: seeking still shows the time
+                log.warning("seek thumbnails of %s not loaded: %s", playable_id, exc)
+                return
+            self.post(ThumbnailsReady(playable_id, track))
+
+        threading.Thread(target=fetch, name="thumbnails", daemon=True).start()
 
     def _start_probe(self, playable_id: str, variant_uri: str) -> None:
         from piclient.player.probe import probe_variant
@@ -331,6 +345,9 @@ class App:
         elif isinstance(item, SubtitleReady):
             if isinstance(self.top, PlayerScreen):
                 self.top.subtitle_ready(item)
+        elif isinstance(item, ThumbnailsReady):
+            if isinstance(self.top, PlayerScreen):
+                self.top.thumbnails_ready(item)
         elif isinstance(item, ProbeResult):
             if isinstance(self.top, PlayerScreen):
                 self.top.probe_result(item)

@@ -18,7 +18,7 @@ from piclient.catalog import Episode, Subtitle, Title, pick
 from piclient.player.abr import AbrController, BandwidthMeter
 from piclient.player.api import Media, Player, PlayerEvent, Snapshot
 from piclient.player.hls import Variant
-from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady
+from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
 from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.state import StateStore
@@ -52,6 +52,7 @@ class PlayerScreen:
                  post: Callable[[object], None], on_finished: Callable[[str], None],
                  probe: Callable[[str, str], None] | None = None,
                  http_headers: Callable[[str], dict[str, str]] = lambda url: {},
+                 fetch_thumbnails: Callable[[str, str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ui = ui
         self.player = player
@@ -74,6 +75,9 @@ class PlayerScreen:
         self._next_probe = 0.0
         self._probe = probe
         self._http_headers = http_headers
+        self._fetch_thumbnails = fetch_thumbnails
+        self._thumbs: Any = None
+        self._thumb_cache: dict[float, pygame.Surface | None] = {}
         self._readahead_s = readahead_s
         self._next_abr = 0.0
         self._last_save = clock()
@@ -111,6 +115,7 @@ class PlayerScreen:
         self._sub_selected = False
         self._abr = None
         self._ladder = ()
+        self._thumbs = None
         estimate = self.store.get("bandwidth_bps")
         max_bitrate = int(float(estimate) * 0.7) if estimate else DEFAULT_START_BITRATE
         self.player.load(Media(self.stream_url, self.playable_id, start=start, max_bitrate=max_bitrate,
@@ -134,6 +139,9 @@ class PlayerScreen:
             self.phase = "playing"
             subtitles = self.episode.subtitles if self.episode else self.title.subtitles
             self._prepare_subtitles(self.playable_id, self.stream_url, subtitles, self._start_time)
+            thumbnails = self.episode.thumbnails if self.episode else self.title.thumbnails
+            if thumbnails and self._fetch_thumbnails is not None and self._thumbs is None:
+                self._fetch_thumbnails(self.playable_id, thumbnails)
         elif event.kind == "ended":
             self._ended(event.detail.get("reason", "stopped"), event.detail.get("error"))
         self.dirty = True
@@ -149,6 +157,28 @@ class PlayerScreen:
             self._meter.add_rate(item.nbytes / item.seconds, seconds=1.0)
             log.debug("probe: %d bytes in %.3f s; estimate now %s bps", item.nbytes, item.seconds,
                       self._meter.estimate_bps)
+
+    def thumbnails_ready(self, item: ThumbnailsReady) -> None:
+        if item.playable_id == self.playable_id:
+            self._thumbs = item.track
+            self._thumb_cache.clear()
+
+    def _thumbnail_at(self, seconds: float) -> pygame.Surface | None:
+        """The picture at ``seconds``, twice the sprite's size so it reads from the sofa; cached per second."""
+        if self._thumbs is None:
+            return None
+        key = float(int(seconds))
+        if key not in self._thumb_cache:
+            crop = self._thumbs.at(seconds)
+            surface = None
+            if crop is not None:
+                pixels, size = crop
+                image = pygame.image.frombuffer(pixels, size, "RGB")
+                surface = pygame.transform.smoothscale(image, (self.ui.px(size[0] * 2), self.ui.px(size[1] * 2)))
+            if len(self._thumb_cache) > 64:
+                self._thumb_cache.clear()
+            self._thumb_cache[key] = surface
+        return self._thumb_cache[key]
 
     def ladder_ready(self, item: LadderReady) -> None:
         if item.playable_id == self.playable_id:
@@ -528,6 +558,12 @@ class PlayerScreen:
         if self._seek_target is not None and duration:
             marker_x = bar.x + round(bar.width * min(1.0, position / duration))
             pygame.draw.circle(surface, theme.FOCUS, (marker_x, bar.centery), ui.px(16))
+            thumb = self._thumbnail_at(position)
+            if thumb is not None:
+                box = thumb.get_rect(midbottom=(marker_x, panel.y - ui.px(16)))
+                box.clamp_ip(surface.get_rect())
+                surface.blit(thumb, box)
+                pygame.draw.rect(surface, theme.FOCUS, box.inflate(ui.px(8), ui.px(8)), width=ui.px(4))
 
     def _draw_countdown(self, surface: pygame.Surface, seconds: int) -> None:
         ui = self.ui
@@ -581,8 +617,12 @@ class PlayerScreen:
             "sub_text": snap.sub_text,
             "dropped_frames": snap.dropped_frames,
             "hwdec": snap.hwdec,
-            "countdown": self._overlay_key[4] if self._overlay_key else None,
+            # Worked out here, not from the last painted overlay: the phase may have changed since.
+            "countdown": (max(0, int(self._countdown_until - self._clock()) + 1)
+                          if self.phase == "countdown" else None),
             "notice": self._toast[0] if self._toast else None,
+            "seek_target": self._seek_target,
+            "thumbnail": self._seek_target is not None and self._thumbnail_at(self._seek_target) is not None,
             "retries": self.retries,
             "error": self.error,
         }

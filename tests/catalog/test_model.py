@@ -376,3 +376,12 @@ def test_the_example_in_the_format_documentation_parses_cleanly():
     assert [t.id for t in catalog.titles] == ["spring-day", "winter-sonata"]
     assert catalog.by_id["winter-sonata"].playable_ids == ("winter-sonata-s1e1", "winter-sonata-s1e2")
     assert catalog.by_id["spring-day"].name("ko") == "봄날"
+
+
+def test_a_seek_thumbnail_index_resolves_and_a_bad_one_costs_only_itself():
+    catalog = parse_catalog(catalog_of(film(thumbnails="thumbs/odd.vtt")), BASE)
+    assert catalog.by_id["odd-one"].thumbnails == "https://media.example/library/thumbs/odd.vtt"
+
+    bad = parse_catalog(catalog_of(film(thumbnails="file:///etc/passwd")), BASE)
+    assert bad.by_id["odd-one"].thumbnails is None
+    assert [s.where for s in bad.skipped] == ["titles[1] (id 'odd-one').thumbnails"]
