@@ -22,8 +22,9 @@ from typing import Any, NamedTuple
 from piclient.fsutil import atomic_write
 from piclient.media.hls import LANGUAGE_NAMES, Cue, make_hls
 from piclient.media.posters import draw_poster, save_jpeg
+from piclient.media.thumbnails import make_thumbnails
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: seek thumbnails
 DEMO_SECONDS = 30.0
 COMPLETE = ".complete"
 BUILDING = ".building"
@@ -144,6 +145,7 @@ def _build_stream(media: Path, entry: Entry, index: int, label: str, seconds: fl
     try:
         make_hls(work, seconds=seconds, label=label, color=_colour(index),
                  subtitles={"ko": cues(entry, index, seconds, "ko"), "en": cues(entry, index, seconds, "en")})
+        make_thumbnails(work / "v0" / "index.m3u8", work / "thumbs", every_s=5)
         os.rename(work, final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -206,7 +208,8 @@ def _stream(entry: Entry, seconds: float) -> dict[str, Any]:
     base = f"media/{entry.id}"
     subtitles = [{"url": f"{base}/subs/{lang}.vtt", "language": lang, "label": LANGUAGE_NAMES[lang]}
                  for lang in ("ko", "en")]
-    return {"stream": f"{base}/master.m3u8", "subtitles": subtitles, "duration": round(seconds)}
+    return {"stream": f"{base}/master.m3u8", "subtitles": subtitles, "thumbnails": f"{base}/thumbs/thumbnails.vtt",
+            "duration": round(seconds)}
 
 
 def _stamp_time(now: datetime, days_ago: float) -> str:

@@ -215,8 +215,10 @@ def _take_screenshots(config: Config, out: Path, server_url: str, password: str)
                 ctl.request("key", name=key)
             time.sleep(wait)
             if name == "launcher-player.png":
-                ctl.request("key", name="info")
-                time.sleep(0.3)
+                # Seeking: the target time and the frame there, from the seek-thumbnail track.
+                ctl.request("key", name="right")
+                ctl.request("key", name="right")
+                time.sleep(0.1)
             (out / name).write_bytes(ctl.screenshot("png"))
             print(f"{out / name}")
         ctl.request("key", name="back")

@@ -10,6 +10,7 @@ import pytest
 
 from piclient.demo.server import StaticServer
 from piclient.media.hls import make_hls
+from piclient.media.thumbnails import make_thumbnails
 from tests.launcher import Launcher, write_config
 
 SUNRISE_CUES = {"ko": [(1.0, 7.0, "해가 떠요")], "en": [(1.0, 7.0, "The sun rises")]}
@@ -36,6 +37,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "subs").mkdir()
     (root / "subs" / "smi-film.smi").write_bytes(SMI_CP949)
     make_hls(media / "long", seconds=90, label="long")
+    make_thumbnails(media / "long" / "v0" / "index.m3u8", media / "long" / "thumbs", every_s=10)
     for n in (1, 2):
         make_hls(media / f"hood-e{n}", seconds=4, label=f"episode {n}", color="navy")
     (media / "garbage").mkdir()
@@ -44,7 +46,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _film("sunrise", "해돋이", 12),
         _film("smi-film", "옛날 영화", 6,
               subtitles=[{"url": "subs/smi-film.smi", "language": "ko", "label": "한국어"}]),
-        _film("long", "긴 영화", 90),
+        _film("long", "긴 영화", 90, thumbnails="media/long/thumbs/thumbnails.vtt"),
         _film("missing", "없는 영화", 60),
         _film("garbage", "고장 난 영화", 60),
         {"id": "hood", "kind": "series", "title": {"ko": "우리 동네"}, "added_at": "2026-01-01T00:00:00Z",

@@ -61,6 +61,22 @@ def test_the_info_overlay_shows_over_the_video_in_the_screenshot(tv: Launcher) -
     assert before < 50 < after
 
 
+def test_seeking_shows_the_target_time_and_the_frame_there(tv: Launcher) -> None:
+    play(tv, "long")
+    tv.wait_for(lambda s: position(s) > 1, timeout=30)
+    for _ in range(20):  # the thumbnails load in the background; keep choosing until they show
+        tv.key("right")
+        status = playing(tv.status())
+        if status["thumbnail"]:
+            break
+        time.sleep(0.3)
+    assert status["seek_target"] is not None and status["thumbnail"] is True
+    shot = Image.open(io.BytesIO(tv.ctl.screenshot("png"))).convert("RGB")
+    # The thumbnail sits in a yellow focus frame above the info panel.
+    yellow = sum(1 for r, g, b in shot.crop((0, 300, 1280, 560)).getdata() if r > 200 and g > 170 and b < 110)
+    assert yellow > 300
+
+
 def test_stopping_saves_the_place_and_playing_again_resumes_there(tv: Launcher) -> None:
     play(tv, "long", start=28)  # under 30 s counts as a peek, not as started
     tv.wait_for(lambda s: position(s) > 33, timeout=30)
