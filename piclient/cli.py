@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("server", help="the maintainer's server and dashboard (piclient server --help)")
 
-    demo = sub.add_parser("demo", help="build a demo library, serve it on 127.0.0.1 and open the launcher")
+    demo = sub.add_parser("demo", help="the whole loop on 127.0.0.1: demo library, server, agent, launcher")
     demo.add_argument("--cache", default=None, help="where the demo library is built (default ~/.cache/piclient)")
     demo.add_argument("--headless", action="store_true", help="no window even if a display is available")
     demo.add_argument("--screenshots", default=None, help="save the README's screenshots into this folder and exit")
