@@ -29,12 +29,12 @@ import requests
 from requests.auth import AuthBase
 
 from piclient import __version__
+from piclient.netio import TooLarge, TooSlow, read_capped
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-_CHUNK = 64 * 1024
 
 
 class TransportError(Exception):
@@ -206,13 +206,17 @@ class Transport:
                                       params=params, timeout=(min(timeout, 10.0), timeout),
                                       allow_redirects=False, stream=True) as response:
                 status = response.status_code
-                body = _read_capped(response, deadline)
+                body = read_capped(response, MAX_REPLY_BYTES, deadline - time.monotonic())
                 reply = Reply(status, body, dict(response.headers))
         except requests.Timeout:
             raise self._transient(f"{method} {path}: no answer within {timeout:g} s") from None
         except requests.ConnectionError as exc:
             raise self._transient(f"{method} {path}: cannot reach the server ({_short(exc)})") from None
-        except (requests.RequestException, _ReplyTooLarge, _ReplyTooSlow) as exc:
+        except TooLarge:
+            raise self._transient(f"{method} {path}: reply larger than {MAX_REPLY_BYTES} bytes") from None
+        except TooSlow:
+            raise self._transient(f"{method} {path}: reply took too long") from None
+        except requests.RequestException as exc:
             raise self._transient(f"{method} {path}: {type(exc).__name__}: {_short(exc)}") from None
         return self._classify(method, path, reply, accept)
 
@@ -337,27 +341,6 @@ class Transport:
             if self._down_since is not None:
                 return f"server unreachable ({self._backoff.failures} failures)"
         return "server ok"
-
-
-class _ReplyTooLarge(Exception):
-    pass
-
-
-class _ReplyTooSlow(Exception):
-    pass
-
-
-def _read_capped(response: requests.Response, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(_CHUNK):
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            raise _ReplyTooLarge(f"reply larger than {MAX_REPLY_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise _ReplyTooSlow("reply took too long")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _retry_after(reply: Reply) -> float | None:

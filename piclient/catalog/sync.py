@@ -27,6 +27,7 @@ from piclient.catalog.cache import CacheMeta, CatalogCache
 from piclient.catalog.model import Catalog, CatalogError
 from piclient.catalog.posters import MAX_INPUT_BYTES as MAX_POSTER_BYTES
 from piclient.catalog.posters import PosterError, prepare_poster
+from piclient.netio import TooLarge, TooSlow, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ MAX_CATALOG_BYTES = 20 * 1024 * 1024
 POSTER_WORKERS = 2
 # requests' timeout is per socket operation; a server dripping one byte at a time needs a total limit.
 TOTAL_TIME_FACTOR = 6
-_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -57,14 +57,6 @@ class _FetchError(Exception):
 
 class _PosterUnusable(Exception):
     """This poster URL will not work until it changes (wrong place, too large)."""
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _TooSlow(Exception):
-    pass
 
 
 class CatalogSync:
@@ -184,13 +176,13 @@ class CatalogSync:
                         f"catalog fetch failed: HTTP {response.status_code} {response.reason or ''}".rstrip(),
                         transport=False,
                     )
-                raw = _read_capped(response, MAX_CATALOG_BYTES, self.timeout * TOTAL_TIME_FACTOR)
+                raw = read_capped(response, MAX_CATALOG_BYTES, self.timeout * TOTAL_TIME_FACTOR)
                 final_url = response.url or self.source
                 etag = response.headers.get("ETag")
                 last_modified = response.headers.get("Last-Modified")
-        except _TooLarge:
+        except TooLarge:
             raise _FetchError("catalog is larger than 20 MB", transport=False) from None
-        except _TooSlow:
+        except TooSlow:
             raise _FetchError("catalog download took too long", transport=True) from None
         except requests.Timeout:
             raise _FetchError(f"catalog fetch timed out after {self.timeout:g} s", transport=True) from None
@@ -257,8 +249,8 @@ class CatalogSync:
                 if not 200 <= response.status_code < 300:
                     # A 404 may be a poster not uploaded yet: worth asking again next time.
                     raise requests.HTTPError(f"HTTP {response.status_code}")
-                return _read_capped(response, MAX_POSTER_BYTES, self.timeout * TOTAL_TIME_FACTOR)
-        except _TooLarge:
+                return read_capped(response, MAX_POSTER_BYTES, self.timeout * TOTAL_TIME_FACTOR)
+        except TooLarge:
             raise _PosterUnusable("poster is larger than 15 MB") from None
 
     def _read_local_poster(self, url: str) -> bytes:
@@ -294,23 +286,6 @@ class CatalogSync:
             log.warning("%s; error: %s", line, result.error)
         else:
             log.info("%s", line)
-
-
-def _read_capped(response: requests.Response, cap: int, total_seconds: float) -> bytes:
-    length = response.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > cap:
-        raise _TooLarge()
-    deadline = time.monotonic() + total_seconds
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(_CHUNK):
-        size += len(chunk)
-        if size > cap:
-            raise _TooLarge()
-        if time.monotonic() > deadline:
-            raise _TooSlow()
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _short(value: object) -> str:

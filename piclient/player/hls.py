@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin
 
+from piclient.netio import TooLarge, TooSlow, read_capped
 from piclient.player.subtitles import Cue, SubtitleError, normalise, parse_subtitles, parse_timestamp
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ TOTAL_TIME_FACTOR = 6
 MPEGTS_HZ = 90_000
 # MPEG-TS timestamps are 33 bits and wrap about every 26.5 hours.
 MPEGTS_WRAP_S = 2**33 / MPEGTS_HZ
-_CHUNK = 64 * 1024
 
 
 class PlaylistError(RuntimeError):
@@ -223,19 +222,11 @@ def _get(session: requests.Session, url: str, timeout: float, cap: int, what: st
             if not 200 <= status < 300:
                 raise PlaylistError(f"{what} fetch failed: HTTP {status} {response.reason or ''}".rstrip(),
                                     transient=status >= 500 or status in (408, 429), status=status)
-            length = response.headers.get("Content-Length", "")
-            if length.isdigit() and int(length) > cap:
-                raise PlaylistError(f"{what} is larger than {cap // 1024} KB")
-            deadline = time.monotonic() + timeout * TOTAL_TIME_FACTOR
-            chunks, size = [], 0
-            for chunk in response.iter_content(_CHUNK):
-                size += len(chunk)
-                if size > cap:
-                    raise PlaylistError(f"{what} is larger than {cap // 1024} KB")
-                if time.monotonic() > deadline:
-                    raise PlaylistError(f"{what} download took too long", transient=True)
-                chunks.append(chunk)
-            return b"".join(chunks), response.url or url
+            return read_capped(response, cap, timeout * TOTAL_TIME_FACTOR), response.url or url
+    except TooLarge:
+        raise PlaylistError(f"{what} is larger than {cap // 1024} KB") from None
+    except TooSlow:
+        raise PlaylistError(f"{what} download took too long", transient=True) from None
     except requests.Timeout:
         raise PlaylistError(f"{what} fetch timed out after {timeout:g} s", transient=True) from None
     except requests.ConnectionError as exc:

@@ -17,6 +17,7 @@ import requests
 
 from piclient.catalog import Subtitle
 from piclient.fsutil import atomic_write
+from piclient.netio import TooLarge, TooSlow, read_capped
 from piclient.player import hls, subtitles
 from piclient.player.messages import LadderReady, SubtitleReady
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_SUBTITLE_BYTES = 5 * 1024 * 1024
 TIMEOUT_S = 10.0
+TOTAL_TIME_FACTOR = 6  # a wall-clock limit on top of requests' per-read timeout
 
 
 
@@ -86,12 +88,12 @@ def _wait_for(start_time: Callable[[], float | None], timeout_s: float = 5.0) ->
 def _get(session: requests.Session, url: str) -> bytes:
     with session.get(url, timeout=TIMEOUT_S, stream=True) as response:
         response.raise_for_status()
-        data = b""
-        for chunk in response.iter_content(65536):
-            data += chunk
-            if len(data) > MAX_SUBTITLE_BYTES:
-                raise ValueError("subtitle file larger than 5 MB")
-        return data
+        try:
+            return read_capped(response, MAX_SUBTITLE_BYTES, TIMEOUT_S * TOTAL_TIME_FACTOR)
+        except TooLarge:
+            raise ValueError("subtitle file larger than 5 MB") from None
+        except TooSlow:
+            raise ValueError("subtitle download took too long") from None
 
 
 def _store(directory: Path, playable_id: str, source: str, text: str) -> Path:

@@ -23,6 +23,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from PIL import Image
 
+from piclient.netio import TooLarge, TooSlow, read_capped
 from piclient.player.subtitles import decode_text, parse_timestamp
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 # download, and the whole load, gets a wall-clock limit as a multiple of the timeout.
 TOTAL_TIME_FACTOR = 3
 LOAD_TIME_FACTOR = 12
-_CHUNK = 65536
 _XYWH = re.compile(r"xywh=(?:pixel:)?(\d{1,6}),(\d{1,6}),(\d{1,6}),(\d{1,6})")
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels
@@ -266,19 +266,11 @@ def _download(session: requests.Session, url: str, timeout: float, cap: int, wha
             status = response.status_code
             if not 200 <= status < 300:
                 raise ThumbnailError(f"{what} fetch failed: HTTP {status} {response.reason or ''}".rstrip())
-            length = response.headers.get("Content-Length", "")
-            if length.isdigit() and int(length) > cap:
-                raise ThumbnailError(f"{what} is larger than {cap // 1024} KB")
-            deadline = time.monotonic() + timeout * TOTAL_TIME_FACTOR
-            chunks, size = [], 0
-            for chunk in response.iter_content(_CHUNK):
-                size += len(chunk)
-                if size > cap:
-                    raise ThumbnailError(f"{what} is larger than {cap // 1024} KB")
-                if time.monotonic() > deadline:
-                    raise ThumbnailError(f"{what} download took too long")
-                chunks.append(chunk)
-            return b"".join(chunks), response.url or url
+            return read_capped(response, cap, timeout * TOTAL_TIME_FACTOR), response.url or url
+    except TooLarge:
+        raise ThumbnailError(f"{what} is larger than {cap // 1024} KB") from None
+    except TooSlow:
+        raise ThumbnailError(f"{what} download took too long") from None
     except requests.Timeout:
         raise ThumbnailError(f"{what} fetch timed out after {timeout:g} s") from None
     except requests.RequestException as exc:
