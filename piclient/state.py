@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +47,22 @@ class Progress:
         return not self.watched and self.position >= 30
 
 
+_UPSERT = (
+    "INSERT INTO progress (id, position, duration, watched, updated_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET position=excluded.position, duration=excluded.duration, "
+    "watched=excluded.watched, updated_at=excluded.updated_at"
+)
+# Two processes write this file (the launcher, and the agent merging the server's copy): a writer
+# waits this long for the other's short transaction instead of failing.
+BUSY_TIMEOUT_S = 5.0
+
+
 class StateStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -73,13 +85,28 @@ class StateStore:
             watched = duration > 0 and position >= WATCHED_FRACTION * duration
         stamp = time.time() if now is None else now
         with self._lock:
-            self._db.execute(
-                "INSERT INTO progress (id, position, duration, watched, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET position=excluded.position, duration=excluded.duration, "
-                "watched=excluded.watched, updated_at=excluded.updated_at",
-                (playable_id, max(0.0, position), max(0.0, duration), int(watched), stamp),
-            )
+            self._db.execute(_UPSERT, (playable_id, max(0.0, position), max(0.0, duration), int(watched), stamp))
         return Progress(playable_id, position, duration, watched, stamp)
+
+    def merge_progress(self, items: Iterable[Progress]) -> int:
+        """Take each item only where it is newer than the row there now; returns how many rows changed.
+
+        One IMMEDIATE transaction, so a concurrent writer's newer row is never overwritten by an older one.
+        """
+        changed = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for item in items:
+                    changed += self._db.execute(
+                        _UPSERT + " WHERE excluded.updated_at > progress.updated_at",
+                        (item.id, item.position, item.duration, int(item.watched), item.updated_at),
+                    ).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return changed
 
     def get(self, key: str) -> str | None:
         with self._lock:

@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import math
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,14 +20,13 @@ from typing import Any
 
 from piclient.agent.spool import Spool
 from piclient.agent.transport import Transport
-from piclient.state import StateStore
+from piclient.state import Progress, StateStore
 
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/progress"
 MARK = "progress:"
 BATCH = 500
-BUSY_TIMEOUT_MS = 5000
 MAX_ID_CHARS = 200
 
 
@@ -41,24 +39,20 @@ class ProgressSync:
         self.wake_uplink = wake_uplink
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.state_path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    def _store(self) -> Iterator[StateStore]:
+        store = StateStore(self.state_path)  # the launcher's own store: same schema, same busy timeout
         try:
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            yield db
+            yield store
         finally:
-            db.close()
+            store.close()
 
     def local_items(self) -> list[dict[str, Any]]:
         if not self.state_path.exists():
-            return []
-        with self._connect() as db:
-            try:
-                rows = db.execute("SELECT id, position, duration, watched, updated_at FROM progress").fetchall()
-            except sqlite3.OperationalError:  # no table yet: the launcher never ran here
-                return []
-        return [{"id": r[0], "position": r[1], "duration": r[2], "watched": bool(r[3]), "updated_at": r[4]}
-                for r in rows]
+            return []  # the launcher never ran here: nothing to send, and no file to create
+        with self._store() as store:
+            rows = store.all_progress().values()
+        return [{"id": p.id, "position": p.position, "duration": p.duration, "watched": p.watched,
+                 "updated_at": p.updated_at} for p in rows]
 
     def push(self) -> int:
         """Queue every item changed since it was last queued; returns how many."""
@@ -81,24 +75,9 @@ class ProgressSync:
                  if item is not None]
         if not items:
             return 0
-        if not self.state_path.exists():
-            StateStore(self.state_path).close()  # the launcher's own schema, before it first ran
-        changed = 0
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for item in items:
-                    changed += db.execute(
-                        "INSERT INTO progress (id, position, duration, watched, updated_at) VALUES (?, ?, ?, ?, ?) "
-                        "ON CONFLICT(id) DO UPDATE SET position = excluded.position, duration = excluded.duration, "
-                        "watched = excluded.watched, updated_at = excluded.updated_at "
-                        "WHERE excluded.updated_at > progress.updated_at",
-                        (item["id"], item["position"], item["duration"], int(item["watched"]), item["updated_at"]),
-                    ).rowcount
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._store() as store:
+            changed = store.merge_progress(Progress(item["id"], item["position"], item["duration"], item["watched"],
+                                                    item["updated_at"]) for item in items)
         # What came from the server need not go back to it.
         local = {item["id"]: item["updated_at"] for item in self.local_items()}
         self.spool.set_marks({MARK + item["id"]: item["updated_at"] for item in items
