@@ -23,13 +23,11 @@ import argparse
 import asyncio
 import json
 import os
-import queue
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from piclient.server import migrate  # noqa: E402
 from piclient.server.db import Database, default_url  # noqa: E402
 from piclient.server.schema import devices  # noqa: E402
+from piclient.server.serve import wait_until_listening  # noqa: E402
 from piclient.server.tokens import hash_token, new_token  # noqa: E402
 
 START_TIMEOUT_S = 60
@@ -66,18 +65,9 @@ def start_server(data: Path, url: str) -> tuple[subprocess.Popen[str], str]:
         [sys.executable, "-m", "piclient.server.cli", "--data", str(data), "--database", url,
          "--listen", "127.0.0.1:0", "--log-level", "warning"],
         stdout=subprocess.PIPE, stderr=open(data / "server.log", "w"), text=True, cwd=ROOT)  # noqa: SIM115
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if process.poll() is not None:
-                break
-            continue
-        if "listening on " in line:
-            return process, line.split("listening on ", 1)[1].strip().rstrip("/")
+    address = wait_until_listening(process, START_TIMEOUT_S)
+    if address is not None:
+        return process, address
     process.kill()
     raise SystemExit(f"the server did not start; see {data / 'server.log'}")
 

@@ -12,11 +12,11 @@ import contextlib
 import logging
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from piclient.config import Config, parse_config
 
@@ -105,25 +105,22 @@ The whole loop is running on this machine.{" No display here, so the TV runs hea
     return 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start_server(root: Path, stack: contextlib.ExitStack) -> tuple[str, str]:
     """The maintainer's server on 127.0.0.1, hosting the demo library; a fresh password each run."""
+    from piclient.server.serve import wait_until_listening
+
     data = root / "server"
     password = secrets.token_urlsafe(9)
     subprocess.run([sys.executable, "-m", "piclient", "server", "set-password", "--data", str(data),
                     "--password-stdin"], input=password + "\n", text=True, check=True, capture_output=True)
-    url = f"http://127.0.0.1:{_free_port()}"
     log_file = stack.enter_context((root / "server.log").open("ab"))
     process = subprocess.Popen([sys.executable, "-m", "piclient", "server", "--data", str(data), "--library",
-                                str(root / "library"), "--listen", url.removeprefix("http://"),
-                                "--heartbeat-seconds", "5"], stdout=log_file, stderr=subprocess.STDOUT)
+                                str(root / "library"), "--listen", "127.0.0.1:0", "--heartbeat-seconds", "5"],
+                               stdout=subprocess.PIPE, stderr=log_file, text=True)
     stack.callback(_stop, process)
-    _wait_for_http(f"{url}/login", process, root / "server.log")
+    url = wait_until_listening(process, timeout=30)
+    if url is None:
+        raise RuntimeError(f"the demo server did not start; see {root / 'server.log'}")
     return url, password
 
 
@@ -159,22 +156,7 @@ def _start_agent(config_path: Path, root: Path, stack: contextlib.ExitStack) -> 
     stack.callback(_stop, process)
 
 
-def _wait_for_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the demo server stopped; see {log_path}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the demo server did not answer within {timeout:g} s; see {log_path}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         process.terminate()
         try:

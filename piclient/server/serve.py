@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import socket
+import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 import uvicorn
 
 from piclient.server.app import build_app
 from piclient.server.settings import Settings
+
+ANNOUNCE = "piclient server: listening on "
 
 # Long-polls last up to 25 s; on SIGTERM they are cut after this, and the box simply polls again.
 GRACEFUL_S = 5
@@ -59,9 +65,34 @@ def serve(settings: Settings, *, log_level: str = "info", access_log: bool = Fal
         app, log_level=log_level, access_log=access_log, lifespan="on",
         proxy_headers=settings.trust_proxy is not None, forwarded_allow_ips=settings.trust_proxy or "",
         timeout_graceful_shutdown=GRACEFUL_S, server_header=False, ws="none")
-    server = _Server(config, f"piclient server: listening on http://{shown}:{port}/", app)
+    server = _Server(config, f"{ANNOUNCE}http://{shown}:{port}/", app)
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
     return 0 if server.started else 1
+
+
+def wait_until_listening(process: subprocess.Popen[str], timeout: float) -> str | None:
+    """The base URL (no trailing slash) a just-started ``piclient server`` child announced on its stdout,
+    or None when it exited or stayed silent for ``timeout`` seconds. The announcement comes only once
+    migrations ran and the app is ready, so callers may use the server the moment this returns."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, name="server-stdout", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            if process.poll() is not None:
+                return None
+            continue
+        if ANNOUNCE in line:
+            return line.split(ANNOUNCE, 1)[1].strip().rstrip("/")
+    return None

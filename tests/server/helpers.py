@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from piclient.server import migrate
 from piclient.server.db import Database, default_url
 from piclient.server.devices import add_device, revoke_device
 from piclient.server.passwords import set_password
+from piclient.server.serve import wait_until_listening
 
 PASSWORD = "correct horse battery"
 START_TIMEOUT_S = 60
@@ -90,25 +90,9 @@ def start_server(data_dir: Path, database_url: str | None = None, *extra: str) -
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     log_file.close()
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            if process.poll() is not None:
-                break
-            continue
-        if "listening on " in line:
-            address = line.split("listening on ", 1)[1].strip().rstrip("/")
-            return RunningServer(address, data_dir, url, process, log_path)
+    address = wait_until_listening(process, START_TIMEOUT_S)
+    if address is not None:
+        return RunningServer(address, data_dir, url, process, log_path)
     process.kill()
     raise RuntimeError(f"the server did not start:\n{log_path.read_text(errors='replace')}")
 
