@@ -50,6 +50,7 @@ class HomeScreen:
         self._hero_cache: dict[str, list[str]] = {}
         self._prepared: set[str] = set()
         self._bands: dict[str, tuple[int, pygame.Surface]] = {}
+        self._prefetched_at: tuple[int, int] | None = None
         self.library_changed()
 
     # -- state ---------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ class HomeScreen:
         self.row_index = keys.index(keep_row) if keep_row in keys else 0
         self._placeholders.clear()
         self._bands.clear()
+        self._prefetched_at = None
         self._mark(full=True)
 
     def focused(self) -> Title | None:
@@ -228,8 +230,12 @@ class HomeScreen:
         """Queue the posters one screenful to each side of the focused row, and the next row's."""
         if not self.rows:
             return
-        visible = self._visible_count()
         row = self.rows[self.row_index]
+        where = (self.row_index, row.offset)
+        if where == self._prefetched_at:
+            return  # nothing scrolled since the last idle frame: the same posters are queued or ready
+        self._prefetched_at = where
+        visible = self._visible_count()
         wanted = row.titles[max(0, row.offset - visible) : row.offset + 2 * visible + 1]
         if self.row_index + 1 < len(self.rows):
             below = self.rows[self.row_index + 1]
