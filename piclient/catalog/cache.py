@@ -147,6 +147,14 @@ class CatalogCache:
             log.warning("cannot read %s: %s", self._meta_path.name, exc)
             return CacheMeta()
 
+    def meta_stamp(self) -> int:
+        """Changes whenever meta.json is rewritten (a fetch failed, recovered or found nothing new):
+        one stat, cheap enough to poll every second."""
+        try:
+            return self._meta_path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
     def save_meta(self, meta: CacheMeta) -> None:
         """Record meta alone, e.g. a failed or unchanged fetch; the stored catalog stays as it is."""
         atomic_write(self._meta_path, meta.to_json())

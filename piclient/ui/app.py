@@ -103,6 +103,8 @@ class App:
         self.play_requests: list[dict[str, Any]] = []
         self.repeater = KeyRepeater(config.remote.repeat_delay_ms / 1000, config.remote.repeat_interval_ms / 1000)
         self._last_generation = cache.generation()
+        self._meta_stamp = cache.meta_stamp()
+        self._meta = cache.meta()  # kept here and re-read when the file changes: status is asked often
         self._next_catalog_poll = 0.0
         self._last_active_source = -1e9
         self._loading_catalog = False
@@ -428,6 +430,12 @@ class App:
 
     def _poll_catalog(self, now: float) -> None:
         self._next_catalog_poll = now + CATALOG_POLL_S
+        stamp = self.cache.meta_stamp()
+        if stamp != self._meta_stamp:
+            # A sync that failed or recovered rewrites only the meta: the offline note follows it.
+            self._meta_stamp = stamp
+            self._meta = self.cache.meta()
+            self._update_footer()
         generation = self.cache.generation()
         if generation == self._last_generation or self._loading_catalog:
             return
@@ -454,8 +462,7 @@ class App:
         self._invalidate()
 
     def _update_footer(self) -> None:
-        meta = self.cache.meta()
-        offline = bool(meta.last_error) and len(self.ui.library.catalog) > 0
+        offline = bool(self._meta.last_error) and len(self.ui.library.catalog) > 0
         self.overlays.set_footer(self.ui.strings("offline") if offline else None)
 
     # -- control commands ----------------------------------------------------------------------
@@ -530,7 +537,7 @@ class App:
         return {"ok": True, "playable": found[1].id if found[1] else found[0].id}
 
     def status(self) -> dict[str, Any]:
-        meta = self.cache.meta()
+        meta = self._meta
         catalog = self.ui.library.catalog
         cec_state = None
         if self.cec is not None:

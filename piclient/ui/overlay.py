@@ -105,4 +105,5 @@ class Overlays:
             "message": self.message.text if self.message else None,
             "notice": self.notice.text if self.notice else None,
             "dimmed": self.dimmed,
+            "footer": self.footer,
         }

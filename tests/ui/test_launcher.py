@@ -234,3 +234,22 @@ def test_a_catalog_full_of_bad_input_still_shows_its_good_titles(tmp_path: Path)
         assert tv.status()["catalog"]["titles"] == 5  # still up after drawing every poster
     finally:
         assert tv.stop() == 0
+
+
+def test_the_offline_note_follows_the_sync_without_a_new_catalog(tmp_path: Path, library: Path) -> None:
+    from piclient.demo.server import StaticServer
+
+    with StaticServer(library.parent) as server:
+        tv = start(tmp_path, server.url + "catalog.json")
+        try:
+            assert tv.wait_for(lambda s: s["catalog"]["titles"] == 10)["overlay"]["footer"] is None
+            server.fault = lambda path: 503  # the line to the server drops; the catalog stays the same
+            tv.ctl.request("reload")
+            offline = tv.wait_for(lambda s: s["overlay"]["footer"] is not None)
+            assert offline["overlay"]["footer"].startswith("인터넷이 잠시 끊겼어요")
+            assert offline["catalog"]["titles"] == 10
+            server.fault = None
+            tv.ctl.request("reload")
+            assert tv.wait_for(lambda s: s["overlay"]["footer"] is None)["catalog"]["error"] is None
+        finally:
+            assert tv.stop() == 0
