@@ -98,13 +98,6 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _duration(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
 def candidates(conn: sa.Connection, now: float, offline_after: float) -> list[sa.Row]:
     cutoff = now - offline_after
     d = devices.c
