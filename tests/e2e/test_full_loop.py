@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import signal
 import sys
 import time
@@ -23,17 +22,14 @@ import pytest
 from PIL import Image
 
 from piclient.control.client import ControlClient, ControlUnavailable
-from piclient.demo.dashboard_shots import CHROMIUM, CHROMIUM_ARGS, MAX_BYTES, take_dashboard_screenshots
+from piclient.demo.dashboard_shots import MAX_BYTES, take_dashboard_screenshots
 from tests.agent.agent_process import AgentProcess, wait_until, write_agent_config
+from tests.browser import needs_chromium
 from tests.catalogs import film, write_catalog
 from tests.launcher import Launcher, write_config
 from tests.server.helpers import PASSWORD, RunningServer, running_server
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason="Debian's chromium is not installed: apt-get install chromium"),
-    pytest.mark.timeout(150),
-]
+pytestmark = [needs_chromium, pytest.mark.timeout(150)]
 
 DEVICE = "Living room"
 TITLES = 5
@@ -140,17 +136,8 @@ def box(tmp_path: Path) -> Iterator[Box]:
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        try:
-            context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})  # a phone
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            yield page
-        finally:
-            browser.close()
+def page(phone_page: Any) -> Any:
+    return phone_page
 
 
 def shown_picture(page: Any) -> dict[str, Any]:

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.browser import needs_chromium
 from tests.server.helpers import PASSWORD, RunningServer, jpeg, running_server, send_heartbeat, upload_screenshot
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                                reason="Debian's chromium is not installed: apt-get install chromium")
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})  # a phone
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            yield page
-        finally:
-            browser.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -41,10 +22,10 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def test_the_maintainer_logs_in_sees_the_box_and_presses_a_key_that_reaches_it(server: RunningServer,
-                                                                              browser_page: object) -> None:
+                                                                              phone_page: object) -> None:
     from playwright.sync_api import Page, expect
 
-    page: Page = browser_page  # type: ignore[assignment]
+    page: Page = phone_page  # type: ignore[assignment]
     name, token = server.add_device("Living room")
     send_heartbeat(server, token, tv={"state": "running", "screen": "home",
                                       "now_playing": {"id": "spring-day", "title": "Spring Day", "position": 60,
