@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import faulthandler
 import json
 import os
 import sys
@@ -116,6 +117,9 @@ def _cmd_tv(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     setup_logging(config.log.level, "piclient-tv")
+    # libmpv, SDL and libcec are native code: if one of them crashes, the Python stack of every thread
+    # goes to stderr (the journal), which is the only clue the maintainer will get.
+    faulthandler.enable()
     return run_tv(config)
 
 

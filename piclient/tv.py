@@ -43,12 +43,10 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
         sync_loop = _sync_loop(config, cache)
         app = App(config, surface, cache, store, keymap,
                   on_reload=sync_loop.trigger if sync_loop else None)
-        stack.callback(app.close)
+        stack.callback(app.close)  # closes the player too, after saving her place
         app.step()  # the first frame goes up before libmpv starts: she sees the grid sooner
         app.player = _player(config, app)
         app.set_display_reopener(lambda: open_display(config.ui.fullscreen, config.ui.window_size))
-        if app.player is not None:
-            stack.callback(app.player.close)
         app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post, app.media_session))
 
         control = ControlServer(config.paths.socket, app.control)

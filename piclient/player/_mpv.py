@@ -79,6 +79,7 @@ class MpvPlayer:
         self._end_buffered = False
         self._render_ctx: Any = None
         self._frame: pygame.Surface | None = None
+        self._closed = False
         options: dict[str, Any] = {
             "vo": "libmpv" if output == "embedded" else "gpu",
             "hwdec": hwdec,
@@ -170,6 +171,12 @@ class MpvPlayer:
     # -- control: asynchronous, so a busy libmpv core never blocks the caller --------------------
 
     def _command(self, *args: Any) -> None:
+        if self._closed:
+            # python-mpv's async commands go to a handle that terminate() has freed: calling it
+            # now would crash the whole launcher (use after free), not raise.
+            log.debug("mpv is closed; %s ignored", args[0])
+            return
+
         def done(error: Exception | None, _result: Any) -> None:
             if error is not None:
                 log.warning("mpv command %s failed: %s", args[0], error)
@@ -225,6 +232,8 @@ class MpvPlayer:
     def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
         """mpv's own picture of the window, OSD included (handover output). A synchronous libmpv call:
         the control socket's timeout bounds how long a stuck core can hold it."""
+        if self._closed:
+            return None
         try:
             image = self._mpv.screenshot_raw("window").convert("RGB")
         except Exception as exc:
@@ -251,7 +260,7 @@ class MpvPlayer:
 
     def poll_frame(self, size: tuple[int, int]) -> bool:
         """Render mpv's newest frame at ``size`` when there is one; True when the picture changed."""
-        if self._render_ctx is None or not self._render_ctx.update():
+        if self._closed or self._render_ctx is None or not self._render_ctx.update():
             return False
         if self._frame is None or self._frame.get_size() != size:
             # XRGB8888 in memory is B, G, R, X: mpv's "bgr0" writes straight into the surface.
@@ -269,6 +278,10 @@ class MpvPlayer:
             target.blit(self._frame, (0, 0))
 
     def close(self) -> None:
+        """Free libmpv. Later calls are ignored (see ``_command``); closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         if self._render_ctx is not None:
             self._render_ctx.free()
             self._render_ctx = None

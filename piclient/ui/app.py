@@ -568,7 +568,10 @@ class App:
         }
 
     def close(self) -> None:
+        # Save her place and stop playback while libmpv is still alive, then free it.
         for screen in self.stack:
             if isinstance(screen, PlayerScreen):
                 screen.shutdown()
+        if self.player is not None:
+            self.player.close()
         self.ui.posters.close()
