@@ -20,6 +20,7 @@ class FakePlayer:
     def __init__(self, output: str = "embedded") -> None:
         self.output = output
         self.osd: list[str] = []
+        self.image: tuple[bytes, tuple[int, int], tuple[int, int]] | None = None  # show_image's picture
         self.on_event: Callable[[PlayerEvent], None] = lambda event: None
         self.calls: list[tuple[str, Any]] = []
         self.media: Media | None = None
@@ -73,6 +74,15 @@ class FakePlayer:
 
     def show_osd(self, ass_text: str) -> None:
         self.osd.append(ass_text)
+
+    def show_image(self, rgb: bytes, size: tuple[int, int], pos: tuple[int, int]) -> None:
+        assert len(rgb) == size[0] * size[1] * 3, "RGB bytes must match the size"
+        self.image = (rgb, size, pos)
+        self.calls.append(("show_image", (size, pos)))
+
+    def hide_image(self) -> None:
+        self.image = None
+        self.calls.append(("hide_image", None))
 
     def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
         return bytes([30, 60, 90]) * (64 * 36), (64, 36)

@@ -22,6 +22,7 @@ from typing import Any
 
 import mpv
 import pygame
+from PIL import Image
 
 from piclient.player.api import Media, PlayerEvent, Snapshot, Track
 
@@ -39,7 +40,13 @@ _OBSERVED = {
     "idle-active": "idle",
     "hwdec-current": "hwdec",
     "demuxer-start-time": "start_time",
+    "osd-width": "osd_w",
+    "osd-height": "osd_h",
 }
+
+# The launcher lays out its overlay for a 1920x1080 screen; mpv's OSD is in screen pixels.
+OSD_SPACE = (1920, 1080)
+IMAGE_OVERLAY_ID = 0  # overlay-add's own ids (0-63), apart from osd-overlay's
 
 
 # mpv warnings about things the player deals with itself: they would only fill the maintainer's
@@ -80,6 +87,9 @@ class MpvPlayer:
         self._render_ctx: Any = None
         self._frame: pygame.Surface | None = None
         self._closed = False
+        # Pixel buffers mpv reads straight from memory (overlay-add "&address"): each must live until
+        # the next overlay-add or overlay-remove for the id has run; see show_image.
+        self._images: list[ctypes.Array[ctypes.c_char]] = []
         options: dict[str, Any] = {
             "vo": "libmpv" if output == "embedded" else "gpu",
             "hwdec": hwdec,
@@ -170,7 +180,8 @@ class MpvPlayer:
 
     # -- control: asynchronous, so a busy libmpv core never blocks the caller --------------------
 
-    def _command(self, *args: Any) -> None:
+    def _command(self, *args: Any, on_done: Callable[[], None] | None = None) -> None:
+        """Send a command without waiting; ``on_done`` runs on mpv's event thread if it succeeds."""
         if self._closed:
             # python-mpv's async commands go to a handle that terminate() has freed: calling it
             # now would crash the whole launcher (use after free), not raise.
@@ -180,6 +191,8 @@ class MpvPlayer:
         def done(error: Exception | None, _result: Any) -> None:
             if error is not None:
                 log.warning("mpv command %s failed: %s", args[0], error)
+            elif on_done is not None:
+                on_done()
 
         try:
             self._mpv.command_async(*args, callback=done)
@@ -228,6 +241,41 @@ class MpvPlayer:
     def show_osd(self, ass_text: str) -> None:
         """Handover output: the launcher's overlay as ASS, drawn by mpv over the video."""
         self._command("osd-overlay", 1, "ass-events", ass_text, 1920, 1080)
+
+    def show_image(self, rgb: bytes, size: tuple[int, int], pos: tuple[int, int]) -> None:
+        """Handover output: a picture over the video through overlay-add (the seek thumbnail)."""
+        with self._lock:
+            osd_w, osd_h = self._values.get("osd_w"), self._values.get("osd_h")
+        scale = min(osd_w / OSD_SPACE[0], osd_h / OSD_SPACE[1]) if osd_w and osd_h else 1.0
+        width, height = max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+        image = Image.frombytes("RGB", size, rgb)
+        if (width, height) != size:
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+        # mpv wants premultiplied BGRA; an opaque picture is the same either way.
+        data = image.convert("RGBA").tobytes("raw", "BGRA")
+        buffer = ctypes.create_string_buffer(data, len(data))
+        with self._lock:
+            self._images.append(buffer)
+
+        def shown() -> None:  # mpv now reads this buffer: the ones before it can go
+            with self._lock:
+                if buffer in self._images:
+                    del self._images[:self._images.index(buffer)]
+
+        self._command("overlay-add", IMAGE_OVERLAY_ID, round(pos[0] * scale), round(pos[1] * scale),
+                      f"&{ctypes.addressof(buffer)}", 0, "bgra", width, height, width * 4, on_done=shown)
+
+    def hide_image(self) -> None:
+        with self._lock:
+            if not self._images:
+                return
+            kept = list(self._images)
+
+        def removed() -> None:
+            with self._lock:
+                self._images = [b for b in self._images if b not in kept]
+
+        self._command("overlay-remove", IMAGE_OVERLAY_ID, on_done=removed)
 
     def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
         """mpv's own picture of the window, OSD included (handover output). A synchronous libmpv call:

@@ -89,6 +89,11 @@ class Player(Protocol):
         """Blit the last rendered frame, or black before the first one."""
     def show_osd(self, ass_text: str) -> None:
         """Handover output: the launcher's overlay, as ASS events, drawn by mpv over the video."""
+    def show_image(self, rgb: bytes, size: tuple[int, int], pos: tuple[int, int]) -> None:
+        """Handover output: an opaque RGB picture over the video (the seek thumbnail), its top-left at
+        ``pos`` in the same 1920x1080 space as ``show_osd``; replaces the previous one."""
+    def hide_image(self) -> None:
+        """Take the picture of ``show_image`` away."""
     def screenshot(self) -> tuple[bytes, tuple[int, int]] | None:
         """Handover output: mpv's window (video, subtitles, OSD) as raw RGB, or None."""
     def close(self) -> None: ...

@@ -40,6 +40,10 @@ ABR_EVERY_S = 1.0
 BUFFERING_NOTICE_S = 1.5
 STALL_RETRY_S = 25.0
 MAX_RETRIES = 2
+# Handover: mpv's OSD space (see draw_osd) and where the seek thumbnail's bottom edge sits, above the title.
+OSD_WIDTH = 1920
+OSD_THUMB_BOTTOM = 900
+MAX_THUMB = (480, 270)
 DEFAULT_START_BITRATE = 3_000_000  # until a film has measured the line: about 720p
 
 
@@ -78,6 +82,7 @@ class PlayerScreen:
         self._fetch_thumbnails = fetch_thumbnails
         self._thumbs: Any = None
         self._thumb_cache: dict[float, pygame.Surface | None] = {}
+        self._osd_thumb: float | None = None  # handover: the second whose thumbnail mpv shows now
         self._readahead_s = readahead_s
         self._next_abr = 0.0
         self._last_save = clock()
@@ -174,7 +179,8 @@ class PlayerScreen:
             if crop is not None:
                 pixels, size = crop
                 image = pygame.image.frombuffer(pixels, size, "RGB")
-                surface = pygame.transform.smoothscale(image, (self.ui.px(size[0] * 2), self.ui.px(size[1] * 2)))
+                width, height = thumbnail_size(size)
+                surface = pygame.transform.smoothscale(image, (self.ui.px(width), self.ui.px(height)))
             if len(self._thumb_cache) > 64:
                 self._thumb_cache.clear()
             self._thumb_cache[key] = surface
@@ -246,6 +252,9 @@ class PlayerScreen:
     def _finish(self, outcome: str) -> None:
         self.phase = "done"
         self.player.stop()
+        if self._osd_thumb is not None:  # mpv keeps an image overlay across files
+            self._osd_thumb = None
+            self.player.hide_image()
         self._on_finished(outcome)
 
     # -- buttons -------------------------------------------------------------------------------
@@ -532,6 +541,30 @@ class PlayerScreen:
         if toast is not None:
             events.append(r"{\an8\pos(960,90)\fs44\bord3}" + _ass(toast[0]))
         self.player.show_osd("\n".join(events))
+        self._show_osd_thumbnail(seek if countdown is None else None, snap.duration or self._duration_hint())
+
+    def _show_osd_thumbnail(self, seek: float | None, duration: float) -> None:
+        """Handover: the frame at the seek target, framed in yellow above the title, as in ``_draw_info``."""
+        crop = self._thumbs.at(seek) if self._thumbs is not None and seek is not None and duration else None
+        if crop is None or seek is None:
+            if self._osd_thumb is not None:
+                self._osd_thumb = None
+                self.player.hide_image()
+            return
+        if self._osd_thumb == float(int(seek)):
+            return
+        self._osd_thumb = float(int(seek))
+        pixels, (w, h) = crop
+        border = 4
+        width, height = thumbnail_size((w, h))
+        framed = pygame.Surface((width + 2 * border, height + 2 * border))
+        framed.fill(theme.FOCUS)
+        framed.blit(pygame.transform.smoothscale(pygame.image.frombuffer(pixels, (w, h), "RGB"), (width, height)),
+                    (border, border))
+        marker_x = 96 + round((OSD_WIDTH - 192) * min(1.0, seek / duration))
+        x = min(max(0, marker_x - framed.get_width() // 2), OSD_WIDTH - framed.get_width())
+        y = max(0, OSD_THUMB_BOTTOM - framed.get_height())
+        self.player.show_image(pygame.image.tobytes(framed, "RGB"), framed.get_size(), (x, y))
 
     def _draw_info(self, surface: pygame.Surface, snap: Snapshot) -> None:
         ui = self.ui
@@ -626,6 +659,13 @@ class PlayerScreen:
             "retries": self.retries,
             "error": self.error,
         }
+
+
+def thumbnail_size(tile: tuple[int, int]) -> tuple[int, int]:
+    """A seek thumbnail's size on a 1920x1080 screen: twice the tile so it reads from the sofa, but
+    never more than a quarter of the width, whatever size of tile a catalog brings."""
+    factor = min(2.0, MAX_THUMB[0] / tile[0], MAX_THUMB[1] / tile[1])
+    return max(1, round(tile[0] * factor)), max(1, round(tile[1] * factor))
 
 
 def _ass(text: str) -> str:

@@ -16,7 +16,9 @@ from piclient.display import open_display
 from piclient.player.api import Track
 from piclient.remote.keymap import Keymap
 from piclient.state import StateStore
+from piclient.ui import theme
 from piclient.ui.app import App, CecNotice
+from piclient.ui.player_screen import thumbnail_size
 from tests.catalogs import film, series
 from tests.fake_player import FakePlayer
 
@@ -180,6 +182,51 @@ def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None
     finally:
         rig.app.close()
         pygame.display.quit()
+
+
+class SolidThumbnails:
+    """A loaded thumbnail track whose every frame is one colour (the track's interface: ``at``)."""
+
+    def at(self, seconds: float) -> tuple[bytes, tuple[int, int]] | None:
+        return bytes([0, 0, 200]) * (160 * 90), (160, 90)
+
+
+def test_handover_shows_the_seek_thumbnail_through_mpv_and_takes_it_away(tmp_path: Path) -> None:
+    from piclient.player.messages import ThumbnailsReady
+
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    try:
+        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+        rig.player.start_playing(duration=3600, position=1800)
+        rig.app.top.thumbnails_ready(ThumbnailsReady("f", SolidThumbnails()))
+        rig.step()
+        assert rig.player.image is None  # not seeking: no picture over the film
+        rig.key("right")
+        assert rig.player.image is not None
+        rgb, (w, h), (x, y) = rig.player.image
+        assert (w, h) == (328, 188)  # twice the sprite tile, in a 4 px yellow frame
+        assert rgb[:3] == bytes(theme.FOCUS) and rgb[(94 * w + 164) * 3:][:3] == bytes([0, 0, 200])
+        # Centred over the seek target (1810 s of 3600 s along the bar) and above the title.
+        assert x + w // 2 == pytest.approx(96 + (1920 - 192) * 1810 / 3600, abs=1)
+        assert y + h <= 942
+        shown = len(rig.player.called("show_image"))
+        rig.step()
+        assert len(rig.player.called("show_image")) == shown  # unchanged target: nothing sent again
+        rig.step(2)  # the seek is committed and the target goes away
+        assert rig.player.image is None
+        rig.key("right")
+        assert rig.player.image is not None
+        rig.key("back")  # leaving in the middle of a seek leaves no picture behind in mpv
+        assert rig.player.image is None
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
+def test_a_seek_thumbnail_is_twice_its_tile_but_never_huge() -> None:
+    assert thumbnail_size((160, 90)) == (320, 180)
+    assert thumbnail_size((4000, 3000)) == (360, 270)  # a careless track's whole-frame "tile"
+    assert thumbnail_size((1, 1)) == (2, 2)
 
 
 def test_the_device_token_goes_only_to_media_under_the_servers_library(tmp_path: Path) -> None:
