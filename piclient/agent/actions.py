@@ -80,7 +80,8 @@ class Actions:
         if self.catalog is not None:
             synced = self.catalog.run()
             result = {"changed": synced.changed, "titles": synced.titles, "skipped": synced.skipped,
-                      "posters_fetched": synced.posters_fetched, "error": synced.error}
+                      "posters_fetched": synced.posters_fetched, "error": synced.error,
+                      "error_kind": synced.error_kind}
             told = self.catalog.tell_launcher()
         else:
             # catalog.source is set: the launcher syncs its own cache, and reload starts that.
@@ -88,7 +89,7 @@ class Actions:
             told = True
         result["launcher_told"] = told
         if result.get("error"):
-            raise CommandFailed(f"catalog sync failed: {result['error']}")
+            raise CommandFailed(f"catalog sync failed ({result['error_kind']}): {result['error']}")
         return result
 
     def restart_tv(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -157,7 +157,7 @@ def tv_section(state: TvState) -> dict[str, Any]:
     ]
     catalog = status.get("catalog")
     if isinstance(catalog, dict):
-        section["catalog"] = {k: catalog.get(k) for k in ("titles", "skipped", "fetched_at", "error")}
+        section["catalog"] = {k: catalog.get(k) for k in ("titles", "skipped", "fetched_at", "error", "error_kind")}
     return section
 
 

@@ -8,7 +8,7 @@ launcher draws. Every file is written atomically, and every reader tolerates a m
 Layout under the data directory::
 
     catalog/catalog.raw      last good catalog document, byte for byte as fetched
-    catalog/meta.json        CacheMeta: where it came from, validators, last error, skipped entries
+    catalog/meta.json        CacheMeta: where it came from, validators, last error and its kind, skipped entries
     catalog/generation       a number that changes whenever a catalog or poster is stored
     posters/<key>.grid.jpg   poster at GRID_SIZE   (key = first 40 hex digits of sha256(url))
     posters/<key>.page.jpg   poster at PAGE_SIZE
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import hashlib
 import json
 import logging
@@ -39,6 +40,29 @@ log = logging.getLogger(__name__)
 MAX_REASON_CHARS = 500
 
 
+class ErrorKind(enum.StrEnum):
+    """Why the last check failed, in the few classes the viewer is told apart (one calm sentence each).
+
+    The wording of ``last_error`` is for the maintainer and may change; the launcher picks its footer
+    from this alone, so the viewer never sees a sentence that is not true of the failure.
+    """
+
+    NETWORK = "network"  # the source could not be reached: no route, no DNS, refused, timed out, cut off
+    SERVER = "server"  # the server answered, but with an error (5xx, 404, 429...) or a bad TLS certificate
+    SETUP = "setup"  # the server refuses this box (401/403), or the configured source cannot work
+    BROKEN = "broken"  # a catalog arrived but cannot be used (does not parse, too large)
+    MISSING = "missing"  # a local catalog file is not there, or the disk holding it cannot be read
+    OTHER = "other"  # anything else, and errors recorded before kinds were (older meta files)
+
+    @classmethod
+    def parse(cls, value: object) -> ErrorKind:
+        """A kind from meta.json; a missing or unknown one (another version wrote it) is OTHER."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.OTHER
+
+
 @dataclass
 class CacheMeta:
     # The configured source this catalog came from (a path or an http(s) URL).
@@ -53,8 +77,18 @@ class CacheMeta:
     fetched_at: float = 0.0
     # Why the last attempt failed; None after a successful one. The catalog shown is the last good one.
     last_error: str | None = None
+    # Which ErrorKind that failure was; set exactly when last_error is.
+    error_kind: ErrorKind | None = None
     # "where: reason" for every entry of the stored catalog that was left out.
     skipped: list[str] = field(default_factory=list)
+
+    def failed(self, message: str, kind: ErrorKind) -> None:
+        self.last_error = message
+        self.error_kind = kind
+
+    def succeeded(self) -> None:
+        self.last_error = None
+        self.error_kind = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
@@ -75,6 +109,9 @@ class CacheMeta:
         for name in ("etag", "last_modified", "last_error"):
             if isinstance(doc.get(name), str):
                 values[name] = doc[name]
+        if "last_error" in values:
+            # A meta.json from before error kinds has none: it still reads, as OTHER.
+            values["error_kind"] = ErrorKind.parse(doc.get("error_kind"))
         fetched_at = doc.get("fetched_at")
         if isinstance(fetched_at, int | float) and not isinstance(fetched_at, bool):
             values["fetched_at"] = float(fetched_at)
@@ -169,13 +206,14 @@ class CatalogCache:
             catalog = parse_catalog(raw, meta.base_url)
         except CatalogError as exc:
             # One line (YAML errors span several) so it fits a log line and the dashboard.
-            meta.last_error = " ".join(f"catalog rejected: {exc}".split())[:MAX_REASON_CHARS]
+            reason = " ".join(f"catalog rejected: {exc}".split())[:MAX_REASON_CHARS]
+            meta.failed(reason, ErrorKind.BROKEN)
             previous = self.meta()
             # Keep the old etag: a conditional GET must not answer 304 for a document we never took.
-            previous.last_error = meta.last_error
+            previous.failed(reason, ErrorKind.BROKEN)
             self.save_meta(previous)
             raise
-        meta.last_error = None
+        meta.succeeded()
         meta.skipped = [f"{s.where}: {s.reason}" for s in catalog.skipped]
         unchanged = self.raw() == raw and self.meta().base_url == meta.base_url
         if not unchanged:

@@ -1,8 +1,9 @@
 """Catalog sync: fetch the catalog and its posters into the cache, in the background.
 
 Anything can come back from the network or the catalog file, and none of it may stop the box: every
-failure becomes an error string in the result (and in the cache's meta for the maintainer), the last
-good catalog stays on screen, and the next sync tries again. Poster failures are told apart: a network
+failure becomes an error string in the result (and in the cache's meta for the maintainer) with an
+``ErrorKind`` (the launcher's calm sentence for the viewer follows it), the last good catalog stays on
+screen, and the next sync tries again. Poster failures are told apart: a network
 fault is retried next time, a file that is not a usable picture is marked bad until its URL changes.
 """
 
@@ -23,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from piclient import __version__
-from piclient.catalog.cache import CacheMeta, CatalogCache
+from piclient.catalog.cache import CacheMeta, CatalogCache, ErrorKind
 from piclient.catalog.model import Catalog, CatalogError
 from piclient.catalog.posters import MAX_INPUT_BYTES as MAX_POSTER_BYTES
 from piclient.catalog.posters import PosterError, prepare_poster
@@ -45,14 +46,21 @@ class SyncResult:
     posters_fetched: int = 0
     posters_bad: int = 0  # newly marked bad in this run
     error: str | None = None
+    error_kind: ErrorKind | None = None  # set exactly when error is
 
 
 class _FetchError(Exception):
-    """The catalog could not be fetched; ``transport`` when the network itself failed."""
+    """The catalog could not be fetched, and which kind of failure that was."""
 
-    def __init__(self, message: str, *, transport: bool) -> None:
+    def __init__(self, message: str, kind: ErrorKind) -> None:
         super().__init__(message)
-        self.transport = transport
+        self.kind = kind
+
+
+def _status_kind(status: int) -> ErrorKind:
+    # 401/403: the server is up and says this box (its token) is not allowed: fixed in the setup, not
+    # by waiting. Every other error status means the server itself has a problem.
+    return ErrorKind.SETUP if status in (401, 403) else ErrorKind.SERVER
 
 
 class _PosterUnusable(Exception):
@@ -86,7 +94,11 @@ class CatalogSync:
             self._run(result)
         except Exception as exc:
             log.debug("catalog sync failed", exc_info=True)
-            result.error = result.error or f"sync failed: {type(exc).__name__}: {exc}"
+            if result.error is None:
+                result.error = f"sync failed: {type(exc).__name__}: {exc}"
+                result.error_kind = ErrorKind.OTHER
+            # Not recorded in meta: this is a bug or a full disk (which would fail that write too), and
+            # the catalog step may well have succeeded before it.
         self._log_summary(result)
         return result
 
@@ -94,10 +106,9 @@ class CatalogSync:
 
     def _run(self, result: SyncResult) -> None:
         if not self.source:
-            result.error = "no catalog source configured"
+            result.error, result.error_kind = "no catalog source configured", ErrorKind.SETUP
             return
         current = self.cache.load()
-        transport_failed = False
         generation = self.cache.generation()
         try:
             catalog = self._fetch_catalog(current)
@@ -106,18 +117,19 @@ class CatalogSync:
                 # The same bytes fetched again (a server without validators) are not a change.
                 result.changed = self.cache.generation() != generation
         except _FetchError as exc:
-            result.error = str(exc)
-            transport_failed = exc.transport
+            result.error, result.error_kind = str(exc), exc.kind
             meta = self.cache.meta()
-            meta.last_error = result.error
+            meta.failed(result.error, exc.kind)
             self.cache.save_meta(meta)
         except CatalogError as exc:
+            # The cache recorded it in meta already, with its kind.
             result.error = self.cache.meta().last_error or f"catalog rejected: {exc}"
+            result.error_kind = ErrorKind.BROKEN
         if current is None:
             return
         result.titles = len(current)
         result.skipped = len(current.skipped)
-        if transport_failed:
+        if result.error_kind is ErrorKind.NETWORK:
             # The network is down or the server is gone: poster requests would only time out too.
             return
         self._sync_posters(current, result)
@@ -140,16 +152,20 @@ class CatalogSync:
                     self._record_unchanged(meta)
                     return None
                 if st.st_size > MAX_CATALOG_BYTES:
-                    raise _FetchError(f"catalog file {path} is larger than 20 MB", transport=False)
+                    raise _FetchError(f"catalog file {path} is larger than 20 MB", ErrorKind.BROKEN)
                 raw = handle.read(MAX_CATALOG_BYTES + 1)
-        except FileNotFoundError:
-            raise _FetchError(f"catalog file {path} does not exist", transport=False) from None
+        except (FileNotFoundError, NotADirectoryError):
+            # Often a USB disk unplugged or a share not mounted (yet), rather than a wrong path.
+            raise _FetchError(f"catalog file {path} does not exist", ErrorKind.MISSING) from None
         except IsADirectoryError:
-            raise _FetchError(f"catalog source {path} is a directory", transport=False) from None
+            raise _FetchError(f"catalog source {path} is a directory", ErrorKind.SETUP) from None
+        except PermissionError as exc:
+            raise _FetchError(f"cannot read catalog file {path}: {exc}", ErrorKind.SETUP) from None
         except OSError as exc:
-            raise _FetchError(f"cannot read catalog file {path}: {exc}", transport=False) from None
+            # EIO, a stale NFS handle...: the disk or share holding the library is failing.
+            raise _FetchError(f"cannot read catalog file {path}: {exc}", ErrorKind.MISSING) from None
         if len(raw) > MAX_CATALOG_BYTES:
-            raise _FetchError(f"catalog file {path} is larger than 20 MB", transport=False)
+            raise _FetchError(f"catalog file {path} is larger than 20 MB", ErrorKind.BROKEN)
         new = CacheMeta(
             source=self.source,
             base_url=path.resolve().as_uri(),
@@ -174,22 +190,37 @@ class CatalogSync:
                 if not 200 <= response.status_code < 300:
                     raise _FetchError(
                         f"catalog fetch failed: HTTP {response.status_code} {response.reason or ''}".rstrip(),
-                        transport=False,
+                        _status_kind(response.status_code),
                     )
                 raw = read_capped(response, MAX_CATALOG_BYTES, self.timeout * TOTAL_TIME_FACTOR)
                 final_url = response.url or self.source
                 etag = response.headers.get("ETag")
                 last_modified = response.headers.get("Last-Modified")
         except TooLarge:
-            raise _FetchError("catalog is larger than 20 MB", transport=False) from None
+            raise _FetchError("catalog is larger than 20 MB", ErrorKind.BROKEN) from None
         except TooSlow:
-            raise _FetchError("catalog download took too long", transport=True) from None
+            raise _FetchError("catalog download took too long", ErrorKind.NETWORK) from None
         except requests.Timeout:
-            raise _FetchError(f"catalog fetch timed out after {self.timeout:g} s", transport=True) from None
+            raise _FetchError(f"catalog fetch timed out after {self.timeout:g} s", ErrorKind.NETWORK) from None
+        except requests.exceptions.SSLError as exc:
+            # Before ConnectionError, its base: the line works but the certificate does not (expired,
+            # wrong name), which the maintainer fixes on the server. A Pi without a clock battery may
+            # also fail here right after boot, but only until NTP, which needs no TLS, sets its clock.
+            raise _FetchError(f"catalog server's TLS failed: {_short(exc)}", ErrorKind.SERVER) from None
         except requests.ConnectionError as exc:
-            raise _FetchError(f"cannot reach the catalog server: {_short(exc)}", transport=True) from None
+            raise _FetchError(f"cannot reach the catalog server: {_short(exc)}", ErrorKind.NETWORK) from None
+        except requests.exceptions.ChunkedEncodingError as exc:
+            # The connection broke in the middle of the body: the line, not the server's answer.
+            raise _FetchError(f"catalog download was cut off: {_short(exc)}", ErrorKind.NETWORK) from None
+        except requests.TooManyRedirects as exc:
+            raise _FetchError(f"catalog fetch failed: {_short(exc)}", ErrorKind.SERVER) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as exc:
+            raise _FetchError(f"catalog source URL is not usable: {_short(exc)}", ErrorKind.SETUP) from None
+        except requests.exceptions.ContentDecodingError as exc:
+            raise _FetchError(f"catalog arrived garbled: {_short(exc)}", ErrorKind.BROKEN) from None
         except requests.RequestException as exc:
-            raise _FetchError(f"catalog fetch failed: {_short(exc)}", transport=True) from None
+            raise _FetchError(f"catalog fetch failed: {_short(exc)}", ErrorKind.OTHER) from None
         new = CacheMeta(
             source=self.source,
             base_url=final_url,
@@ -201,7 +232,7 @@ class CatalogSync:
 
     def _record_unchanged(self, meta: CacheMeta) -> None:
         meta.fetched_at = time.time()
-        meta.last_error = None
+        meta.succeeded()
         self.cache.save_meta(meta)
 
     # -- posters ------------------------------------------------------------------------------------
@@ -283,7 +314,7 @@ class CatalogSync:
             f"posters {result.posters_fetched} new, {result.posters_bad} bad"
         )
         if result.error:
-            log.warning("%s; error: %s", line, result.error)
+            log.warning("%s; error (%s): %s", line, result.error_kind, result.error)
         else:
             log.info("%s", line)
 

@@ -20,7 +20,7 @@ import pygame
 
 from piclient import __version__
 from piclient.catalog import Catalog, Episode, Title
-from piclient.catalog.cache import CatalogCache
+from piclient.catalog.cache import CatalogCache, ErrorKind
 from piclient.catalog.model import stream_url
 from piclient.config import Config
 from piclient.logs import RECENT
@@ -462,8 +462,11 @@ class App:
         self._invalidate()
 
     def _update_footer(self) -> None:
-        offline = bool(self._meta.last_error) and len(self.ui.library.catalog) > 0
-        self.overlays.set_footer(self.ui.strings("offline") if offline else None)
+        # The sentence follows the kind of failure, never its wording: a server error is not "the
+        # internet is away". With no catalog at all the waiting screen already says films are coming.
+        failed = bool(self._meta.last_error) and len(self.ui.library.catalog) > 0
+        kind = self._meta.error_kind or ErrorKind.OTHER
+        self.overlays.set_footer(self.ui.strings(f"sync.{kind}") if failed else None)
 
     # -- control commands ----------------------------------------------------------------------
 
@@ -559,6 +562,7 @@ class App:
                 "source": meta.source,
                 "fetched_at": meta.fetched_at,
                 "error": meta.last_error,
+                "error_kind": meta.error_kind if meta.last_error else None,
             },
             "cec": cec_state,
             "cec_events": self.cec_events[-5:],

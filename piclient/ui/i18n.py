@@ -14,9 +14,32 @@ STRINGS: dict[str, dict[str, str]] = {
         "ko": "곧 여기에 나타나요. 그대로 두시면 돼요.",
         "en": "They will appear here shortly. There is nothing you need to do.",
     },
-    "offline": {
+    # The home screen's footer while the catalog cannot be refreshed: one per ErrorKind
+    # (piclient/catalog/cache.py). Each is true of its failure and tells whoever she phones where to
+    # look, and none asks her to do anything; the details go to the log and the dashboard.
+    "sync.network": {
         "ko": "인터넷이 잠시 끊겼어요. 여기 있는 작품은 그대로 보실 수 있어요.",
         "en": "The internet is away for a moment. Everything shown here still works.",
+    },
+    "sync.server": {
+        "ko": "영화 서버에 문제가 생겼어요. 가족이 고칠 수 있어요. 여기 있는 작품은 그대로 보실 수 있어요.",
+        "en": "The film server has a problem that the family can fix. Everything shown here still works.",
+    },
+    "sync.setup": {
+        "ko": "이 기기의 설정을 가족이 확인해야 해요. 여기 있는 작품은 그대로 보실 수 있어요.",
+        "en": "The family needs to check this box's settings. Everything shown here still works.",
+    },
+    "sync.broken": {
+        "ko": "새 작품 목록을 읽지 못했어요. 여기 있는 작품은 그대로 보실 수 있어요.",
+        "en": "The new list of films could not be read. Everything shown here still works.",
+    },
+    "sync.missing": {
+        "ko": "지금은 작품 목록을 찾을 수 없어요. 여기 있는 작품은 그대로 보실 수 있어요.",
+        "en": "The list of films cannot be found right now. Everything shown here still works.",
+    },
+    "sync.other": {
+        "ko": "지금은 새 작품을 가져올 수 없어요. 여기 있는 작품은 그대로 보실 수 있어요.",
+        "en": "New films cannot be fetched right now. Everything shown here still works.",
     },
     "action.play": {"ko": "재생", "en": "Play"},
     "action.resume": {"ko": "이어서 보기 ({time}부터)", "en": "Resume from {time}"},

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from piclient.catalog.cache import CacheMeta, CatalogCache, poster_key
+from piclient.catalog.cache import CacheMeta, CatalogCache, ErrorKind, poster_key
 from piclient.catalog.posters import GRID_SIZE, PAGE_SIZE
 from piclient.catalog.sync import CatalogSync, SyncLoop, SyncResult
 
@@ -336,6 +336,111 @@ def test_a_damaged_cached_catalog_is_fetched_again_in_full(origin, cache):
     assert [t.id for t in cache.load().titles] == ["a"]
 
 
+# -- what kind of failure ---------------------------------------------------------------------------
+# The launcher picks the viewer's sentence from the kind alone, so each must be told apart exactly.
+
+
+def cut_off(route: Route) -> None:
+    # Announce more than is sent, then hang up: the line broke in the middle of the body.
+    route.send_length = False
+    route.headers["Content-Length"] = str(len(route.body) + 1000)
+
+
+def too_large(route: Route) -> None:
+    route.send_length = False
+    route.headers["Content-Length"] = str(21 * 1024 * 1024)
+
+
+HTTP_FAILURES = {
+    "timeout": (ErrorKind.NETWORK, lambda r: setattr(r, "delay", 1.0)),
+    "cut-off": (ErrorKind.NETWORK, cut_off),
+    "500": (ErrorKind.SERVER, lambda r: setattr(r, "status", 500)),
+    "503": (ErrorKind.SERVER, lambda r: setattr(r, "status", 503)),
+    "404": (ErrorKind.SERVER, lambda r: setattr(r, "status", 404)),
+    "429": (ErrorKind.SERVER, lambda r: setattr(r, "status", 429)),
+    "401": (ErrorKind.SETUP, lambda r: setattr(r, "status", 401)),
+    "403": (ErrorKind.SETUP, lambda r: setattr(r, "status", 403)),
+    "garbage": (ErrorKind.BROKEN, lambda r: setattr(r, "body", b"<html>502 Bad Gateway</html>")),
+    "too-large": (ErrorKind.BROKEN, too_large),
+}
+
+
+@pytest.mark.parametrize("fault", list(HTTP_FAILURES))
+def test_each_failure_is_recorded_with_its_kind_and_a_good_sync_clears_it(origin, cache, fault):
+    kind, break_route = HTTP_FAILURES[fault]
+    good = serve_catalog(origin, film("a"), etag=None)
+    sync = CatalogSync(f"{origin.url}/catalog.json", cache, timeout=0.3)
+    assert sync.run_once().error is None
+
+    break_route(origin.routes["/catalog.json"])
+    failed = sync.run_once()
+
+    assert (failed.error_kind, cache.meta().error_kind) == (kind, kind), failed.error
+    assert cache.meta().last_error == failed.error
+    assert cache.raw() == good and failed.titles == 1
+
+    serve_catalog(origin, film("a"), etag=None)
+    recovered = sync.run_once()
+
+    assert (recovered.error, recovered.error_kind) == (None, None)
+    assert (cache.meta().last_error, cache.meta().error_kind) == (None, None)
+
+
+def test_a_closed_port_is_a_network_failure(cache):
+    result = CatalogSync(f"http://127.0.0.1:{closed_port()}/catalog.json", cache, timeout=2).run_once()
+
+    assert result.error_kind is ErrorKind.NETWORK
+    assert cache.meta().error_kind is ErrorKind.NETWORK
+
+
+def test_a_recovery_answered_with_304_clears_the_kind_too(origin, cache):
+    serve_catalog(origin, film("a"))
+    sync = CatalogSync(f"{origin.url}/catalog.json", cache)
+    sync.run_once()
+    origin.routes["/catalog.json"] = Route(b"token revoked", status=401)
+    assert sync.run_once().error_kind is ErrorKind.SETUP
+
+    serve_catalog(origin, film("a"))
+    assert sync.run_once().error is None
+
+    assert origin.requests_to("/catalog.json")[-1].get("If-None-Match") == '"v1"'  # answered 304
+    assert cache.meta().error_kind is None
+
+
+def test_a_tls_failure_is_a_server_failure(origin, cache):
+    # The line works but the server's TLS does not (here: no TLS at all; usually an expired certificate).
+    serve_catalog(origin, film("a"))
+
+    result = CatalogSync(f"https{origin.url[4:]}/catalog.json", cache, timeout=2).run_once()
+
+    assert result.error_kind is ErrorKind.SERVER, result.error
+    assert cache.meta().error_kind is ErrorKind.SERVER
+
+
+def test_an_unusable_source_url_is_a_setup_failure(cache):
+    result = CatalogSync("http://127.0.0.1:port/catalog.json", cache).run_once()
+
+    assert result.error_kind is ErrorKind.SETUP, result.error
+    assert cache.meta().error_kind is ErrorKind.SETUP
+
+
+def test_a_meta_file_from_before_error_kinds_still_reads(cache):
+    meta_path = cache.data_dir / "catalog" / "meta.json"
+    meta_path.parent.mkdir(parents=True)
+    meta_path.write_text(json.dumps({"source": "http://x/catalog.json", "etag": '"v1"', "fetched_at": 5,
+                                     "last_error": "catalog fetch failed: HTTP 502 Bad Gateway", "skipped": []}))
+
+    meta = cache.meta()
+
+    assert (meta.etag, meta.last_error) == ('"v1"', "catalog fetch failed: HTTP 502 Bad Gateway")
+    assert meta.error_kind is ErrorKind.OTHER
+    # Without an error there is no kind, and a kind this version does not know reads as OTHER.
+    meta_path.write_text(json.dumps({"last_error": None, "error_kind": "network"}))
+    assert cache.meta().error_kind is None
+    meta_path.write_text(json.dumps({"last_error": "x", "error_kind": "solar-flare"}))
+    assert cache.meta().error_kind is ErrorKind.OTHER
+
+
 # -- posters ----------------------------------------------------------------------------------------
 
 
@@ -466,6 +571,38 @@ def test_a_missing_local_catalog_file_is_an_error(tmp_path, cache):
 
     assert "does not exist" in result.error
     assert cache.load() is None
+
+
+def test_a_local_catalog_file_that_goes_missing_is_a_missing_failure_until_it_returns(library, cache):
+    source = library / "catalog.json"
+    write_catalog(source, film("a", stream="https://cdn.example/a.m3u8"), mtime=1_000)
+    sync = CatalogSync(str(source), cache)
+    sync.run_once()
+
+    source.unlink()  # the USB disk was pulled out, or the share is not mounted yet
+    result = sync.run_once()
+
+    assert (result.error_kind, cache.meta().error_kind) == (ErrorKind.MISSING, ErrorKind.MISSING)
+    assert [t.id for t in cache.load().titles] == ["a"]
+    write_catalog(source, film("a", stream="https://cdn.example/a.m3u8"), mtime=1_000)
+    assert sync.run_once().error is None
+    assert cache.meta().error_kind is None
+
+
+def test_a_folder_as_the_catalog_source_is_a_setup_failure(library, cache):
+    result = CatalogSync(str(library), cache).run_once()
+
+    assert result.error_kind is ErrorKind.SETUP
+    assert cache.meta().error_kind is ErrorKind.SETUP
+
+
+def test_a_broken_local_catalog_file_is_a_broken_failure(library, cache):
+    source = library / "catalog.json"
+    source.write_text('{"version": 1, "titles": [', encoding="utf-8")
+
+    result = CatalogSync(str(source), cache).run_once()
+
+    assert (result.error_kind, cache.meta().error_kind) == (ErrorKind.BROKEN, ErrorKind.BROKEN)
 
 
 def test_a_file_poster_outside_the_catalog_folder_is_refused(library, cache, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from piclient.catalog.cache import CatalogCache
+from piclient.catalog.sync import CatalogSync
+from piclient.demo.server import StaticServer
 from piclient.state import StateStore
+from piclient.ui.i18n import STRINGS
 from tests.catalogs import film, series, write_catalog
 from tests.launcher import Launcher, write_config
 
@@ -168,16 +173,23 @@ def test_a_catalog_that_arrives_later_replaces_the_waiting_screen(tmp_path: Path
         assert tv.stop() == 0
 
 
-def test_a_broken_catalog_keeps_the_last_good_one(tmp_path: Path, library: Path) -> None:
+def test_a_broken_catalog_keeps_the_last_good_one_and_says_the_new_list_could_not_be_read(
+        tmp_path: Path, library: Path) -> None:
     tv = start(tmp_path, str(library))
     try:
         tv.wait_for(lambda s: s["catalog"]["titles"] == 10)
+        good = library.read_bytes()
         library.write_text('{"version": 1, "titles": [', encoding="utf-8")
         tv.ctl.request("reload")
         status = tv.wait_for(lambda s: s["catalog"]["error"])
         assert status["catalog"]["titles"] == 10
         assert status["screen"] == "home"
         assert status["overlay"]["notice"] is None
+        assert status["catalog"]["error_kind"] == "broken"
+        assert status["overlay"]["footer"] == sentence("broken")
+        library.write_bytes(good)
+        tv.ctl.request("reload")
+        assert_cleared(tv)
     finally:
         assert tv.stop() == 0
 
@@ -236,20 +248,106 @@ def test_a_catalog_full_of_bad_input_still_shows_its_good_titles(tmp_path: Path)
         assert tv.stop() == 0
 
 
-def test_the_offline_note_follows_the_sync_without_a_new_catalog(tmp_path: Path, library: Path) -> None:
-    from piclient.demo.server import StaticServer
+# -- why the catalog cannot be refreshed, in one true sentence ------------------------------------------
 
+
+def sentence(kind: str, language: str = "ko") -> str:
+    return STRINGS[f"sync.{kind}"][language]
+
+
+def failed_as(kind: str) -> object:
+    return lambda s: s["catalog"]["error_kind"] == kind and s["overlay"]["footer"] is not None
+
+
+def assert_cleared(tv: Launcher) -> dict:
+    status = tv.wait_for(lambda s: s["overlay"]["footer"] is None)
+    assert (status["catalog"]["error"], status["catalog"]["error_kind"]) == (None, None)
+    assert (status["screen"], status["catalog"]["titles"]) == ("home", 10)
+    return status
+
+
+def bottom_strip(tv: Launcher) -> list:
+    shot = Image.open(io.BytesIO(tv.ctl.screenshot("png")))
+    return list(shot.crop((0, shot.height - 60, shot.width, shot.height)).getdata())
+
+
+def test_a_server_that_cannot_be_reached_says_the_internet_is_away(tmp_path: Path, library: Path) -> None:
+    server = StaticServer(library.parent)
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    tv = start(tmp_path, server.url + "catalog.json")
+    try:
+        assert tv.wait_for(lambda s: s["catalog"]["titles"] == 10)["overlay"]["footer"] is None
+        server.close()  # the line drops: nothing answers any more
+        tv.ctl.request("reload")
+        status = tv.wait_for(failed_as("network"))
+        assert status["overlay"]["footer"] == sentence("network")
+        assert (status["screen"], status["catalog"]["titles"]) == ("home", 10)
+        server = StaticServer(library.parent, port=port)
+        tv.ctl.request("reload")
+        assert_cleared(tv)
+    finally:
+        assert tv.stop() == 0
+        server.close()
+
+
+@pytest.mark.parametrize(("status_code", "kind", "language"), [
+    (503, "server", "ko"), (404, "server", "en"), (401, "setup", "en"), (403, "setup", "ko")])
+def test_an_error_answer_from_the_server_has_its_own_sentence_until_a_good_sync(
+        tmp_path: Path, library: Path, status_code: int, kind: str, language: str) -> None:
     with StaticServer(library.parent) as server:
-        tv = start(tmp_path, server.url + "catalog.json")
+        tv = start(tmp_path, server.url + "catalog.json", language=language)
         try:
             assert tv.wait_for(lambda s: s["catalog"]["titles"] == 10)["overlay"]["footer"] is None
-            server.fault = lambda path: 503  # the line to the server drops; the catalog stays the same
+            calm = bottom_strip(tv)
+            server.fault = lambda path: status_code  # the catalog itself stays the same
             tv.ctl.request("reload")
-            offline = tv.wait_for(lambda s: s["overlay"]["footer"] is not None)
-            assert offline["overlay"]["footer"].startswith("인터넷이 잠시 끊겼어요")
-            assert offline["catalog"]["titles"] == 10
+            status = tv.wait_for(failed_as(kind))
+            assert status["overlay"]["footer"] == sentence(kind, language)
+            assert f"HTTP {status_code}" in status["catalog"]["error"]  # the details are the maintainer's
+            assert (status["screen"], status["catalog"]["titles"]) == ("home", 10)
+            assert bottom_strip(tv) != calm  # the sentence is on the screen, not only in the status
             server.fault = None
             tv.ctl.request("reload")
-            assert tv.wait_for(lambda s: s["overlay"]["footer"] is None)["catalog"]["error"] is None
+            assert_cleared(tv)
+            assert bottom_strip(tv) == calm
         finally:
             assert tv.stop() == 0
+
+
+def test_a_local_catalog_that_goes_missing_says_the_list_cannot_be_found(tmp_path: Path, library: Path) -> None:
+    tv = start(tmp_path, str(library), language="en")
+    try:
+        tv.wait_for(lambda s: s["catalog"]["titles"] == 10)
+        good = library.read_bytes()
+        library.unlink()  # the USB disk holding the library was pulled out
+        tv.ctl.request("reload")
+        status = tv.wait_for(failed_as("missing"))
+        assert status["overlay"]["footer"] == sentence("missing", "en")
+        assert (status["screen"], status["catalog"]["titles"]) == ("home", 10)
+        library.write_bytes(good)
+        tv.ctl.request("reload")
+        assert_cleared(tv)
+    finally:
+        assert tv.stop() == 0
+
+
+def test_an_error_recorded_by_an_older_version_gets_the_general_sentence(tmp_path: Path, library: Path) -> None:
+    # No catalog source of its own: like a launcher whose cache the agent fills.
+    cache = CatalogCache(tmp_path / "data")
+    sync = CatalogSync(str(library), cache)
+    assert sync.run_once().error is None
+    meta_path = tmp_path / "data" / "catalog" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["error_kind"]
+    meta["last_error"] = "catalog fetch failed: HTTP 502 Bad Gateway"
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    tv = start(tmp_path, "")
+    try:
+        status = tv.wait_for(failed_as("other"))
+        assert status["overlay"]["footer"] == sentence("other")
+        library.write_text(library.read_text(encoding="utf-8").replace("영화 1", "영화 하나"), encoding="utf-8")
+        assert sync.run_once().error is None  # the agent's next good sync
+        assert_cleared(tv)
+    finally:
+        assert tv.stop() == 0
+
