@@ -4,6 +4,7 @@ A heartbeat reply (or a long-poll reply) carrying ``live`` switches it on until 
 then long-polls ``GET /api/v1/commands?wait=20`` and the screenshot loop sends a picture every
 ``screenshot_seconds``. It ends by itself when ``until`` passes, or at once when the server says
 ``live: null``. Every value from the server is clamped: a buggy reply must not keep a box busy forever.
+The long-poll ends as soon as ``stop`` is set, so it never holds up the agent's shutdown.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ SCREENSHOT_RANGE = (1.0, 60.0)
 
 class LiveMode:
     def __init__(self, transport: Transport, on_commands: Callable[[Any], None] = lambda commands: None,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 stop: threading.Event | None = None) -> None:
         self.transport = transport
         self.on_commands = on_commands  # the command runner's submit, once it exists
+        self._stop = stop
         self.on_start: list[Callable[[], None]] = []  # loops to wake when live mode begins
         self._clock = clock
         self._wall = wall
@@ -88,7 +91,8 @@ class LiveMode:
         wait = int(min(LONG_POLL_S, max(1, math.ceil(remaining))))
         started = self._clock()
         try:
-            reply = self.transport.request("GET", "/api/v1/commands", params={"wait": wait}, timeout_s=wait + 10)
+            reply = self.transport.request("GET", "/api/v1/commands", params={"wait": wait}, timeout_s=wait + 10,
+                                           interrupt=self._stop)
         except TransportError as exc:
             return max(0.05, min(exc.retry_at - self._clock(), remaining))
         self.polls += 1

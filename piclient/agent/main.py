@@ -68,7 +68,7 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
                                     settings.http_timeout_seconds)
             stack.callback(catalog.close)
 
-        live = LiveMode(transport)
+        live = LiveMode(transport, stop=stop)
         screenshots = Screenshots(tv, spool, transport, live, wake_uplink, settings.screenshot_seconds)
         actions = Actions(tv, screenshots, catalog, settings.restart_tv_command, settings.reboot_command,
                           _log_source(config), LogUploader(transport, stop), stop)

@@ -10,13 +10,18 @@ Failures are told apart here, once:
 
 While a failure's gate is closed, calls fail at once without touching the network, so no loop can
 spin on a dead server whatever its own timing.
+
+A request given an ``interrupt`` event (the live long-poll, which the server holds open for up to
+20 s) ends with ``Interrupted`` soon after the event is set, so stopping the agent does not wait for it.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
+import queue
 import random
 import threading
 import time
@@ -35,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# How often a waiting interruptible request looks at its interrupt event: the delay a stop may see.
+INTERRUPT_CHECK_S = 0.1
 
 
 class TransportError(Exception):
@@ -52,6 +59,10 @@ class TransientError(TransportError):
 
 class PermanentError(TransportError):
     """The server refuses this box (token, URL); retrying soon will not help."""
+
+
+class Interrupted(TransportError):
+    """The caller's interrupt event ended the wait; the server may or may not have answered."""
 
 
 class RejectedError(TransportError):
@@ -192,14 +203,60 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         timeout_s: float | None = None,
         accept: tuple[int, ...] = (),
+        interrupt: threading.Event | None = None,
     ) -> Reply:
-        """Send one request; a 2xx (or a status in ``accept``) comes back, everything else raises."""
+        """Send one request; a 2xx (or a status in ``accept``) comes back, everything else raises.
+
+        With ``interrupt``, setting that event ends the wait with ``Interrupted`` within about
+        ``INTERRUPT_CHECK_S``. The interrupt itself is neither a failure nor a success for the gates.
+        """
         self._check_gate()
+        timeout = timeout_s or self.timeout_s
+        call = functools.partial(self._send, method, path, data, json_body, headers, params, timeout, accept)
+        if interrupt is None:
+            return call()
+        return self._interruptible(interrupt, call, f"{method} {path}", timeout)
+
+    def _interruptible(self, interrupt: threading.Event, call: Callable[[], Reply], what: str,
+                       timeout: float) -> Reply:
+        # requests offers no way to cut a blocking socket read from another thread (closing the
+        # session leaves connections in use alone), so the request runs on a thread of its own and
+        # this one waits for its outcome or the interrupt. An interrupted request is left to end by
+        # its own timeouts (its outcome still feeds the gates then, as any answer would); its reply,
+        # if one still comes, is dropped, and the server offers any commands in it again once their
+        # delivery lease runs out. The agent is stopping when this happens, so nothing waits for it.
+        if interrupt.is_set():
+            raise Interrupted(f"{what}: interrupted before it was sent")
+        outcome: queue.SimpleQueue[Reply | Exception] = queue.SimpleQueue()
+
+        def send() -> None:
+            try:
+                outcome.put(call())
+            except Exception as exc:  # handed to the waiting thread, which raises it
+                outcome.put(exc)
+
+        threading.Thread(target=send, name=f"http {what}", daemon=True).start()
+        # _send ends by its own timeouts (connect, headers, the body's deadline); this bound only
+        # keeps the wait finite should something below them (a DNS lookup) not.
+        limit_s = 10.0 + 5 * timeout
+        for _ in range(int(limit_s / INTERRUPT_CHECK_S) + 1):
+            try:
+                result = outcome.get(timeout=INTERRUPT_CHECK_S)
+            except queue.Empty:
+                if interrupt.is_set():
+                    raise Interrupted(f"{what}: interrupted while waiting for the answer") from None
+                continue
+            if isinstance(result, Exception):
+                raise result
+            return result
+        raise self._transient(f"{what}: no answer within {limit_s:g} s")
+
+    def _send(self, method: str, path: str, data: bytes | None, json_body: Any, headers: Mapping[str, str] | None,
+              params: Mapping[str, Any] | None, timeout: float, accept: tuple[int, ...]) -> Reply:
         send_headers = dict(headers or {})
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             send_headers.setdefault("Content-Type", "application/json")
-        timeout = timeout_s or self.timeout_s
         deadline = time.monotonic() + 4 * timeout  # a server dripping bytes still ends
         try:
             with self.session.request(method, self.base_url + path, data=data, headers=send_headers,

@@ -1,8 +1,12 @@
-"""The command queue: a fixed vocabulary, delivered in every reply until the box sends the result.
+"""The command queue: a fixed vocabulary, delivered until the box sends the result.
 
 The box runs each command at most once (it remembers executed ids); the server's part is to keep
 offering a command until a result arrives, to store the first result only, and to stop offering
 commands that have gone stale: a key press queued while the box was offline must not fire hours later.
+
+A delivered command is leased for ``REDELIVER_AFTER_S``: it is offered again only after that, and only
+if no result came meanwhile. ``delivered_at`` holds the latest delivery, so the lease starts anew with
+each one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,13 @@ TTL = {"screenshot": 300, "key": 120, "message": 600, "reload": 3600, "restart_t
        "reboot": 900, "upload_logs": 3600}
 TYPES = tuple(TTL)
 DELIVER_AT_ONCE = 20
+# How long a delivered command is not offered again. In live mode the box long-polls back to back,
+# and the next poll starts before the box has run a key press and sent its result; without a lease
+# that poll would carry the same key again. The lease must still end: a reply lost on the way (a
+# dropped connection, a proxy timing out, a box restarting before it ran the command) is only
+# retried by offering the command again. The box sends a quick command's result within a second or
+# two; 20 s leaves room for a slow network and still retries well within a key press's 2 min life.
+REDELIVER_AFTER_S = 20.0
 RESULT_MAX = 64 * 1024
 ERROR_MAX = 2000
 MESSAGE_MAX = 500
@@ -63,26 +74,55 @@ def queue_command(conn: sa.Connection, device_id: int, kind: str, args: dict[str
     return {"id": command_id, "type": kind, "args": args}
 
 
+# When a pending command may next be offered: at once if never delivered, else when its lease ends.
+# One expression for every query below, so "has a command" and "delivers it" can never disagree.
+_offer_at = sa.func.coalesce(commands.c.delivered_at + REDELIVER_AFTER_S, 0.0)
+
+
 def _pending(device_id: int, now: float) -> sa.Select:
     return (sa.select(commands.c.id, commands.c.type, commands.c.args)
-            .where(commands.c.device_id == device_id, commands.c.status == "pending", commands.c.expires_at > now)
+            .where(commands.c.device_id == device_id, commands.c.status == "pending", commands.c.expires_at > now,
+                   _offer_at <= now)
             .order_by(commands.c.created_at).limit(DELIVER_AT_ONCE))
 
 
+def next_offer_at(conn: sa.Connection, device_id: int, now: float) -> float | None:
+    """When this device next has a command to receive: ``now`` or earlier when one may be delivered
+    now, the end of the earliest lease when all are leased, None when nothing is pending.
+
+    The long-poll sleeps until then at the latest, so a command whose reply was lost is offered again
+    as its lease ends, not at the next periodic re-check.
+    """
+    return conn.execute(
+        sa.select(sa.func.min(_offer_at))
+        .where(commands.c.device_id == device_id, commands.c.status == "pending", commands.c.expires_at > now,
+               _offer_at < commands.c.expires_at)
+    ).scalar()
+
+
 def has_pending(conn: sa.Connection, device_id: int, now: float) -> bool:
-    return conn.execute(_pending(device_id, now)).first() is not None
+    """A command may be delivered now (one under a lease does not count)."""
+    due = next_offer_at(conn, device_id, now)
+    return due is not None and due <= now
+
+
+def _mark_delivered(ids: list[str], now: float) -> sa.Update:
+    # The lease is checked again in the update itself: with replicas, a heartbeat and a long-poll of
+    # the same box may pick the same command at once, and only the one whose update counts delivers it.
+    return (commands.update()
+            .where(commands.c.id.in_(ids), commands.c.status == "pending", _offer_at <= now)
+            .values(deliveries=commands.c.deliveries + 1, delivered_at=now)
+            .returning(commands.c.id))
 
 
 def deliver_pending(conn: sa.Connection, device_id: int, now: float) -> list[dict[str, Any]]:
-    """The commands to send in this reply; counts the delivery so the dashboard can show it."""
+    """The commands to send in this reply, each leased for ``REDELIVER_AFTER_S``; counts the delivery
+    so the dashboard can show it."""
     rows = conn.execute(_pending(device_id, now)).all()
     if not rows:
         return []
-    ids = [row.id for row in rows]
-    conn.execute(commands.update().where(commands.c.id.in_(ids))
-                 .values(deliveries=commands.c.deliveries + 1,
-                         delivered_at=sa.func.coalesce(commands.c.delivered_at, now)))
-    return [{"id": row.id, "type": row.type, "args": json.loads(row.args)} for row in rows]
+    marked = set(conn.execute(_mark_delivered([row.id for row in rows], now)).scalars())
+    return [{"id": row.id, "type": row.type, "args": json.loads(row.args)} for row in rows if row.id in marked]
 
 
 def apply_result(conn: sa.Connection, device_id: int, command_id: Any, ok: Any, result: Any, error: Any,
@@ -104,11 +144,13 @@ def apply_result(conn: sa.Connection, device_id: int, command_id: Any, ok: Any, 
 
 _PENDING_MANY = (sa.select(commands.c.id, commands.c.device_id, commands.c.type, commands.c.args)
                  .where(commands.c.device_id.in_(sa.bindparam("ids", expanding=True)), commands.c.status == "pending",
-                        commands.c.expires_at > sa.bindparam("now"))
+                        commands.c.expires_at > sa.bindparam("now"), _offer_at <= sa.bindparam("now"))
                  .order_by(commands.c.created_at))
-_MARK_DELIVERED = (commands.update().where(commands.c.id.in_(sa.bindparam("ids", expanding=True)))
-                   .values(deliveries=commands.c.deliveries + 1,
-                           delivered_at=sa.func.coalesce(commands.c.delivered_at, sa.bindparam("now"))))
+_MARK_DELIVERED = (commands.update()
+                   .where(commands.c.id.in_(sa.bindparam("ids", expanding=True)), commands.c.status == "pending",
+                          _offer_at <= sa.bindparam("now"))
+                   .values(deliveries=commands.c.deliveries + 1, delivered_at=sa.bindparam("now"))
+                   .returning(commands.c.id))
 
 
 def deliver_pending_many(conn: sa.Connection, device_ids: list[int], now: float) -> dict[int, list[dict[str, Any]]]:
@@ -119,9 +161,11 @@ def deliver_pending_many(conn: sa.Connection, device_ids: list[int], now: float)
         mine = found.setdefault(row.device_id, [])
         if len(mine) < DELIVER_AT_ONCE:
             mine.append({"id": row.id, "type": row.type, "args": json.loads(row.args)})
-    if found:
-        conn.execute(_MARK_DELIVERED, {"ids": [c["id"] for cmds in found.values() for c in cmds], "now": now})
-    return found
+    if not found:
+        return found
+    marked = set(conn.execute(_MARK_DELIVERED, {"ids": [c["id"] for cmds in found.values() for c in cmds],
+                                                "now": now}).scalars())
+    return {device_id: [c for c in cmds if c["id"] in marked] for device_id, cmds in found.items()}
 
 
 def recent(conn: sa.Connection, device_id: int, now: float, limit: int = 15) -> list[dict[str, Any]]:

@@ -133,12 +133,16 @@ async def poll_commands(request: Request) -> Response:
         # Bounded: each pass either returns or sleeps at least until the next re-check.
         for _ in range(int(LONG_POLL_MAX_S / 0.1) + 2):
             woken.clear()
-            found = await srv.db.read(cq.has_pending, device.id, time.time())
+            now = time.time()
+            offer_at = await srv.db.read(cq.next_offer_at, device.id, now)
+            found = offer_at is not None and offer_at <= now
             remaining = deadline - time.monotonic()
             if found or remaining <= 0 or srv.wakeups.closing:
                 break
+            # A command under a redelivery lease wakes nobody when the lease ends: look again then.
+            until_offer = offer_at - now if offer_at is not None else remaining
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), max(0.1, min(remaining, srv.long_poll_recheck_s)))
+                await asyncio.wait_for(woken.wait(), max(0.1, min(remaining, srv.long_poll_recheck_s, until_offer)))
     now = time.time()
     pending = await srv.db.write(cq.deliver_pending, device.id, now) if found else []
     live_until = await srv.db.read(_live_until, device.id)

@@ -79,3 +79,26 @@ def test_watch_progress_goes_up_and_the_servers_newer_copy_comes_down(
     posts = len(server.state.progress_posts)
     assert posts == len(set(server.state.progress_posts))
     assert server.state.progress["film-3"]["updated_at"] == now - 50
+
+
+def test_a_stop_ends_an_open_long_poll_at_once_and_still_says_going_down(
+        server: ProtocolServer, start_agent: StartAgent) -> None:
+    agent = start_agent(heartbeat_seconds=2)
+    server.wait_for(lambda: server.heartbeat_list(), 10, "a first heartbeat")
+    # Pictures rarely: this test is about the long-poll, and no launcher is running to take them.
+    server.live = {"until": time.time() + 120, "poll_seconds": 0.5, "screenshot_seconds": 60}
+
+    def poll_open() -> bool:
+        begun = [at for method, path, at in server.started if (method, path) == ("GET", "/api/v1/commands")]
+        return bool(begun) and len(begun) > len(server.requests_to("/api/v1/commands", "GET"))
+
+    server.wait_for(poll_open, 10, "an open long-poll")
+    time.sleep(0.3)  # well into the server's wait, not racing the request's start
+    assert poll_open()
+    stopping = time.monotonic()
+    assert agent.terminate() == 0
+    took = time.monotonic() - stopping
+    # Generous for a loaded machine; before the fix a stop waited for the loop join timeout (5 s).
+    assert took < 3.0, f"the agent took {took:.1f} s to stop:\n{agent.log()[-3000:]}"
+    assert server.heartbeat_list()[-1]["going_down"] is True
+    assert "did not stop" not in agent.log()

@@ -13,6 +13,7 @@ import requests
 
 from piclient.agent.transport import (
     Backoff,
+    Interrupted,
     PermanentError,
     RejectedError,
     TransientError,
@@ -104,6 +105,32 @@ def test_a_hung_server_is_a_transient_failure_after_the_timeout(server: Protocol
     with pytest.raises(TransientError, match="no answer within"):
         link.request("POST", "/api/v1/heartbeat", json_body=HEARTBEAT)
     assert time.monotonic() - started < 3
+
+
+def test_an_interrupt_ends_a_request_the_server_holds_without_counting_as_an_outage(server: ProtocolServer) -> None:
+    server.fault = lambda method, path: "hang" if path == "/api/v1/commands" else None
+    link = transport(server, timeout_s=30)
+    interrupt = threading.Event()
+    threading.Timer(0.3, interrupt.set).start()
+    started = time.monotonic()
+    with pytest.raises(Interrupted, match="interrupted while waiting"):
+        link.request("GET", "/api/v1/commands", params={"wait": 20}, interrupt=interrupt)
+    assert time.monotonic() - started < 2  # the timeout is 30 s; generous for a loaded machine
+    # Not an outage: the gate stays open, so a going-down heartbeat right after still goes out.
+    assert link.retry_at() == 0.0
+    assert link.report()["failures"] == 0
+    assert link.request("POST", "/api/v1/heartbeat", json_body=HEARTBEAT).status == 200
+    with pytest.raises(Interrupted, match="before it was sent"):
+        link.request("GET", "/api/v1/commands", interrupt=interrupt)
+    assert len(server.started) == 2  # the held poll and the heartbeat; nothing after the interrupt
+
+
+def test_an_interruptible_request_answers_like_any_other(server: ProtocolServer) -> None:
+    link = transport(server)
+    reply = link.request("POST", "/api/v1/heartbeat", json_body=HEARTBEAT, interrupt=threading.Event())
+    assert reply.json_object()["ok"] is True
+    with pytest.raises(RejectedError):
+        link.request("POST", "/api/v1/heartbeat", json_body={"no": "id"}, interrupt=threading.Event())
 
 
 def test_a_dropped_connection_is_a_transient_failure(server: ProtocolServer) -> None:

@@ -121,12 +121,15 @@ def test_garbage_inside_a_valid_heartbeat_is_tolerated(server: RunningServer) ->
 # --- commands -------------------------------------------------------------------------------------
 
 
-def test_a_command_is_delivered_until_its_result_arrives_and_then_never_again(server: RunningServer) -> None:
+def test_a_command_is_delivered_once_per_lease_until_its_result_arrives_and_then_never_again(
+        server: RunningServer) -> None:
+    # Redelivery after the lease is covered with an explicit clock in test_commands.py.
     name, token = server.add_device()
     command_id = queue(server, name, "key", {"name": "ok"})
     first = send_heartbeat(server, token).json()["commands"]
     second = send_heartbeat(server, token).json()["commands"]
-    assert first == second == [{"id": command_id, "type": "key", "args": {"name": "ok"}}]
+    assert first == [{"id": command_id, "type": "key", "args": {"name": "ok"}}]
+    assert second == []  # leased: the box has it and has not answered yet
     done = send_heartbeat(server, token, results=[{"command_id": command_id, "ok": True, "result": {"x": 1},
                                                    "error": None}])
     assert done.json()["commands"] == []
@@ -157,6 +160,23 @@ def test_a_long_poll_returns_promptly_when_a_command_is_queued(server: RunningSe
         elapsed = time.monotonic() - started
     assert [c["id"] for c in reply.json()["commands"]] == [command_id]
     assert elapsed < 5
+
+
+def test_back_to_back_long_polls_carry_a_command_once_and_do_not_wake_for_it_again(server: RunningServer) -> None:
+    name, token = server.add_device()
+    command_id = queue(server, name, "key", {"name": "left"})
+    url = f"{server.url}/api/v1/commands"
+    first = requests.get(f"{url}?wait=5", headers=auth(token), timeout=15).json()["commands"]
+    started = time.monotonic()
+    second = requests.get(f"{url}?wait=1", headers=auth(token), timeout=15).json()["commands"]
+    waited = time.monotonic() - started
+    assert [c["id"] for c in first] == [command_id]
+    assert second == []
+    assert waited >= 0.9  # the leased command did not end the wait early
+    assert send_heartbeat(server, token).json()["commands"] == []
+    stored = requests.post(f"{url}/{command_id}/result", json={"ok": True, "result": {}, "error": None},
+                           headers=auth(token), timeout=10)
+    assert stored.json() == {"ok": True, "stored": True}
 
 
 def test_a_long_poll_without_commands_waits_and_returns_empty(server: RunningServer) -> None:
