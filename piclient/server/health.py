@@ -42,6 +42,11 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
     refused = (hb.get("agent") or {}).get("refused") if isinstance(hb.get("agent"), dict) else None
     if refused:
         out.append(Warning("bad", "w_refused", {"why": str(refused)[:200]}))
+    catalog_error = text(hb, "tv", "catalog", "error", limit=200)
+    if catalog_error:
+        # The box keeps showing its last good films; a network hiccup mends itself, the rest needs him.
+        kind = text(hb, "tv", "catalog", "error_kind", limit=20) or "other"
+        out.append(Warning("note" if kind == "network" else "bad", "w_catalog", {"kind": kind, "error": catalog_error}))
     errors = (hb.get("tv") or {}).get("errors") if isinstance(hb.get("tv"), dict) else None
     if isinstance(errors, list) and errors:
         last = errors[-1].get("message") if isinstance(errors[-1], dict) else None

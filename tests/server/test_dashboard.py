@@ -196,6 +196,21 @@ def test_the_device_list_shows_state_screenshot_playing_and_warnings(server: Run
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
 
 
+def test_a_catalog_the_box_cannot_refresh_is_a_warning_with_its_kind(server: RunningServer) -> None:
+    name, token = server.add_device()
+    session, _ = login(server)
+
+    def card(catalog: dict) -> str:
+        tv = {"state": "running", "screen": "home", "catalog": catalog}
+        assert send_heartbeat(server, token, tv=tv).status_code == 200
+        page = session.get(f"{server.url}/", headers={"Accept-Language": "en"}, timeout=10).text
+        return page.split(f"<h2>{name}</h2>", 1)[1].split("</li>\n", 1)[0]
+
+    refused = card({"titles": 12, "error": "the server refused the device token (HTTP 401)", "error_kind": "setup"})
+    assert "Films list not refreshed (setup): the server refused the device token (HTTP 401)" in refused
+    assert "Films list not refreshed" not in card({"titles": 12, "error": None, "error_kind": None})
+
+
 def test_the_device_page_has_the_remote_charts_commands_and_logs(server: RunningServer) -> None:
     name, token = server.add_device()
     for temp in (50, 55, 60):
