@@ -16,7 +16,7 @@ import requests
 
 from piclient.agent.transport import new_session
 from piclient.agent.tvlink import TvLink
-from piclient.catalog.cache import CatalogCache
+from piclient.catalog.cache import CatalogCache, ErrorKind
 from piclient.catalog.sync import CatalogSync, SyncResult
 from piclient.control.client import ControlUnavailable
 
@@ -33,6 +33,7 @@ class CatalogSyncer:
         self.library_url = base_url.rstrip("/") + LIBRARY_BASE
         self.session = session or new_session(base_url, token)
         self.session.hooks["response"].append(self._library_base)
+        self.cache = cache
         self.sync = CatalogSync(self.catalog_url, cache, session=self.session, timeout=timeout_s)
         self.tv = tv
         self._lock = threading.Lock()  # the schedule and a "reload" command never sync at once
@@ -52,6 +53,19 @@ class CatalogSyncer:
         if result.changed or result.posters_fetched:
             self.tell_launcher()
         return result
+
+    def record_outage(self, kind: ErrorKind, reason: str) -> None:
+        """The catalog is due but the server cannot be asked (the transport holds requests back after
+        an outage or a refusal): note it in the cache as a failed check, so the launcher's footer tells
+        her what a failed sync would have. The next check that reaches the server clears it."""
+        with self._lock:
+            meta = self.cache.meta()
+            message = f"server not asked: {reason}"
+            if meta.last_error == message and meta.error_kind is kind:
+                return
+            meta.failed(message, kind)
+            self.cache.save_meta(meta)
+        self.tell_launcher()
 
     def tell_launcher(self) -> bool:
         try:

@@ -1,5 +1,6 @@
 """When to sync: watch progress up every ``progress_seconds``; progress down and the catalog every
-``catalog.refresh_minutes``, sooner after a failure, and not at all while the server is unreachable."""
+``catalog.refresh_minutes``, sooner after a failure, and not at all while the server is unreachable
+(then the cache only notes why, for the launcher's footer)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from piclient.agent.catalog import CatalogSyncer
 from piclient.agent.progress import ProgressSync
 from piclient.agent.transport import Transport, TransportError
+from piclient.catalog.cache import ErrorKind
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,12 @@ class SyncSchedule:
                 result = self.catalog.run()
                 self._next_catalog = now + (min(RETRY_S, self.catalog_every_s) if result.error
                                             else self.catalog_every_s)
+        if self.catalog is not None and now >= self._next_catalog and (gate := self.transport.closed_gate()):
+            # No request goes out, but the launcher must still hear that the films are not fresh.
+            refused, status, reason = gate
+            kind = ErrorKind.SETUP if refused else ErrorKind.SERVER if status is not None else ErrorKind.NETWORK
+            self.catalog.record_outage(kind, reason)
+            self._next_catalog = now + min(RETRY_S, self.catalog_every_s)
         due = [self._next_push, self._next_pull]
         if self.catalog is not None:
             due.append(self._next_catalog)

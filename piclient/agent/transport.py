@@ -184,6 +184,7 @@ class Transport:
         self._gate_until = 0.0
         self._gate_error: type[TransportError] = TransientError
         self._gate_reason = ""
+        self._gate_status: int | None = None  # the HTTP status that closed the gate; None: no answer at all
         self._refusal: Refusal | None = None
         self._down_since: float | None = None  # wall clock of the first transient failure in a row
 
@@ -311,6 +312,7 @@ class Transport:
                 self._gate_until = self._clock() + delay
                 self._gate_error = TransientError
                 self._gate_reason = message
+                self._gate_status = status
             first = self._down_since is None
             if first:
                 self._down_since = self._wall()
@@ -326,6 +328,7 @@ class Transport:
             self._gate_until = self._clock() + self.auth_retry_s
             self._gate_error = PermanentError
             self._gate_reason = message
+            self._gate_status = status
             new = self._refusal is None or self._refusal.resolved_at is not None or self._refusal.status != status
             if new:
                 self._refusal = Refusal(status, message, self._wall())
@@ -361,6 +364,14 @@ class Transport:
         """Monotonic time from which a request may go out; 0 when the gate is open."""
         with self._lock:
             return self._gate_until if self._clock() < self._gate_until else 0.0
+
+    def closed_gate(self) -> tuple[bool, int | None, str] | None:
+        """Why requests are held back now: (refused, HTTP status or None when nothing answered, reason);
+        None when the gate is open."""
+        with self._lock:
+            if self._clock() >= self._gate_until:
+                return None
+            return self._gate_error is PermanentError, self._gate_status, self._gate_reason
 
     def wait_open(self, stop: threading.Event, limit_s: float) -> bool:
         """Wait until requests may go out (True), or ``stop`` is set or ``limit_s`` passed (False)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,27 @@ def test_each_kind_of_catalog_failure_reaches_the_screen_and_the_heartbeat(
     assert reload(server)["ok"] is True
     status = tv.wait_for(lambda s: s["overlay"]["footer"] is None)
     assert (status["catalog"]["error"], status["catalog"]["error_kind"]) == (None, None)
+
+
+@pytest.mark.parametrize(("fault", "kind"), [("drop", "network"), (503, "server"), (401, "setup")])
+def test_a_server_the_agent_cannot_ask_at_all_still_reaches_the_footer(
+        server: ProtocolServer, start_agent: StartAgent, tv: Launcher, fault: Any, kind: str) -> None:
+    # A box that starts while its server is down (or refuses it) never gets to ask for the catalog: the
+    # transport holds every request back after the first failure. The footer must still say why.
+    first = start_agent()
+    tv.wait_for(lambda s: s["screen"] == "home" and s["catalog"]["titles"] == 5, timeout=15)
+    assert first.terminate() == 0
+    server.fault = lambda method, path: fault
+    restarted = time.monotonic()
+    start_agent(auth_retry_seconds=2)  # a refused box asks again every 10 min by default
+    status = tv.wait_for(lambda s: s["catalog"]["error_kind"] == kind, timeout=20)
+    assert status["overlay"]["footer"] == STRINGS[f"sync.{kind}"]["ko"]
+    # Told without a catalog request of its own: with the real backoff (minutes) none would go out
+    # for a long time, since every opening of the gate is taken by a heartbeat or the progress pull.
+    assert not [seen for seen in server.requests_to(CATALOG) if seen.at > restarted]
+    assert (status["screen"], status["catalog"]["titles"]) == ("home", 5)
+    server.fault = None
+    # Back: the next request that gets through is a heartbeat; the reload it carries clears the note.
+    reload(server)
+    status = tv.wait_for(lambda s: s["overlay"]["footer"] is None, timeout=30)
+    assert status["catalog"]["error_kind"] is None
