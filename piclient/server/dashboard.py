@@ -29,6 +29,7 @@ from piclient.server.context import Server, server_of
 from piclient.server.health import warnings_for
 from piclient.server.http import ApiError, client_ip, read_body, read_json_object
 from piclient.server.i18n import LANGUAGES, ago, choose, duration, translator
+from piclient.server.ratelimit import LoginLimiter
 from piclient.server.schema import devices
 from piclient.server.schema import screenshots as shots_table
 
@@ -132,22 +133,28 @@ async def login_post(request: Request) -> Response:
     if not _csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
         return await login_page(request, error=t("login_expired"), status=400)
     ip = client_ip(request)
-    wait = srv.limiter.retry_after(ip)
-    if wait > 0:
-        response = await login_page(request, error=t("login_limited", seconds=int(wait) + 1), status=429)
-        response.headers["Retry-After"] = str(int(wait) + 1)
+    # Through the writer: the limit's check and its record of this attempt are one step (see ratelimit.py).
+    admission = await srv.db.write(srv.limiter.admit, ip, time.time())
+    if admission.retry_after > 0:
+        wait = int(admission.retry_after) + 1
+        response = await login_page(request, error=t("login_limited", seconds=wait), status=429)
+        response.headers["Retry-After"] = str(wait)
         return response
     stored = await srv.db.read(passwords.stored_hash)
     if not await asyncio.to_thread(passwords.verify, stored, form.get("password", "")):
-        srv.limiter.failed(ip)
-        return await login_page(request, error=t("login_failed"), status=401)
-    srv.limiter.succeeded(ip)
-    token, _csrf = await srv.db.write(sessions.create, ip, time.time())
+        return await login_page(request, error=t("login_failed"), status=401)  # the attempt stays a failure
+    token, _csrf = await srv.db.write(_logged_in, srv.limiter, ip, admission.attempt_id, time.time())
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(sessions.COOKIE, token, max_age=sessions.LIFETIME_S, httponly=True, samesite="lax",
                         secure=_secure(request), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
+
+
+def _logged_in(conn: sa.Connection, limiter: LoginLimiter, ip: str, attempt_id: int | None,
+               now: float) -> tuple[str, str]:
+    limiter.succeeded(conn, ip, attempt_id)
+    return sessions.create(conn, ip, now)
 
 
 async def logout(request: Request) -> Response:

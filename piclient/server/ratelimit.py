@@ -2,51 +2,78 @@
 
 The global limit stops a spread-out guessing attack; it also bounds the CPU that argon2 spends on
 wrong passwords. A successful login clears its address's failures.
+
+The record is a table (``login_failures``), not process memory, so replicas behind one load balancer
+share one quota instead of each granting its own; times are therefore wall-clock epoch seconds. Each
+attempt is counted *before* its password is checked (``admit`` records it as a failure, ``succeeded``
+takes it back), and the check and the record are one serialised step: however many requests arrive at
+once, on however many replicas, at most ``per_ip`` argon2 checks per address and ``overall`` in all run
+per window. Rows older than the window are deleted on every attempt, so the table holds at most
+``overall`` live rows.
 """
 
 from __future__ import annotations
 
-import collections
-import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from piclient.server.schema import login_failures
+
+# Serialises admit() across replicas on PostgreSQL (SQLite's writer already holds the database lock).
+_PG_LOCK_KEY = 0x7069_6C66  # "pilf"
+_IP_MAX = 64  # the column's width; an IPv6 address with a zone fits
+
+
+@dataclass(frozen=True)
+class Admission:
+    retry_after: float  # 0 when the attempt may go ahead, else seconds to wait
+    attempt_id: int | None = None  # the row that counts the attempt as a failure until it succeeds
 
 
 class LoginLimiter:
-    def __init__(self, *, per_ip: int = 5, overall: int = 30, window_s: float = 300.0, max_ips: int = 10_000) -> None:
+    """The policy; every method runs inside the caller's transaction (``Database.write``)."""
+
+    def __init__(self, *, per_ip: int = 5, overall: int = 30, window_s: float = 300.0) -> None:
         self.per_ip = per_ip
         self.overall = overall
         self.window_s = window_s
-        self.max_ips = max_ips
-        self._by_ip: dict[str, collections.deque[float]] = {}
-        self._all: collections.deque[float] = collections.deque()
 
-    def _trim(self, times: collections.deque[float], now: float) -> None:
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
+    def admit(self, conn: sa.Connection, ip: str, now: float) -> Admission:
+        """Check both limits and, when the attempt may go ahead, count it as a failure."""
+        if conn.dialect.name == "postgresql":
+            # Without it two replicas could both see 29 failures and both let a 30th and 31st through.
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+        conn.execute(login_failures.delete().where(login_failures.c.at <= now - self.window_s))
+        wait = self.retry_after(conn, ip, now)
+        if wait > 0:
+            return Admission(wait)
+        attempt_id = conn.execute(login_failures.insert().values(ip=ip[:_IP_MAX], at=now)
+                                  .returning(login_failures.c.id)).scalar_one()
+        return Admission(0.0, attempt_id)
 
-    def retry_after(self, ip: str, now: float | None = None) -> float:
+    def retry_after(self, conn: sa.Connection, ip: str, now: float) -> float:
         """0 when an attempt from ``ip`` may go ahead, else seconds to wait."""
-        now = time.monotonic() if now is None else now
-        self._trim(self._all, now)
-        waits = []
-        if len(self._all) >= self.overall:
-            waits.append(self._all[0] + self.window_s - now)
-        times = self._by_ip.get(ip)
-        if times is not None:
-            self._trim(times, now)
-            if len(times) >= self.per_ip:
-                waits.append(times[0] + self.window_s - now)
-        return max(waits, default=0.0)
+        recent = login_failures.c.at > now - self.window_s
+        return max(self._wait(conn, recent, self.overall, now),
+                   self._wait(conn, sa.and_(recent, login_failures.c.ip == ip[:_IP_MAX]), self.per_ip, now))
 
-    def failed(self, ip: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if ip not in self._by_ip and len(self._by_ip) >= self.max_ips:
-            # Bounded memory under a flood of addresses: forget the quietest ones.
-            for stale in [k for k, v in self._by_ip.items() if not v or v[-1] <= now - self.window_s]:
-                del self._by_ip[stale]
-            if len(self._by_ip) >= self.max_ips:
-                self._by_ip.pop(next(iter(self._by_ip)))
-        self._by_ip.setdefault(ip, collections.deque()).append(now)
-        self._all.append(now)
+    def _wait(self, conn: sa.Connection, where: Any, limit: int, now: float) -> float:
+        count = conn.execute(sa.select(sa.func.count()).select_from(login_failures).where(where)).scalar_one()
+        if count < limit:
+            return 0.0
+        # Attempts resume once enough of these failures have left the window to be under the limit again.
+        freed_by = conn.execute(sa.select(login_failures.c.at).where(where).order_by(login_failures.c.at)
+                                .offset(count - limit).limit(1)).scalar_one()
+        return max(freed_by + self.window_s - now, 0.0)
 
-    def succeeded(self, ip: str) -> None:
-        self._by_ip.pop(ip, None)
+    def succeeded(self, conn: sa.Connection, ip: str, attempt_id: int | None) -> None:
+        """Take the successful attempt back and clear the address's earlier failures.
+
+        Those failures keep counting toward the overall limit (their address is forgotten, the row stays
+        until it leaves the window): a success vouches for one address, not for the rest of the world.
+        """
+        if attempt_id is not None:
+            conn.execute(login_failures.delete().where(login_failures.c.id == attempt_id))
+        conn.execute(login_failures.update().where(login_failures.c.ip == ip[:_IP_MAX]).values(ip=None))

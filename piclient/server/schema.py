@@ -128,3 +128,14 @@ settings = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# Dashboard login attempts still inside the rate limit's window (ratelimit.py). In the database, not in
+# memory, so replicas share one quota.
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("ip", sa.String(64)),  # NULL once a login from that address succeeded: counts overall only
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_login_failures_ip_at", "ip", "at"),
+    sa.Index("ix_login_failures_at", "at"),
+)

@@ -1,8 +1,10 @@
-"""Two server processes on one PostgreSQL database, as replicas behind a proxy would run."""
+"""Two server processes on one database, as replicas behind a proxy would run (PostgreSQL; the login
+limit also on one SQLite file, which a restarted server or the CLI shares the same way)."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.server.helpers import AlertReceiver, RunningServer, auth, login, send_heartbeat, start_server
+from piclient.server.db import default_url
+from tests.server.conftest import database_url
+from tests.server.helpers import PASSWORD, AlertReceiver, RunningServer, auth, login, send_heartbeat, start_server
 from tests.server.postgres import PostgresCluster
 
 
@@ -57,3 +61,52 @@ def test_an_offline_alert_is_sent_once_however_many_replicas_watch(replicas: tup
     assert receiver.wait_for(lambda: any(e["device"] == name for e in receiver.events()), timeout=10)
     time.sleep(1.0)
     assert [e["event"] for e in receiver.events() if e["device"] == name] == ["offline"]
+
+
+# --- the login limit is shared ----------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[RunningServer, RunningServer]]:
+    url = database_url(request, request.param) or default_url(tmp_path)
+    first = start_server(tmp_path / "a", url)
+    second = start_server(tmp_path / "b", url)
+    first.set_password()
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+def try_password(server: RunningServer, password: str) -> int:
+    # The login form's token only has to match its cookie; a fresh pair per attempt keeps them independent.
+    token = secrets.token_urlsafe(16)
+    reply = requests.post(f"{server.url}/login", data={"csrf": token, "password": password},
+                          headers={"Cookie": f"piclient_login={token}"}, timeout=30, allow_redirects=False)
+    return reply.status_code
+
+
+def test_login_failures_on_one_replica_count_on_the_other(two_servers: tuple[RunningServer, RunningServer]) -> None:
+    first, second = two_servers
+    assert [try_password(first, "wrong") for _ in range(3)] == [401] * 3
+    assert [try_password(second, "wrong") for _ in range(2)] == [401] * 2
+    assert try_password(first, "wrong") == 429
+    assert try_password(second, PASSWORD) == 429
+
+
+def test_a_login_on_one_replica_clears_its_address_on_the_other(
+        two_servers: tuple[RunningServer, RunningServer]) -> None:
+    first, second = two_servers
+    assert [try_password(first, "wrong") for _ in range(4)] == [401] * 4
+    assert try_password(second, PASSWORD) == 303
+    assert [try_password(first, "wrong") for _ in range(5)] == [401] * 5
+    assert try_password(first, "wrong") == 429
+
+
+def test_a_burst_of_guesses_across_replicas_gets_five_password_checks_in_all(
+        two_servers: tuple[RunningServer, RunningServer]) -> None:
+    first, second = two_servers
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(try_password, [first, second] * 8, ["wrong"] * 16))
+    assert sorted(statuses) == [401] * 5 + [429] * 11
