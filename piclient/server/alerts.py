@@ -2,15 +2,18 @@
 
 The monitor finds candidates with a read and then *claims* each transition with a conditional
 UPDATE, so with several replicas exactly one of them sends it. Delivery goes through one seam
-(``AlertSender``) that retries transient failures a few times and gives up loudly on permanent ones.
+(``AlertSender``: webhook, ntfy, e-mail) that retries transient failures a few times and gives up
+loudly on permanent ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,16 +21,25 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from piclient.server import mail
 from piclient.server.db import Database
 from piclient.server.heartbeats import latest
 from piclient.server.metrics import Metrics
 from piclient.server.schema import alerts, devices
+from piclient.server.settings import EmailSettings
 
 log = logging.getLogger(__name__)
 
 TV_FAILURES_TO_ALERT = 3
 ATTEMPTS = 3
 TIMEOUT_S = 10.0
+# Many boxes can go offline at once (the maintainer's own uplink failed); a few relay connections at a
+# time are plenty, and smtplib's blocking calls then never take the shared worker threads.
+SMTP_THREADS = 2
+
+_HEADLINES = {"offline": "{device} is offline", "online": "{device} is back online",
+              "tv_failing": "{device}: the TV app keeps failing",
+              "tv_recovered": "{device}: the TV app is running again"}
 
 
 @dataclass(frozen=True)
@@ -47,51 +59,102 @@ class Alert:
 class AlertSender:
     """The only place alerts leave the server."""
 
-    def __init__(self, webhook: str | None, ntfy: str | None, *, backoff_s: float = 2.0) -> None:
+    def __init__(self, webhook: str | None, ntfy: str | None, email: EmailSettings | None = None, *,
+                 backoff_s: float = 2.0) -> None:
         self.webhook = webhook
         self.ntfy = ntfy
+        self.email = email
         self.backoff_s = backoff_s
         self._client: httpx.AsyncClient | None = None
+        self._smtp_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     @property
     def enabled(self) -> bool:
-        return bool(self.webhook or self.ntfy)
+        return bool(self.webhook or self.ntfy or self.email)
 
     async def send(self, alert: Alert) -> None:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False)
         jobs = []
         if self.webhook:
-            jobs.append(self._deliver(self.webhook, {"json": alert.as_json()}))
+            webhook = self.webhook
+            jobs.append(self._deliver(webhook, lambda: self._post(webhook, {"json": alert.as_json()})))
         if self.ntfy:
+            ntfy = self.ntfy
             good = alert.kind in ("online", "tv_recovered")
             headers = {"Title": f"piclient: {alert.device}", "Tags": "white_check_mark" if good else "warning",
                        "Priority": "default" if good else "high"}
-            jobs.append(self._deliver(self.ntfy, {"content": alert.message.encode(), "headers": headers}))
+            request = {"content": alert.message.encode(), "headers": headers}
+            jobs.append(self._deliver(ntfy, lambda: self._post(ntfy, request)))
+        if self.email:
+            email = self.email
+            jobs.append(self._deliver(f"{', '.join(email.to)} via {email.host}:{email.port}",
+                                      lambda: self._mail(email, alert)))
         await asyncio.gather(*jobs)
 
-    async def _deliver(self, url: str, request: dict[str, Any]) -> None:
-        assert self._client is not None
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                response = await self._client.post(url, **request)
-            except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 400:
-                    return
-                problem = f"HTTP {response.status_code}"
-                if response.status_code < 500 and response.status_code != 429:
-                    log.error("alert to %s refused permanently (%s); not retrying", url, problem)
-                    return
-            if attempt < ATTEMPTS:
-                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
-        log.error("alert to %s failed %d times, last: %s", url, ATTEMPTS, problem)
+    async def _deliver(self, target: str, attempt: Callable[[], Awaitable[tuple[str, bool] | None]]) -> None:
+        """Run ``attempt`` until it succeeds (None), fails permanently, or ATTEMPTS times with backoff."""
+        problem = "not attempted"
+        for number in range(1, ATTEMPTS + 1):
+            failure = await attempt()
+            if failure is None:
+                return
+            problem, permanent = failure
+            if permanent:
+                log.error("alert to %s refused permanently (%s); not retrying", target, problem)
+                return
+            if number < ATTEMPTS:
+                await asyncio.sleep(self.backoff_s * 2 ** (number - 1))
+        log.error("alert to %s failed %d times, last: %s", target, ATTEMPTS, problem)
+
+    async def _post(self, url: str, request: dict[str, Any]) -> tuple[str, bool] | None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False)
+        try:
+            response = await self._client.post(url, **request)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}", False
+        if response.status_code < 400:
+            return None
+        return f"HTTP {response.status_code}", response.status_code < 500 and response.status_code != 429
+
+    async def _mail(self, settings: EmailSettings, alert: Alert) -> tuple[str, bool] | None:
+        try:
+            message = mail.compose(settings, email_subject(alert), email_body(alert), alert.time)
+        except ValueError as exc:  # an address the email package cannot write; no retry will change that
+            return f"cannot write the message: {exc}", True
+        if self._smtp_pool is None:
+            self._smtp_pool = concurrent.futures.ThreadPoolExecutor(SMTP_THREADS, thread_name_prefix="smtp")
+        try:
+            refused = await asyncio.get_running_loop().run_in_executor(self._smtp_pool, mail.send, settings,
+                                                                       message)
+        except mail.MailFailure as exc:
+            return exc.problem, exc.permanent
+        if refused:
+            # The others have it; sending again would give them a second copy.
+            log.error("alert e-mail refused for some recipients, not retrying: %s", mail.refusals(refused))
+        return None
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._smtp_pool is not None:
+            # A send still running ends by its own timeouts; do not hold shutdown for it.
+            self._smtp_pool.shutdown(wait=False, cancel_futures=True)
+            self._smtp_pool = None
+
+
+def email_subject(alert: Alert) -> str:
+    """One line: which box, what happened."""
+    return "piclient: " + _HEADLINES.get(alert.kind, "{device}: " + alert.kind).format(device=alert.device)
+
+
+def email_body(alert: Alert) -> str:
+    lines = [alert.message, "", f"Device: {alert.device} (id {alert.device_id})", f"Event: {alert.kind}",
+             f"Time: {_when(alert.time)}"]
+    if alert.since is not None:
+        lines.append(f"Last heartbeat: {_when(alert.since)}")
+    lines += ["", "Sent by piclient server. The device's page on the dashboard lists its recent alerts."]
+    return "\n".join(lines) + "\n"
 
 
 def _when(ts: float) -> str:

@@ -44,7 +44,7 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy"
 def build_app(settings: Settings) -> Starlette:
     db = Database(settings.database_url)
     metrics = Metrics()
-    sender = AlertSender(settings.alert_webhook, settings.alert_ntfy)
+    sender = AlertSender(settings.alert_webhook, settings.alert_ntfy, settings.alert_email)
     monitor = AlertMonitor(db, sender, metrics, offline_after=settings.offline_after,
                            heartbeat_seconds=settings.heartbeat_seconds, every=settings.alert_check_seconds)
     srv = Server(settings=settings, db=db, metrics=metrics, library=Library(settings.library_dir),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from piclient.server.settings import Settings
+from piclient.server.settings import LOCAL_HOSTS, SMTP_PASSWORD_ENV, EmailSettings, Settings
 
 COMMANDS = ("serve", "add-device", "revoke-device", "list-devices", "set-password")
 DEFAULT_PORT = 8470
@@ -43,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--heartbeat-seconds", type=int, default=30, help="asked of every box; offline after 3")
     serve.add_argument("--alert-webhook", default=None, help="POST a JSON alert here")
     serve.add_argument("--alert-ntfy", default=None, help="POST a plain-text alert here (an ntfy topic URL)")
+    serve.add_argument("--alert-email", action="append", default=None, metavar="ADDRESS",
+                       help="e-mail alerts to this address (repeat for more); needs --smtp-host and --smtp-from")
+    serve.add_argument("--smtp-host", default=None, metavar="HOST[:PORT]",
+                       help="the mail relay (port 25 on localhost, else 587); STARTTLS is required unless the "
+                            "relay is on this machine")
+    serve.add_argument("--smtp-from", default=None, metavar="ADDRESS", help="the alert e-mails' sender")
+    serve.add_argument("--smtp-user", default=None,
+                       help=f"log in to the relay as this user, with the password from ${SMTP_PASSWORD_ENV}")
     serve.add_argument("--alert-check-seconds", type=float, default=15.0)
     serve.add_argument("--cleanup-seconds", type=float, default=3600.0, help="how often old records are removed")
     serve.add_argument("--trust-proxy", nargs="?", const="*", default=None, metavar="IPS",
@@ -169,16 +179,55 @@ def _split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _split_smtp_host(value: str) -> tuple[str, int]:
+    if value.startswith("["):  # [::1]:25
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:
+        host, port = value, ""
+    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise SystemExit(f"piclient server: --smtp-host wants HOST or HOST:PORT, not {value!r}")
+    return host, int(port) if port else (25 if host in LOCAL_HOSTS else 587)
+
+
+def _email_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> EmailSettings | None:
+    """The e-mail alert settings, or None without --alert-email; exits on a flag that makes no sense."""
+    smtp_flags = {"--smtp-host": args.smtp_host, "--smtp-from": args.smtp_from, "--smtp-user": args.smtp_user}
+    if not args.alert_email:
+        given = [flag for flag, value in smtp_flags.items() if value]
+        if given:
+            raise SystemExit(f"piclient server: {', '.join(given)} only mean something with --alert-email")
+        return None
+    missing = [flag for flag in ("--smtp-host", "--smtp-from") if not smtp_flags[flag]]
+    if missing:
+        raise SystemExit(f"piclient server: --alert-email needs {' and '.join(missing)}")
+    for flag, address in [*(("--alert-email", to) for to in args.alert_email), ("--smtp-from", args.smtp_from)]:
+        if "@" not in address or any(c in address for c in "\r\n"):
+            raise SystemExit(f"piclient server: {flag} wants an e-mail address, not {address!r}")
+    password = environ.get(SMTP_PASSWORD_ENV) or None
+    if args.smtp_user and password is None:
+        raise SystemExit(f"piclient server: --smtp-user needs the password in the {SMTP_PASSWORD_ENV} "
+                         "environment variable (never on the command line, where ps shows it)")
+    host, port = _split_smtp_host(args.smtp_host)
+    return EmailSettings(to=tuple(args.alert_email), sender=args.smtp_from, host=host, port=port,
+                         user=args.smtp_user, password=password if args.smtp_user else None,
+                         require_tls=host not in LOCAL_HOSTS)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from piclient.server.serve import serve
 
     host, port = _split_listen(args.listen)
+    email = _email_settings(args, os.environ)
     args.data.mkdir(parents=True, exist_ok=True)
     settings = Settings(
         data_dir=args.data.resolve(), database_url=_database_url(args),
         library_dir=args.library.resolve() if args.library else None, host=host, port=port,
         trust_proxy=args.trust_proxy, retention_days=args.retention_days,
         heartbeat_seconds=args.heartbeat_seconds, alert_webhook=args.alert_webhook, alert_ntfy=args.alert_ntfy,
+        alert_email=email,
         alert_check_seconds=args.alert_check_seconds, cleanup_seconds=args.cleanup_seconds,
         metrics_token=args.metrics_token)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

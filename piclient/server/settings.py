@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+# The SMTP password comes from the environment: a command-line flag would show in `ps` to every user.
+SMTP_PASSWORD_ENV = "PICLIENT_SMTP_PASSWORD"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where e-mail alerts go and through which relay."""
+
+    to: tuple[str, ...]
+    sender: str
+    host: str
+    port: int
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    # STARTTLS with a verified certificate, required. False only for a relay on this machine, where nobody
+    # can read the wire: STARTTLS is then used when offered, without checking the certificate.
+    require_tls: bool = True
+    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -18,6 +38,7 @@ class Settings:
     heartbeat_seconds: int = 30  # told to every box in each reply; offline after three of them
     alert_webhook: str | None = None
     alert_ntfy: str | None = None
+    alert_email: EmailSettings | None = None
     alert_check_seconds: float = 15.0
     cleanup_seconds: float = 3600.0
     live_seconds: float = 180.0  # how long one dashboard ping keeps a box in live mode

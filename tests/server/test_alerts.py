@@ -1,4 +1,5 @@
-"""Offline and TV-failure alerts reach a webhook and an ntfy-style endpoint on 127.0.0.1, once per episode."""
+"""Offline and TV-failure alerts reach a webhook, an ntfy-style endpoint and an SMTP server on 127.0.0.1,
+once per episode."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from piclient.server.settings import SMTP_PASSWORD_ENV
 from tests.server.conftest import database_url
 from tests.server.helpers import AlertReceiver, RunningServer, send_heartbeat, start_server
+from tests.server.smtp import Mailbox
+
+SMTP_LOGIN = ("alerts", "a relay password")
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +25,28 @@ def receiver() -> Iterator[AlertReceiver]:
         hooks.close()
 
 
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    # A relay on this machine: STARTTLS is optional there, so it may take the login in the clear.
+    box = Mailbox(credentials=SMTP_LOGIN)
+    try:
+        yield box
+    finally:
+        box.close()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-           receiver: AlertReceiver) -> Iterator[RunningServer]:
+           receiver: AlertReceiver, mailbox: Mailbox) -> Iterator[RunningServer]:
     # One-second heartbeats: a box is offline after three silent seconds.
-    running = start_server(tmp_path_factory.mktemp("alerts") / "data", database_url(request, request.param),
-                           "--heartbeat-seconds", "1", "--alert-check-seconds", "0.2",
-                           "--alert-webhook", f"{receiver.url}/hook", "--alert-ntfy", f"{receiver.url}/ntfy")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SMTP_PASSWORD_ENV, SMTP_LOGIN[1])  # the server process inherits it
+        running = start_server(tmp_path_factory.mktemp("alerts") / "data", database_url(request, request.param),
+                               "--heartbeat-seconds", "1", "--alert-check-seconds", "0.2",
+                               "--alert-webhook", f"{receiver.url}/hook", "--alert-ntfy", f"{receiver.url}/ntfy",
+                               "--alert-email", "son@example.org", "--alert-email", "daughter@example.org",
+                               "--smtp-host", mailbox.host, "--smtp-from", "piclient@example.org",
+                               "--smtp-user", SMTP_LOGIN[0])
     try:
         yield running
     finally:
@@ -68,3 +88,21 @@ def test_a_tv_app_failing_three_heartbeats_in_a_row_raises_an_alert_until_it_run
     assert receiver.wait_for(lambda: kinds(receiver, name) == ["tv_failing", "tv_recovered"], timeout=5)
     failing = next(e for e in receiver.events() if e["device"] == name)
     assert "crashed" in failing["message"]
+
+
+def test_an_offline_box_is_reported_by_email_with_the_device_and_event_in_the_subject(
+        server: RunningServer, mailbox: Mailbox) -> None:
+    name, token = server.add_device()
+    send_heartbeat(server, token)
+    assert mailbox.wait_for(lambda: len(mailbox.messages_about(name)) == 1, timeout=10)
+    [message] = mailbox.messages_about(name)
+    assert message["Subject"] == f"piclient: {name} is offline"
+    assert message["From"] == "piclient@example.org"
+    assert message["To"] == "son@example.org, daughter@example.org"
+    body = message.get_content()
+    assert f"'{name}' is offline: no heartbeat since" in body and "Event: offline" in body
+    [received] = [r for r in mailbox.received if r.message is message]
+    assert received.login == SMTP_LOGIN and received.rcpt_tos == ["son@example.org", "daughter@example.org"]
+    send_heartbeat(server, token)
+    assert mailbox.wait_for(lambda: len(mailbox.messages_about(name)) == 2, timeout=10)
+    assert mailbox.messages_about(name)[1]["Subject"] == f"piclient: {name} is back online"

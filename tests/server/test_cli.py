@@ -57,3 +57,49 @@ def test_set_password_reads_stdin_and_the_dashboard_accepts_it(tmp_path: Path) -
         session, _ = login(server, "a long passphrase")
         assert session.get(f"{server.url}/api/dash/devices", timeout=10).status_code == 200
         assert requests.get(f"{server.url}/healthz", timeout=10).json() == {"ok": True}
+
+
+def test_email_alert_flags_are_checked_before_the_server_starts(tmp_path: Path) -> None:
+    data = ["--data", str(tmp_path / "server-data")]
+    email = ["--alert-email", "son@example.org"]
+    cases = [
+        (email, "--alert-email needs --smtp-host and --smtp-from"),
+        ([*email, "--smtp-host", "smtp.example.org"], "--alert-email needs --smtp-from"),
+        (["--smtp-host", "smtp.example.org"], "--smtp-host only mean something with --alert-email"),
+        ([*email, "--smtp-host", "smtp.example.org:smtp", "--smtp-from", "tv@example.org"], "HOST:PORT"),
+        (["--alert-email", "son", "--smtp-host", "smtp.example.org", "--smtp-from", "tv@example.org"],
+         "--alert-email wants an e-mail address"),
+        ([*email, "--smtp-host", "smtp.example.org", "--smtp-from", "tv@example.org", "--smtp-user", "tv"],
+         "PICLIENT_SMTP_PASSWORD"),
+    ]
+    for flags, complaint in cases:
+        refused = piclient(*data, *flags)
+        assert refused.returncode != 0 and complaint in refused.stderr, (flags, refused.stderr)
+        assert "listening" not in refused.stdout
+    # The password has no flag: it would show in `ps` to everyone on the machine.
+    assert piclient(*data, *email, "--smtp-password", "secret").returncode == 2
+
+
+def test_the_relay_port_and_starttls_follow_from_where_the_relay_is() -> None:
+    from piclient.server import cli
+    from piclient.server.settings import EmailSettings
+
+    def settings(host: str, environ: dict[str, str] | None = None) -> EmailSettings:
+        args = cli._parser().parse_args(["serve", "--data", "d", "--alert-email", "son@example.org",
+                                         "--smtp-host", host, "--smtp-from", "tv@example.org",
+                                         *(["--smtp-user", "tv"] if environ else [])])
+        email = cli._email_settings(args, environ or {})
+        assert email is not None
+        return email
+
+    def relay(host: str) -> tuple[str, int, bool]:
+        email = settings(host)
+        return email.host, email.port, email.require_tls
+
+    assert relay("smtp.example.org") == ("smtp.example.org", 587, True)
+    assert relay("smtp.example.org:2525") == ("smtp.example.org", 2525, True)
+    assert relay("localhost") == ("localhost", 25, False)
+    assert relay("[::1]:1025") == ("::1", 1025, False)
+    with_login = settings("smtp.example.org", {"PICLIENT_SMTP_PASSWORD": "from the environment"})
+    assert (with_login.user, with_login.password) == ("tv", "from the environment")
+    assert "from the environment" not in repr(with_login)  # settings may be logged; the password may not
