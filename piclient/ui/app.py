@@ -463,10 +463,13 @@ class App:
 
     def _update_footer(self) -> None:
         # The sentence follows the kind of failure, never its wording: a server error is not "the
-        # internet is away". With no catalog at all the waiting screen already says films are coming.
+        # internet is away". With no catalog at all the waiting screen speaks instead, and only a setup
+        # problem changes what it says: waiting will not mend that one.
         failed = bool(self._meta.last_error) and len(self.ui.library.catalog) > 0
         kind = self._meta.error_kind or ErrorKind.OTHER
         self.overlays.set_footer(self.ui.strings(f"sync.{kind}") if failed else None)
+        if isinstance(self.stack[0], EmptyScreen):
+            self.stack[0].set_problem(bool(self._meta.last_error) and kind is ErrorKind.SETUP)
 
     # -- control commands ----------------------------------------------------------------------
 

@@ -14,6 +14,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "ko": "곧 여기에 나타나요. 그대로 두시면 돼요.",
         "en": "They will appear here shortly. There is nothing you need to do.",
     },
+    # Instead of "they will appear shortly" when waiting will not help: the box is refused or not set up.
+    "empty.body.setup": {
+        "ko": "가족이 이 기기의 설정을 확인해야 해요. 그대로 두시면 돼요.",
+        "en": "The family needs to check this box's settings. There is nothing you need to do.",
+    },
     # The home screen's footer while the catalog cannot be refreshed: one per ErrorKind
     # (piclient/catalog/cache.py). Each is true of its failure and tells whoever she phones where to
     # look, and none asks her to do anything; the details go to the log and the dashboard.

@@ -160,6 +160,33 @@ def test_no_catalog_yet_shows_the_calm_waiting_screen(tmp_path: Path) -> None:
         assert tv.stop() == 0
 
 
+def test_a_box_refused_before_its_first_catalog_says_the_family_must_check_its_settings(
+        tmp_path: Path, library: Path) -> None:
+    with StaticServer(library.parent) as server:
+        server.fault = lambda path: 401
+        tv = start(tmp_path, server.url + "catalog.json")
+        try:
+            status = tv.wait_for(lambda s: s["catalog"]["error_kind"] == "setup")
+            assert status["screen"] == "empty"
+            assert status["focus"]["message"] == STRINGS["empty.body.setup"]["ko"]  # not "they will appear"
+            refused = tv.ctl.screenshot("png")
+            server.fault = None
+            tv.ctl.request("reload")
+            assert tv.wait_for(lambda s: s["screen"] == "home")["overlay"]["footer"] is None
+            assert tv.ctl.screenshot("png") != refused
+        finally:
+            assert tv.stop() == 0
+
+
+def test_an_unreachable_source_before_the_first_catalog_keeps_the_calm_promise(tmp_path: Path) -> None:
+    tv = start(tmp_path, "http://127.0.0.1:9/catalog.json")
+    try:
+        status = tv.wait_for(lambda s: s["catalog"]["error_kind"] == "network")
+        assert status["focus"]["message"] == STRINGS["empty.body"]["ko"]
+    finally:
+        assert tv.stop() == 0
+
+
 def test_a_catalog_that_arrives_later_replaces_the_waiting_screen(tmp_path: Path) -> None:
     source = tmp_path / "later" / "catalog.json"
     tv = start(tmp_path, str(source))
