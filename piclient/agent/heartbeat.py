@@ -146,6 +146,9 @@ def tv_section(state: TvState) -> dict[str, Any]:
         return section
     focus = status.get("focus") if isinstance(status.get("focus"), dict) else {}
     section["screen"] = status.get("screen")
+    uptime = status.get("uptime")
+    if isinstance(uptime, int | float) and not isinstance(uptime, bool):
+        section["uptime_s"] = round(float(uptime), 1)  # since the TV app started; device.uptime_s is the box
     section["focused"] = focus.get("focused") or focus.get("focused_episode") or focus.get("title")
     section["now_playing"] = now_playing(status)
     overlay = status.get("overlay")

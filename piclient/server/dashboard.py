@@ -246,13 +246,20 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
         "tv_state": heartbeats.text(tv, "state"), "screen": heartbeats.text(tv, "screen"),
         "now_playing": playing_text, "playing": bool(playing),
         "version": heartbeats.text(device, "version"),
-        "uptime": duration(t, heartbeats.number(device, "uptime_s") or 0) if device.get("uptime_s") else None,
+        "uptime": _uptime(t, device),
+        # A TV app much younger than its box has restarted (a crash, a watchdog, a restart command).
+        "tv_uptime": _uptime(t, tv),
         "warnings": warnings,
         "screenshot": None if shot is None else {
             "id": shot.id, "url": f"/screenshots/{shot.id}.jpg", "taken": t("taken", ago=ago(t, now - (
                 shot.taken_at or shot.received_at))), "width": shot.width, "height": shot.height},
         "live": bool(row.live_until and row.live_until > now),
     }
+
+
+def _uptime(t: Any, section: dict[str, Any]) -> str | None:
+    seconds = heartbeats.number(section, "uptime_s")
+    return duration(t, seconds) if seconds else None
 
 
 def _recent_unknown(srv: Server, now: float) -> tuple[int, str | None]:

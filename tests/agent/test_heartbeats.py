@@ -61,6 +61,8 @@ def test_a_heartbeat_tells_who_the_box_is_what_the_tv_shows_and_how_healthy_it_i
     assert (beat["going_down"], beat["live"]) == (False, False)
     assert beat["tv"]["state"] == "running"
     assert beat["tv"]["screen"] == "home"
+    # The TV app's own age, not the machine's: a restarted app is younger than its box.
+    assert 0 < beat["tv"]["uptime_s"] < beat["device"]["uptime_s"]
     assert beat["tv"]["now_playing"] is None
     assert isinstance(beat["tv"]["errors"], list)
     assert beat["cec"] == {"adapter": "disabled"}  # the test launcher runs without CEC

@@ -215,7 +215,9 @@ def test_the_device_page_has_the_remote_charts_commands_and_logs(server: Running
     name, token = server.add_device()
     for temp in (50, 55, 60):
         send_heartbeat(server, token, system={"cpu_temp_c": temp, "wifi": {"signal_dbm": -60},
-                                              "mem_total": 100, "mem_available": 40})
+                                              "mem_total": 100, "mem_available": 40},
+                       device={"name": "Living room", "version": "0.1.0", "uptime_s": 3 * 86400},
+                       tv={"state": "running", "screen": "home", "uptime_s": 2 * 3600})
     requests.put(f"{server.url}/api/v1/logs/l1?offset=0", data=b"agent: hello from the box\n", headers=auth(token),
                  timeout=10)
     session, csrf = login(server)
@@ -228,6 +230,8 @@ def test_the_device_page_has_the_remote_charts_commands_and_logs(server: Running
     assert page.count('<svg class="spark"') == 3
     assert "agent: hello from the box" in page
     assert "key left" in page
+    # The box has been up three days; the TV app restarted two hours ago.
+    assert re.search(r"Box up: 3 d\b.*TV app up: <span id=\"tv-uptime\">2 h</span>", page, re.S), page
     full = session.get(f"{server.url}/devices/{did}/logs/l1.txt", timeout=10)
     assert full.text == "agent: hello from the box\n"
     detail = session.get(f"{server.url}/api/dash/devices/{did}", timeout=10).json()
