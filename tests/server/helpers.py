@@ -74,15 +74,33 @@ class RunningServer:
                 self.process.wait(5)
 
 
+@contextlib.contextmanager
+def migrated_database(url: str) -> Iterator[Database]:
+    """A Database on ``url`` with every migration applied, closed afterwards."""
+    database = Database(url)
+    try:
+        migrate.upgrade(database.writer_engine)
+        yield database
+    finally:
+        database.close()
+
+
+def poll_until(predicate: Any, timeout: float = 15.0) -> bool:
+    """Whether ``predicate()`` became true within ``timeout`` seconds (looked at every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
 def start_server(data_dir: Path, database_url: str | None = None, *extra: str) -> RunningServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url or default_url(data_dir)
     # Migrate before the server starts, so tests may add devices the moment it is up.
-    db = Database(url)
-    try:
-        migrate.upgrade(db.writer_engine)
-    finally:
-        db.close()
+    with migrated_database(url):
+        pass
     log_path = data_dir / "server.log"
     args = [sys.executable, "-m", "piclient.server.cli", "--data", str(data_dir), "--listen", "127.0.0.1:0",
             "--database", url, "--log-level", "warning", *extra]
@@ -198,12 +216,7 @@ class AlertReceiver:
         return [body for p, _h, body in self.received if p == path]
 
     def wait_for(self, predicate: Any, timeout: float = 15.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return bool(predicate())
+        return poll_until(predicate, timeout)
 
     def close(self) -> None:
         self._httpd.shutdown()

@@ -11,7 +11,6 @@ import email.policy
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -21,6 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.server.helpers import poll_until
 from tests.server.postgres import free_port
 
 
@@ -78,12 +78,7 @@ class Mailbox:
         return f"127.0.0.1:{self.port}"
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return bool(predicate())
+        return poll_until(predicate, timeout)
 
     def messages_about(self, device: str) -> list[EmailMessage]:
         with self._lock:

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from piclient.server import commands as cq
-from piclient.server import migrate
 from piclient.server.db import Database, default_url
 from piclient.server.devices import add_device
 from piclient.server.schema import commands, devices
 from tests.server.conftest import database_url
+from tests.server.helpers import migrated_database
 
 NOW = 1_800_000_000.0
 LEASE = cq.REDELIVER_AFTER_S
@@ -25,12 +25,8 @@ LEASE = cq.REDELIVER_AFTER_S
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     url = database_url(request, request.param) or default_url(tmp_path_factory.mktemp("commands-sqlite"))
-    database = Database(url)
-    migrate.upgrade(database.writer_engine)
-    try:
+    with migrated_database(url) as database:
         yield database
-    finally:
-        database.close()
 
 
 def new_device(db: Database) -> int:

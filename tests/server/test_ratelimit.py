@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from piclient.server import migrate
 from piclient.server.db import Database, default_url
 from piclient.server.ratelimit import LoginLimiter
 from piclient.server.schema import login_failures
 from tests.server.conftest import database_url
+from tests.server.helpers import migrated_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,12 +23,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def db(url: str) -> Iterator[Database]:
-    database = Database(url)
-    migrate.upgrade(database.writer_engine)
-    try:
+    with migrated_database(url) as database:
         yield database
-    finally:
-        database.close()
 
 
 def rows(db: Database) -> int:
