@@ -59,4 +59,7 @@ class Uplink:
 
     def send(self, record: Record) -> Reply:
         headers = {"Content-Type": record.content_type, **record.headers}
-        return self.transport.request(record.method, record.path, data=record.body, headers=headers)
+        # Interruptible, so a stop never waits for a hung server: the record stays in the spool and
+        # goes again next time (the server stores a record id once).
+        return self.transport.request(record.method, record.path, data=record.body, headers=headers,
+                                      interrupt=self.stop)

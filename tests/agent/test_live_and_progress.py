@@ -102,3 +102,27 @@ def test_a_stop_ends_an_open_long_poll_at_once_and_still_says_going_down(
     assert took < 3.0, f"the agent took {took:.1f} s to stop:\n{agent.log()[-3000:]}"
     assert server.heartbeat_list()[-1]["going_down"] is True
     assert "did not stop" not in agent.log()
+
+
+def test_a_stop_does_not_wait_for_a_server_that_holds_a_heartbeat(
+        server: ProtocolServer, start_agent: StartAgent) -> None:
+    agent = start_agent(heartbeat_seconds=0.5, http_timeout_seconds=20)
+    server.wait_for(lambda: server.heartbeat_list(), 10, "a first heartbeat")
+    server.fault = lambda method, path: "hang" if path == "/api/v1/heartbeat" else None
+
+    def hanging() -> bool:  # a heartbeat has begun that the server has not answered
+        begun = [at for method, path, at in server.started if (method, path) == ("POST", "/api/v1/heartbeat")]
+        return len(begun) > len(server.requests_to("/api/v1/heartbeat", "POST"))
+
+    server.wait_for(hanging, 10, "a heartbeat the server holds")
+    time.sleep(0.3)
+    stopping = time.monotonic()
+    try:
+        assert agent.terminate() == 0
+    finally:
+        server.release.set()
+    took = time.monotonic() - stopping
+    # The going-down heartbeat is held too and gives up after its own short timeout; the uplink's
+    # request (20 s here) must not add to that.
+    assert took < 6.0, f"the agent took {took:.1f} s to stop:\n{agent.log()[-3000:]}"
+    assert "did not stop" not in agent.log()
