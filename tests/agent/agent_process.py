@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +100,3 @@ def spool_rows(path: Path) -> list[tuple[str, str]]:
         return db.execute("SELECT id, kind FROM outbox ORDER BY seq").fetchall()
     finally:
         db.close()
-
-
-def wait_until(predicate: Any, timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout} s")

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.waiting import wait_until
+
 TOKEN = "device-token-for-tests"
 MAX_SCREENSHOT = 2 * 1024 * 1024
 MAX_LOG_CHUNK = 256 * 1024
@@ -120,13 +122,7 @@ class ProtocolServer:
             return list(self.state.heartbeats.values())
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"{what} not met within {timeout} s")
+        return wait_until(predicate, timeout, what)
 
     # -- protocol ----------------------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ from PIL import Image
 
 from piclient import __version__
 from piclient.catalog.cache import CatalogCache
-from tests.agent.agent_process import AgentProcess, wait_until
+from tests.agent.agent_process import AgentProcess
 from tests.agent.protocol_server import ProtocolServer
 from tests.launcher import Launcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

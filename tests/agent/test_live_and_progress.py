@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from piclient.state import StateStore
-from tests.agent.agent_process import AgentProcess, wait_until
+from tests.agent.agent_process import AgentProcess
 from tests.agent.protocol_server import ProtocolServer
 from tests.launcher import Launcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.agent_process import AgentProcess, spool_rows, wait_until
+from tests.agent.agent_process import AgentProcess, spool_rows
 from tests.agent.protocol_server import TOKEN, ProtocolServer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -23,11 +23,12 @@ from PIL import Image
 
 from piclient.control.client import ControlClient, ControlUnavailable
 from piclient.demo.dashboard_shots import MAX_BYTES, take_dashboard_screenshots
-from tests.agent.agent_process import AgentProcess, wait_until, write_agent_config
+from tests.agent.agent_process import AgentProcess, write_agent_config
 from tests.browser import needs_chromium
 from tests.catalogs import film, write_catalog
 from tests.launcher import Launcher, write_config
 from tests.server.helpers import PASSWORD, RunningServer, running_server
+from tests.waiting import wait_until
 
 pytestmark = [needs_chromium, pytest.mark.timeout(150)]
 

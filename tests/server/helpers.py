@@ -27,6 +27,7 @@ from piclient.server.db import Database, default_url
 from piclient.server.devices import add_device, revoke_device
 from piclient.server.passwords import set_password
 from piclient.server.serve import wait_until_listening
+from tests.waiting import poll_until
 
 PASSWORD = "correct horse battery"
 START_TIMEOUT_S = 60
@@ -83,16 +84,6 @@ def migrated_database(url: str) -> Iterator[Database]:
         yield database
     finally:
         database.close()
-
-
-def poll_until(predicate: Any, timeout: float = 15.0) -> bool:
-    """Whether ``predicate()`` became true within ``timeout`` seconds (looked at every 50 ms)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
 
 
 def start_server(data_dir: Path, database_url: str | None = None, *extra: str) -> RunningServer:

@@ -20,8 +20,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.server.helpers import poll_until
 from tests.server.postgres import free_port
+from tests.waiting import poll_until
 
 
 @dataclass
