@@ -47,7 +47,8 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
         app.step()  # the first frame goes up before libmpv starts: she sees the grid sooner
         app.player = _player(config, app)
         app.set_display_reopener(lambda: open_display(config.ui.fullscreen, config.ui.window_size))
-        app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post, app.media_session))
+        app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post, app.media_session,
+                                                       config.subtitle_language))
 
         control = ControlServer(config.paths.socket, app.control)
         control.start()
@@ -98,7 +99,7 @@ def _player(config: Config, app: Any) -> Any:
         return None
 
 
-def _subtitle_preparer(directory: Any, post: Any, new_session: Any) -> Any:
+def _subtitle_preparer(directory: Any, post: Any, new_session: Any, language: str) -> Any:
     import threading
 
     from piclient.player.subtitle_fetch import fetch_all
@@ -106,7 +107,8 @@ def _subtitle_preparer(directory: Any, post: Any, new_session: Any) -> Any:
     def prepare(playable_id: str, stream_url: str, subtitles: Any, start_time: Any) -> None:
         session = new_session()
         threading.Thread(target=fetch_all, args=(playable_id, stream_url, subtitles, directory, post, start_time,
-                                                 session), name="subtitles", daemon=True).start()
+                                                 session), kwargs={"language": language}, name="subtitles",
+                         daemon=True).start()
 
     return prepare
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin
 
 from piclient.netio import TooLarge, TooSlow, read_capped
+from piclient.player.subtitle_choice import SubtitleOption, choose_subtitle
 from piclient.player.subtitles import Cue, SubtitleError, normalise, parse_subtitles, parse_timestamp
 
 if TYPE_CHECKING:
@@ -81,6 +82,10 @@ class Rendition:
     autoselect: bool = False
     forced: bool = False
 
+    @property
+    def option(self) -> SubtitleOption:
+        return SubtitleOption(self.language, self.default, self.autoselect, self.forced)
+
 
 @dataclass(frozen=True)
 class Master:
@@ -88,20 +93,10 @@ class Master:
     subtitles: list[Rendition] = field(default_factory=list)
 
     def subtitle(self, language: str, group: str | None = None) -> Rendition | None:
-        """The rendition to show for ``language`` (``"ko"``, ``"ko-KR"``), or None if there is none.
-
-        The exact tag wins, then the same primary language. With no match the viewer gets no subtitles
-        rather than a language she did not ask for; forced renditions (signs only) come last.
-        """
+        """The rendition to switch on for a viewer of ``language``, by the rule in subtitle_choice."""
         pool = [r for r in self.subtitles if group is None or r.group == group]
-        wanted = language.lower()
-        primary = wanted.split("-")[0]
-        for matches in (lambda r: r.language.lower() == wanted,
-                        lambda r: r.language.lower().split("-")[0] == primary):
-            found = sorted((r for r in pool if matches(r)), key=lambda r: (r.forced, not r.default))
-            if found:
-                return found[0]
-        return None
+        index = choose_subtitle([r.option for r in pool], language)
+        return None if index is None else pool[index]
 
 
 # --- parsing ------------------------------------------------------------------------------------------
@@ -362,7 +357,7 @@ def _shift(segment: _Segment, video_start_pts: float) -> list[Cue]:
         delta -= MPEGTS_WRAP_S
     elif delta < -MPEGTS_WRAP_S / 2:
         delta += MPEGTS_WRAP_S
-    return [Cue(c.start + delta, c.end + delta, c.text) for c in cues]
+    return [replace(c, start=c.start + delta, end=c.end + delta) for c in cues]
 
 
 def _short(value: object) -> str:

@@ -10,12 +10,16 @@ from piclient.player.hls import Variant
 
 @dataclass(frozen=True)
 class SubtitleReady:
-    """A subtitle file converted to UTF-8 WebVTT on disk, ready for ``sub-add``."""
+    """A subtitle file converted for mpv on disk, ready for ``sub-add``.
+
+    ``select`` is true for the one track subtitle_choice switches on for the viewer's language.
+    """
 
     playable_id: str
     path: str
     language: str
     label: str
+    select: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ import codecs
 import html
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
+
+from piclient.player.languages import primary_language
 
 # A SAMI line lasts until the next <SYNC>; a file that forgets the blank sync would leave a line on
 # screen through a long silence, so an open-ended line is cut after this long.
@@ -39,11 +41,16 @@ class SubtitleError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Cue:
-    """One subtitle line (possibly several rows joined by newlines), times in seconds."""
+    """One subtitle line (possibly several rows joined by newlines), times in seconds.
+
+    ``top`` is true for a line its file places at the top of the picture (a sign, or a line moved out
+    of the way of the picture's own text): WebVTT ``line:0``, SRT/ASS ``{\\an8}``.
+    """
 
     start: float
     end: float
     text: str
+    top: bool = False
 
 
 # --- decoding -----------------------------------------------------------------------------------------
@@ -59,11 +66,16 @@ _BOMS = (
 
 
 def decode_text(data: bytes) -> str:
-    """Decode subtitle bytes: BOM, then UTF-16 without BOM, strict UTF-8, CP949, and latin-1 last.
+    """Decode subtitle bytes by evidence: a BOM; UTF-16 without one; UTF-8 when (nearly) all of it is;
+    CP949 when the result reads as Korean; Windows-1252, the Western files' encoding, last.
 
     BOM-less UTF-16 is tried before UTF-8 because ASCII text in UTF-16 is also valid UTF-8 (every other
-    byte a NUL), and a text file never contains NULs otherwise. CP949 is a superset of EUC-KR, so old
-    Korean files decode with it either way.
+    byte a NUL), and a text file never contains NULs otherwise. "Nearly all": a stray byte from a bad
+    edit must not turn a whole Korean file into mojibake, so UTF-8 wins while its valid multi-byte
+    characters outnumber its broken sequences ten to one, and the few broken ones become U+FFFD.
+    CP949 (a superset of EUC-KR, so old Korean files decode too) must read as Korean: Windows-1252
+    quotes and dashes followed by a letter are valid CP949 pairs too (``It’s`` reads ``It뭩``), but
+    they land on rare syllables outside the 2,350 of KS X 1001 that real Korean text is made of.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -71,12 +83,44 @@ def decode_text(data: bytes) -> str:
     guessed = _utf16_without_bom(data)
     if guessed:
         return _clean(data.decode(guessed, errors="replace"))
-    for encoding in ("utf-8", "cp949"):
-        try:
-            return _clean(data.decode(encoding))
-        except UnicodeDecodeError:
-            pass
-    return _clean(data.decode("latin-1"))
+    as_utf8 = data.decode("utf-8", errors="replace")
+    broken = as_utf8.count(_REPLACEMENT) - data.count(_REPLACEMENT.encode())
+    if broken == 0:
+        return _clean(as_utf8)
+    valid = sum(1 for ch in as_utf8 if ch > "\x7f") - as_utf8.count(_REPLACEMENT)
+    if valid >= UTF8_EVIDENCE * broken:
+        return _clean(as_utf8)
+    as_cp949 = data.decode("cp949", errors="replace")
+    if _reads_as_korean(as_cp949):
+        return _clean(as_cp949)
+    if valid > broken:
+        return _clean(as_utf8)  # a short UTF-8 file with a bad byte: more of it is UTF-8 than not
+    # The five bytes Windows-1252 leaves undefined are C1 controls in Latin-1: nothing to show.
+    return _clean(data.decode("cp1252", errors="replace").replace(_REPLACEMENT, ""))
+
+
+_REPLACEMENT = "\ufffd"
+# Valid UTF-8 characters per broken sequence above which a file is taken as UTF-8. Korean CP949 text
+# read as UTF-8 gives about one valid character per seven broken ones; Windows-1252 gives none.
+UTF8_EVIDENCE = 10
+# The share of non-ASCII characters that must be common Hangul syllables for CP949 to be believed.
+KOREAN_EVIDENCE = 0.7
+
+
+def _reads_as_korean(text: str) -> bool:
+    foreign = [ch for ch in text if ch > "\x7f"]
+    if not foreign:
+        return False
+    common = sum(1 for ch in foreign if "\uac00" <= ch <= "\ud7a3" and _in_ks_x_1001(ch))
+    return common >= KOREAN_EVIDENCE * len(foreign)
+
+
+def _in_ks_x_1001(ch: str) -> bool:
+    # Python's EUC-KR spells the other syllables as eight-byte jamo sequences; the common ones take two.
+    try:
+        return len(ch.encode("euc-kr")) == 2
+    except UnicodeEncodeError:
+        return False
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -174,7 +218,9 @@ def _parse_vtt(text: str) -> list[Cue]:
             match = _TIMING.match(line)
             if match:
                 start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
-                cues.append(Cue(start, end, _plain("\n".join(lines[i + 1:]))))
+                body = "\n".join(lines[i + 1:])
+                top = _vtt_line_at_top(line[match.end():]) or _override_at_top(body)
+                cues.append(Cue(start, end, _plain(body), top))
                 break
     return cues
 
@@ -195,8 +241,31 @@ def _parse_srt(text: str) -> list[Cue]:
         if n + 1 < len(timings) and len(body) >= 2 and body[-1].strip().isdigit() and not body[-2].strip():
             body.pop()
         start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
-        cues.append(Cue(start, end, _plain("\n".join(body))))
+        text = "\n".join(body)
+        cues.append(Cue(start, end, _plain(text), _override_at_top(text)))
     return cues
+
+
+_VTT_LINE = re.compile(r"(?:^|\s)line:(-?\d+(?:\.\d+)?)(%?)")
+# A WebVTT line number counts rows of 5.33 % of the picture's height from the top (negative ones from
+# the bottom); rows in the upper half are "at the top" for the player.
+VTT_ROW_PERCENT = 5.33
+# ASS numpad alignments 7-9 are the top row; the older SSA {\a5}-{\a7} are too.
+_ASS_TOP = re.compile(r"\{[^{}]*\\(?:an[789]|a[567])(?![0-9])[^{}]*\}")
+
+
+def _vtt_line_at_top(settings: str) -> bool:
+    match = _VTT_LINE.search(settings)
+    if not match:
+        return False
+    value = float(match.group(1))
+    if match.group(2):
+        return value < 50
+    return 0 <= value * VTT_ROW_PERCENT < 50
+
+
+def _override_at_top(text: str) -> bool:
+    return bool(_ASS_TOP.search(text))
 
 
 _SYNC = re.compile(r"<\s*sync\b([^>]*)>", re.IGNORECASE)
@@ -215,8 +284,15 @@ def _milliseconds(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def _parse_sami(text: str, language: str) -> list[Cue]:
+    # Class styles are read first: SAMI files hide their STYLE rules inside a comment, as HTML did
+    # for old browsers. Then every comment goes, before a <SYNC> in one could be played; a "<!--"
+    # that is never closed is dropped on its own rather than taking the rest of the file with it.
     styles = {name.upper(): body for name, body in _STYLE_CLASS.findall(_head(text))}
+    text = _COMMENT.sub("", text).replace("<!--", "")
     # Events per class: (start ms, end ms or None, text). Text before any <P> has class "".
     events: dict[str, list[tuple[int, int | None, str]]] = {}
     order: list[str] = []
@@ -269,11 +345,11 @@ def _choose_class(names: Sequence[str], styles: dict[str, str], language: str) -
     """The class for ``language``: by its STYLE ``lang:``, then by its name; else the first used."""
     if not names:
         return ""
-    wanted = language.lower().split("-")[0]
+    wanted = primary_language(language)
     if wanted:
         for name in names:
-            match = re.search(r"\blang\s*:\s*([A-Za-z]+)", styles.get(name, ""), re.IGNORECASE)
-            if match and match.group(1).lower() == wanted:
+            match = re.search(r"\blang\s*:\s*([A-Za-z_-]+)", styles.get(name, ""), re.IGNORECASE)
+            if match and primary_language(match.group(1)) == wanted:
                 return name
         aliases = _CLASS_ALIASES.get(wanted, (wanted.upper(),))
         for name in names:
@@ -283,7 +359,6 @@ def _choose_class(names: Sequence[str], styles: dict[str, str], language: str) -
 
 
 def _sami_text(raw: str) -> str:
-    raw = re.sub(r"<!--.*?-->", "", raw, flags=re.DOTALL)
     # SAMI is HTML: source line breaks are spaces, <br> is the line break.
     raw = re.sub(r"\s+", " ", raw)
     raw = re.sub(r"<\s*br\s*/?\s*>", "\n", raw, flags=re.IGNORECASE)
@@ -309,22 +384,23 @@ def normalise(cues: Iterable[Cue]) -> list[Cue]:
         if not text or cue.end < 0:
             continue
         start, end = max(0.0, round(cue.start, 3)), round(cue.end, 3)
-        fixed.append(Cue(start, end if end > start else start + FALLBACK_CUE_S, text))
+        fixed.append(Cue(start, end if end > start else start + FALLBACK_CUE_S, text, cue.top))
     fixed.sort(key=lambda c: (c.start, c.end, c.text))
     out: list[Cue] = []
     for cue in fixed:
         # Only recent lines can be repeats; looking further back would make long files quadratic.
         same = next((k for k in range(len(out) - 1, max(-1, len(out) - 9), -1)
-                     if out[k].text == cue.text and cue.start <= out[k].end), None)
+                     if out[k].text == cue.text and out[k].top == cue.top and cue.start <= out[k].end), None)
         if same is not None:
             # The same line twice (repeated across HLS segments, or split by a converter) is one line.
-            out[same] = Cue(out[same].start, max(out[same].end, cue.end), cue.text)
+            out[same] = replace(out[same], end=max(out[same].end, cue.end))
             continue
         out.append(cue)
     for k in range(len(out) - 1):
         a, b = out[k], out[k + 1]
-        if a.start < b.start < a.end <= b.start + TRIM_OVERLAP_S:
-            out[k] = Cue(a.start, b.start, a.text)
+        # A sign at the top and dialogue at the bottom overlap on purpose.
+        if a.top == b.top and a.start < b.start < a.end <= b.start + TRIM_OVERLAP_S:
+            out[k] = replace(a, end=b.start)
     return out
 
 
@@ -339,33 +415,61 @@ def _timestamp(seconds: float, separator: str) -> str:
 
 
 def to_webvtt(cues: Iterable[Cue]) -> str:
-    """A WebVTT file; text is escaped, so a line can never end a cue or open a tag by accident."""
+    """A WebVTT file; text is escaped, so a line can never end a cue or open a tag by accident.
+
+    A cue at the top gets ``line:0``, which WebVTT readers honour (mpv does not: see ``for_player``).
+    """
     blocks = ["WEBVTT\n"]
     for cue in cues:
         body = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         body = "\n".join(row for row in body.split("\n") if row.strip())
         if body:
-            blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{body}\n")
+            settings = " line:0" if cue.top else ""
+            blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}{settings}\n{body}\n")
     return "\n".join(blocks)
+
+
+# SRT has no escapes, and FFmpeg's SRT reader takes <i>, {...} and \N in text as markup; the full-width
+# forms look the same to the viewer and are in the subtitle font (Noto Sans CJK).
+_SRT_MARKUP = re.compile(r"<(?=[A-Za-z/])|[{}\\]")
+_FULL_WIDTH = {"<": "\uff1c", "{": "\uff5b", "}": "\uff5d", "\\": "\uff3c"}
 
 
 def to_srt(cues: Iterable[Cue]) -> str:
-    """An SRT file, for tools that want one; cue text is plain, so no escaping is needed."""
+    """An SRT file; a cue at the top starts with ``{\\an8}``, the tag FFmpeg and mpv read in SRT."""
     blocks = []
     for cue in cues:
-        body = "\n".join(row for row in cue.text.split("\n") if row.strip())
+        body = _SRT_MARKUP.sub(lambda m: _FULL_WIDTH[m.group()], cue.text)
+        body = "\n".join(row for row in body.split("\n") if row.strip())
         if body:
             n = len(blocks) + 1
-            blocks.append(f"{n}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n{body}\n")
+            tag = "{\\an8}" if cue.top else ""
+            blocks.append(f"{n}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n{tag}{body}\n")
     return "\n".join(blocks)
 
 
-def convert(data: bytes, hint: str = "", language: str = "") -> str:
-    """Subtitle bytes in any supported format and encoding, as UTF-8-ready WebVTT text.
+def for_player(cues: Sequence[Cue]) -> str:
+    """The file to hand to mpv: WebVTT, or SRT when a line must be drawn at the top.
 
-    Raises SubtitleError when nothing in the file would ever show on screen.
+    mpv reads WebVTT through FFmpeg's decoder, which drops every cue setting (``line:0`` is drawn at
+    the bottom, checked with Debian 12's mpv 0.35 and FFmpeg 5.1), and takes an ``{\\an8}`` in WebVTT
+    text for literal text. Its SRT reader honours ``{\\an8}`` and draws with the same style as WebVTT.
+    """
+    return to_srt(cues) if any(cue.top for cue in cues) else to_webvtt(cues)
+
+
+def suffix(text: str) -> str:
+    """The file name ending for a text made by ``for_player``."""
+    return ".vtt" if text.startswith("WEBVTT") else ".srt"
+
+
+def convert(data: bytes, hint: str = "", language: str = "") -> str:
+    """Subtitle bytes in any supported format and encoding, as UTF-8 text for mpv (``for_player``).
+
+    ``language`` picks the class of a SAMI file that holds several. Raises SubtitleError when nothing
+    in the file would ever show on screen.
     """
     cues = parse_subtitles(decode_text(data), hint, language)
     if not cues:
         raise SubtitleError("the subtitle file has no lines to show")
-    return to_webvtt(cues)
+    return for_player(cues)

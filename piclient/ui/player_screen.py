@@ -194,7 +194,7 @@ class PlayerScreen:
         if item.playable_id != self.playable_id or item.path in self._sub_loaded:
             return
         self._sub_loaded.add(item.path)
-        select = not self._sub_selected and item.language == self.subtitle_language
+        select = not self._sub_selected and item.select  # subtitle_choice's pick for her language
         self._sub_selected = self._sub_selected or select
         self.player.add_subtitle(item.path, item.language, item.label, select=select)
 

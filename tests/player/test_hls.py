@@ -75,7 +75,9 @@ def test_the_subtitle_for_a_language_matches_the_tag_then_the_primary_language()
     assert master.subtitle("ko").name == "한국어, 자막"
     assert master.subtitle("en").language == "en-US"
     assert master.subtitle("EN-us").language == "en-US"
-    assert master.subtitle("ja") is None
+    assert master.subtitle("kor").name == "한국어, 자막"
+    # Nothing in Japanese: the rendition the publisher marked DEFAULT (subtitle_choice's rule).
+    assert master.subtitle("ja").language == "ko"
 
 
 def test_a_media_playlist_given_as_the_master_is_one_variant_at_its_own_url() -> None:

@@ -51,7 +51,7 @@ P { margin-left:8pt; margin-right:8pt; font-size:20pt; }
 def test_it_reads_srt_with_crlf_comma_milliseconds_and_a_missing_number() -> None:
     assert parse_subtitles(SRT, "film.srt") == [
         Cue(1.0, 2.5, "Hello, mother"),
-        Cue(3.0, 4.25, "Up top"),
+        Cue(3.0, 4.25, "Up top", top=True),
         Cue(5.0, 6.0, "Two\nrows"),
         Cue(67.5, 68.0, "1984"),  # a one-digit fraction is tenths, and a number-like last line is text
     ]
@@ -73,7 +73,7 @@ def test_it_reads_webvtt_with_settings_notes_styles_and_hourless_times() -> None
     )
     assert parse_subtitles(text) == [
         Cue(1.0, 2.0, "Hello & welcome"),
-        Cue(3600.0, 3601.5, "karaoke <3"),
+        Cue(3600.0, 3601.5, "karaoke <3", top=True),
     ]
 
 
@@ -140,7 +140,7 @@ def test_euc_kr_and_cp949_only_hangul_decode_as_korean() -> None:
     assert decode_text("안녕하세요".encode("euc-kr")) == "안녕하세요"
 
 
-def test_undecodable_bytes_fall_back_to_latin1_instead_of_failing() -> None:
+def test_undecodable_bytes_fall_back_to_windows_1252_instead_of_failing() -> None:
     assert decode_text(b"caf\xe9 \xff") == "café ÿ"
 
 
@@ -212,3 +212,123 @@ def test_convert_turns_cp949_sami_into_utf8_webvtt() -> None:
     out = convert(SAMI.encode("cp949"), "https://example.invalid/film.smi", language="ko")
     assert out.startswith("WEBVTT\n")
     assert "00:00:01.000 --> 00:00:02.500\n엄마,\n안녕하세요 &amp; 반가워요\n" in out
+
+
+# --- encodings, decided by evidence ---------------------------------------------------------------------
+
+KOREAN_SRT = ("1\n00:00:01,000 --> 00:00:02,500\n엄마, 안녕하세요. 밥은 먹었니?\n\n"
+              "2\n00:00:03,000 --> 00:00:04,000\n오늘은 날씨가 참 좋구나. 내일 다시 전화할게요.\n")
+
+
+def test_an_english_srt_in_windows_1252_keeps_its_quotes_and_accents() -> None:
+    text = "1\n00:00:01,000 --> 00:00:02,500\nIt’s fine. Don’t worry — “really”… café\n"
+    assert decode_text(text.encode("cp1252")) == text
+
+
+def test_a_short_windows_1252_line_is_not_read_as_rare_korean_syllables() -> None:
+    # 0x92 0x73 ("’s") is a valid CP949 pair: 뭩, a syllable no Korean sentence uses.
+    text = "1\n00:00:01,000 --> 00:00:02,500\nIt’s fine.\n"
+    assert decode_text(text.encode("cp1252")) == text
+
+
+def test_german_in_windows_1252_is_not_taken_for_another_code_page() -> None:
+    text = "1\n00:00:01,000 --> 00:00:02,500\nSchöne Grüße aus München\n"
+    assert decode_text(text.encode("cp1252")) == text
+
+
+def test_one_stray_byte_in_a_utf8_korean_file_loses_only_that_byte() -> None:
+    data = KOREAN_SRT.encode()
+    damaged = data[:60] + b"\xff" + data[60:]
+    text = decode_text(damaged)
+    assert text.replace("\ufffd", "") == KOREAN_SRT
+    assert text.count("\ufffd") == 1
+
+
+def test_a_short_utf8_korean_line_with_a_bad_last_byte_is_still_korean() -> None:
+    # A download cut in the middle of a character.
+    data = "1\n00:00:01,000 --> 00:00:02,000\n안녕하세요".encode()[:-1]
+    assert decode_text(data).startswith("1\n00:00:01,000 --> 00:00:02,000\n안녕하세")
+
+
+def test_cp949_korean_reads_as_korean_even_a_single_word() -> None:
+    assert decode_text(KOREAN_SRT.encode("cp949")) == KOREAN_SRT
+    one_word = "1\n00:00:01,000 --> 00:00:02,000\n할머니\n"
+    assert decode_text(one_word.encode("cp949")) == one_word
+
+
+# --- SAMI comments --------------------------------------------------------------------------------------
+
+COMMENTED_SAMI = """<SAMI><HEAD><STYLE TYPE="text/css"><!--
+.KRCC { Name:한국어; lang:ko-KR; }
+--></STYLE></HEAD>
+<BODY>
+<SYNC Start=1000><P Class=KRCC>안녕하세요
+<!-- 번역자 메모: 아래 줄은 뺐음
+<SYNC Start=1500><P Class=KRCC>지운 줄
+-->
+<SYNC Start=3000><P Class=KRCC>&nbsp;
+<SYNC Start=4000><P Class=KRCC>밥은 <!-- 메모 --> 먹었니?
+<SYNC Start=5000><P Class=KRCC>&nbsp;
+</BODY></SAMI>
+"""
+
+
+def test_a_sync_inside_a_sami_comment_is_not_played_and_no_comment_marker_shows() -> None:
+    assert parse_subtitles(COMMENTED_SAMI, "film.smi", language="ko") == [
+        Cue(1.0, 3.0, "안녕하세요"),
+        Cue(4.0, 5.0, "밥은 먹었니?"),
+    ]
+
+
+def test_a_sami_comment_that_is_never_closed_loses_only_its_marker() -> None:
+    text = ("<SAMI><BODY><SYNC Start=1000><P Class=KRCC>하나 <!-- 닫히지 않은 메모\n"
+            "<SYNC Start=2000><P Class=KRCC>둘\n<SYNC Start=3000><P Class=KRCC>&nbsp;</BODY></SAMI>")
+    assert parse_subtitles(text, language="ko") == [Cue(1.0, 2.0, "하나 닫히지 않은 메모"), Cue(2.0, 3.0, "둘")]
+
+
+def test_sami_class_languages_are_matched_as_language_tags() -> None:
+    text = COMMENTED_SAMI.replace("lang:ko-KR", "lang:kor")
+    assert parse_subtitles(text, language="ko-KR")[0] == Cue(1.0, 3.0, "안녕하세요")
+
+
+# --- lines placed at the top ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("settings", "top"), [
+    ("line:0", True), ("line:0,start align:center", True), ("position:50% line:3", True),
+    ("line:10%", True), ("line:-1", False), ("line:85%", False), ("line:15", False), ("align:start", False),
+    ("", False),
+])
+def test_a_webvtt_line_setting_in_the_upper_half_puts_the_cue_at_the_top(settings: str, top: bool) -> None:
+    text = f"WEBVTT\n\n00:01.000 --> 00:02.000 {settings}\n표지판\n"
+    assert parse_subtitles(text) == [Cue(1.0, 2.0, "표지판", top=top)]
+
+
+@pytest.mark.parametrize(("tag", "top"), [("{\\an8}", True), ("{\\an7}", True), ("{\\an9}", True),
+                                          ("{\\a6}", True), ("{\\pos(10,10)\\an8}", True), ("{\\an2}", False),
+                                          ("{\\an5}", False), ("{\\a1}", False), ("{\\b1}", False)])
+def test_an_srt_alignment_tag_in_the_top_row_puts_the_cue_at_the_top(tag: str, top: bool) -> None:
+    text = f"1\n00:00:01,000 --> 00:00:02,000\n{tag}GOVERNMENT OFFICE\n"
+    assert parse_subtitles(text, "signs.srt") == [Cue(1.0, 2.0, "GOVERNMENT OFFICE", top=top)]
+
+
+def test_a_sign_at_the_top_and_dialogue_at_the_bottom_may_overlap() -> None:
+    cues = normalise([Cue(1.0, 2.3, "은행", top=True), Cue(2.0, 3.0, "어서 와")])
+    assert cues == [Cue(1.0, 2.3, "은행", top=True), Cue(2.0, 3.0, "어서 와")]
+
+
+def test_files_with_a_line_at_the_top_go_to_mpv_as_srt_with_an8_and_others_as_webvtt() -> None:
+    plain = convert(b"1\n00:00:01,000 --> 00:00:02,000\nhello\n", "a.srt")
+    assert plain.startswith("WEBVTT\n")
+    signs = convert(b"1\n00:00:01,000 --> 00:00:02,000\n{\\an8}BANK\n\n"
+                    b"2\n00:00:01,500 --> 00:00:03,000\n<i>a</i> < b {not a tag} \\N\n", "a.srt")
+    assert signs == ("1\n00:00:01,000 --> 00:00:02,000\n{\\an8}BANK\n\n"
+                     "2\n00:00:01,500 --> 00:00:03,000\na < b \uff5bnot a tag\uff5d \uff3cN\n")
+    assert parse_subtitles(signs) == [Cue(1.0, 2.0, "BANK", top=True),
+                                      Cue(1.5, 3.0, "a < b \uff5bnot a tag\uff5d \uff3cN")]
+
+
+def test_webvtt_output_keeps_a_top_cue_at_the_top() -> None:
+    text = to_webvtt([Cue(1.0, 2.0, "BANK", top=True)])
+    assert "00:00:01.000 --> 00:00:02.000 line:0\nBANK" in text
+    assert parse_subtitles(text) == [Cue(1.0, 2.0, "BANK", top=True)]

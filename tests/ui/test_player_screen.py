@@ -14,6 +14,7 @@ from piclient.catalog.cache import CacheMeta, CatalogCache
 from piclient.config import parse_config
 from piclient.display import open_display
 from piclient.player.api import Track
+from piclient.player.messages import SubtitleReady
 from piclient.remote.keymap import Keymap
 from piclient.state import StateStore
 from piclient.ui import theme
@@ -142,6 +143,20 @@ def test_yellow_cycles_subtitles_and_then_off(rig: Rig) -> None:
     rig.key("yellow")
     assert rig.player.called("select") == [("sub", 2), ("sub", None)]
     assert rig.now_playing()["notice"] == "자막 끔"
+
+
+def test_the_screen_switches_on_the_subtitle_the_fetcher_chose_and_only_that_one(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600)
+    rig.step()
+    # Her setting is "ko", but the choice is subtitle_choice's (made where every candidate is known):
+    # an exact "ko" that was not chosen stays off, and the chosen "ko-KR" goes on.
+    for path, language, select in (("/s/a.vtt", "ko", False), ("/s/b.vtt", "ko-KR", True),
+                                   ("/s/c.vtt", "en", True)):
+        rig.app.post(SubtitleReady("f", path, language, language, select=select))
+    rig.step()
+    assert rig.player.called("add_subtitle") == [("/s/a.vtt", "ko", False), ("/s/b.vtt", "ko-KR", True),
+                                                 ("/s/c.vtt", "en", False)]
 
 
 def test_a_film_that_ends_long_before_its_length_is_a_failure_not_watched(rig: Rig) -> None:

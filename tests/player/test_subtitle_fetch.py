@@ -1,0 +1,140 @@
+"""Getting a title's subtitles onto disk over real HTTP on 127.0.0.1, and which one is switched on."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from piclient.catalog import Subtitle
+from piclient.demo.server import StaticServer
+from piclient.player.messages import LadderReady, SubtitleReady
+from piclient.player.subtitle_fetch import fetch_all
+
+# One SAMI file carrying both languages, as Korean subtitle sites publish them, in CP949.
+BILINGUAL_SAMI = """<SAMI>
+<HEAD>
+<STYLE TYPE="text/css">
+<!--
+.KRCC { Name:한국어; lang:ko-KR; SAMIType:CC; }
+.ENCC { Name:English; lang:en-US; SAMIType:CC; }
+-->
+</STYLE>
+</HEAD>
+<BODY>
+<SYNC Start=1000><P Class=KRCC>안녕하세요
+<SYNC Start=1000><P Class=ENCC>Good morning
+<SYNC Start=2500><P Class=KRCC>&nbsp;
+<SYNC Start=2500><P Class=ENCC>&nbsp;
+</BODY>
+</SAMI>
+"""
+
+RENDITION = ('#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{name}",{language}{flags}'
+             'URI="subs/{folder}/index.m3u8"')
+
+
+def master(*renditions: str) -> str:
+    return "\n".join(["#EXTM3U", *renditions, '#EXT-X-STREAM-INF:BANDWIDTH=500000,SUBTITLES="subs"',
+                      "v0/index.m3u8", ""])
+
+
+def rendition(name: str, folder: str, language: str | None, flags: str = "") -> str:
+    tag = f'LANGUAGE="{language}",' if language is not None else ""
+    return RENDITION.format(name=name, folder=folder, language=tag, flags=flags)
+
+
+class Site:
+    def __init__(self, root: Path, server: StaticServer) -> None:
+        self.root = root
+        self.server = server
+        self.fail: set[str] = set()
+
+    def url(self, name: str) -> str:
+        return self.server.url + name
+
+    def write(self, name: str, content: str | bytes) -> str:
+        data = content.encode() if isinstance(content, str) else content
+        (self.root / name).write_bytes(data)
+        return self.url(name)
+
+    def fetch(self, sidecars: list[Subtitle], stream: str, language: str, directory: Path) -> list[SubtitleReady]:
+        posted: list[object] = []
+        with requests.Session() as session:
+            fetch_all("film", stream, sidecars, directory, posted.append, lambda: 0.0, session, language=language)
+        assert any(isinstance(item, LadderReady) for item in posted) or stream.endswith("missing.m3u8")
+        return [item for item in posted if isinstance(item, SubtitleReady)]
+
+
+@pytest.fixture
+def site(tmp_path: Path, ladder: Path) -> Iterator[Site]:
+    root = tmp_path / "site"
+    # The ladder's real WebVTT renditions (segments with X-TIMESTAMP-MAP), in Korean and English.
+    shutil.copytree(ladder.parent / "subs", root / "subs")
+    with StaticServer(root, fault=lambda path: 404 if path.rsplit("/", 1)[-1] in state.fail else None) as server:
+        state = Site(root, server)
+        yield state
+
+
+def text_of(item: SubtitleReady) -> str:
+    return Path(item.path).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("viewer", "shown", "hidden"), [("ko", "안녕하세요", "Good morning"),
+                                                          ("en", "Good morning", "안녕하세요")])
+def test_one_sami_file_listed_for_two_languages_gives_each_language_its_own_file(
+        site: Site, tmp_path: Path, viewer: str, shown: str, hidden: str) -> None:
+    url = site.write("film.smi", BILINGUAL_SAMI.encode("cp949"))
+    stream = site.write("master.m3u8", master())
+    ready = site.fetch([Subtitle(url=url, language="ko", label="한국어"),
+                        Subtitle(url=url, language="en", label="English")], stream, viewer, tmp_path / "subs")
+    by_language = {item.language: item for item in ready}
+    assert by_language["ko"].path != by_language["en"].path
+    assert "안녕하세요" in text_of(by_language["ko"]) and "Good morning" not in text_of(by_language["ko"])
+    assert "Good morning" in text_of(by_language["en"]) and "안녕하세요" not in text_of(by_language["en"])
+    chosen = [item for item in ready if item.select]
+    assert len(chosen) == 1 and shown in text_of(chosen[0]) and hidden not in text_of(chosen[0])
+    assert ready[0].select  # hers is fetched first, so it shows as early as it can
+
+
+@pytest.mark.parametrize("tag", ["ko-KR", "KO", "kor"])
+def test_a_korean_rendition_however_tagged_is_switched_on(site: Site, tmp_path: Path, tag: str) -> None:
+    stream = site.write("master.m3u8", master(rendition("English", "en", "en", "DEFAULT=YES,"),
+                                              rendition("한국어", "ko", tag)))
+    ready = site.fetch([], stream, "ko", tmp_path / "subs")
+    assert [(item.language, item.select) for item in ready] == [(tag, True), ("en", False)]
+    assert "안녕하세요" in text_of(ready[0])
+
+
+def test_ffmpegs_rendition_without_a_language_is_switched_on(site: Site, tmp_path: Path) -> None:
+    stream = site.write("master.m3u8", master(rendition("subtitle_0", "ko", None, "DEFAULT=YES,")))
+    ready = site.fetch([], stream, "ko", tmp_path / "subs")
+    assert [(item.language, item.label, item.select) for item in ready] == [("und", "subtitle_0", True)]
+
+
+def test_a_foreign_rendition_nobody_marked_stays_off(site: Site, tmp_path: Path) -> None:
+    stream = site.write("master.m3u8", master(rendition("English", "en", "en")))
+    ready = site.fetch([], stream, "ko", tmp_path / "subs")
+    assert [(item.language, item.select) for item in ready] == [("en", False)]
+
+
+def test_the_catalogs_file_wins_over_a_rendition_in_the_same_language(site: Site, tmp_path: Path) -> None:
+    url = site.write("ko.srt", "1\n00:00:01,000 --> 00:00:02,000\n가족이 고른 자막\n")
+    stream = site.write("master.m3u8", master(rendition("한국어", "ko", "ko-KR", "DEFAULT=YES,"),
+                                              rendition("English", "en", "en")))
+    ready = site.fetch([Subtitle(url=url, language="ko")], stream, "ko", tmp_path / "subs")
+    assert [(item.language, item.select) for item in ready] == [("ko", True), ("en", False)]
+    assert "가족이 고른 자막" in text_of(ready[0])
+
+
+def test_when_her_subtitle_cannot_be_fetched_the_rule_picks_again(site: Site, tmp_path: Path) -> None:
+    site.fail.add("ko.srt")
+    stream = site.write("master.m3u8", master(rendition("English", "en", "en", "DEFAULT=YES,"),
+                                              rendition("한국어", "ko", "ko-KR")))
+    ready = site.fetch([Subtitle(url=site.url("ko.srt"), language="ko")], stream, "ko", tmp_path / "subs")
+    # The catalog's Korean file is gone (404), so the Korean rendition it stood in front of is hers.
+    assert [(item.language, item.select) for item in ready] == [("ko-KR", True), ("en", False)]
+    assert "안녕하세요" in text_of(ready[0])
