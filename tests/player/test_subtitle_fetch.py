@@ -138,3 +138,15 @@ def test_when_her_subtitle_cannot_be_fetched_the_rule_picks_again(site: Site, tm
     # The catalog's Korean file is gone (404), so the Korean rendition it stood in front of is hers.
     assert [(item.language, item.select) for item in ready] == [("ko-KR", True), ("en", False)]
     assert "안녕하세요" in text_of(ready[0])
+
+
+def test_a_rendition_with_signs_at_line_0_is_stored_for_mpv_with_an8(site: Site, tmp_path: Path) -> None:
+    (site.root / "subs" / "signs").mkdir()
+    site.write("subs/signs/index.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.0,\nseg0.vtt\n#EXT-X-ENDLIST\n")
+    site.write("subs/signs/seg0.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:03.000 line:0\n은행\n\n"
+                                      "00:00:02.000 --> 00:00:04.000\n어서 와\n")
+    stream = site.write("master.m3u8", master(rendition("한국어", "signs", "ko")))
+    [ready] = site.fetch([], stream, "ko", tmp_path / "subs")
+    assert ready.path.endswith(".srt")
+    assert text_of(ready) == ("1\n00:00:01,000 --> 00:00:03,000\n{\\an8}은행\n\n"
+                              "2\n00:00:02,000 --> 00:00:04,000\n어서 와\n")
