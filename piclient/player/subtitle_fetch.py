@@ -1,8 +1,9 @@
-"""Get every subtitle of a title onto disk as UTF-8 WebVTT, off the launcher's main loop.
+"""Get every subtitle of a title onto disk in the form mpv reads best, off the launcher's main loop.
 
-Two sources: the catalog's sidecar files (WebVTT, SRT or SAMI, in UTF-8, UTF-16 or CP949) and the
-WebVTT renditions declared in the HLS master, which libmpv with Debian's FFmpeg does not load by
-itself. Each finished file is announced with a ``SubtitleReady`` posted to the launcher.
+Two sources: the catalog's sidecar files (WebVTT, SRT or SAMI, in UTF-8, UTF-16, CP949 or
+Windows-1252) and the WebVTT renditions declared in the HLS master, which libmpv with Debian's FFmpeg
+does not load by itself. Each finished file is announced with a ``SubtitleReady`` posted to the
+launcher; the one subtitle_choice picks for her language comes first and carries ``select``.
 """
 
 from __future__ import annotations

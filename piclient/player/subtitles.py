@@ -1,10 +1,11 @@
-"""Any subtitle file the catalog may point at, turned into clean UTF-8 WebVTT that mpv loads reliably.
+"""Any subtitle file the catalog may point at, turned into clean UTF-8 text that mpv loads reliably.
 
 Sidecar subtitles come from wherever the family found them: SRT from the web, WebVTT from our own
 packager, and SAMI (``.smi``) from Korean sites, often in CP949 and sometimes in UTF-16. mpv guesses
 encodings itself and gets CP949 SAMI wrong often enough that the viewer sees mojibake or nothing, so the
 player converts every file here first: one decoder, one parser per format, one normalised cue list, one
-output format. Everything here is pure (bytes and text in, text out) so it is tested without a player.
+output (WebVTT, or SRT when a line belongs at the top: see ``for_player``). Everything here is pure
+(bytes and text in, text out) so it is tested without a player.
 """
 
 from __future__ import annotations
