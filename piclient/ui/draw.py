@@ -32,7 +32,7 @@ def focus_ring(surface: pygame.Surface, rect: pygame.Rect, fonts: Fonts) -> None
 
 def badge(surface: pygame.Surface, fonts: Fonts, text: str, color: tuple[int, int, int],
           topleft: tuple[int, int]) -> pygame.Rect:
-    label = fonts.render(text, 24, theme.TEXT, bold=True)
+    label = fonts.render(text, theme.MIN_TEXT, theme.TEXT, bold=True)
     pad_x, pad_y = fonts.px(12), fonts.px(4)
     rect = pygame.Rect(topleft, (label.get_width() + 2 * pad_x, label.get_height() + 2 * pad_y))
     pygame.draw.rect(surface, color, rect, border_radius=fonts.px(8))

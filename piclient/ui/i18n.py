@@ -60,6 +60,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "ko": "지금은 이 작품을 틀 수 없어요. 다른 작품을 골라 보세요.",
         "en": "This one cannot play right now. Please choose another.",
     },
+    # On a title's page when the box already knows films cannot play now, before she presses Play.
+    "offline.network": {
+        "ko": "지금은 인터넷이 끊겨서 작품을 볼 수 없어요. 다시 연결되면 볼 수 있어요.",
+        "en": "The internet is away, so films cannot play right now. They will once it is back.",
+    },
+    "offline.server": {
+        "ko": "지금은 영화 서버에 문제가 있어서 작품을 볼 수 없어요. 가족이 고칠 수 있어요.",
+        "en": "The film server has a problem, so films cannot play right now. The family can fix it.",
+    },
     "hint.ok_close": {"ko": "확인 버튼을 누르면 닫혀요", "en": "Press OK to close"},
 }
 
@@ -100,5 +109,14 @@ STRINGS.update({
         "ko": "지금은 이 작품을 볼 수 없어요. 잠시 후에 다시 해 보시거나 다른 작품을 골라 주세요.",
         "en": "This one cannot play right now. Please try again later or choose another.",
     },
+    # The colour keys' legend: shown by the first colour press; presses while it shows act.
+    "legend.heading": {"ko": "색깔 버튼", "en": "Colour buttons"},
+    "legend.red": {"ko": "자막 0.1초 빠르게", "en": "Subtitles 0.1 s earlier"},
+    "legend.green": {"ko": "자막 0.1초 늦게", "en": "Subtitles 0.1 s later"},
+    "legend.yellow": {"ko": "자막 언어 바꾸기 · 끄기", "en": "Other subtitles · off"},
+    "legend.blue": {"ko": "자막 원래대로", "en": "Subtitles as before"},
+    "player.subtitles_reset": {"ko": "자막을 원래대로 돌려놓았어요", "en": "Subtitles are back to normal"},
+    # In the info bar while the subtitles are moved, so a delay set by a stray press is seen.
+    "player.sub_delay_short": {"ko": "자막 {value}초", "en": "Subtitles {value} s"},
     "player.tv_back": {"ko": "멈춰 두었어요. 확인을 누르면 이어서 봐요", "en": "Paused. Press OK to carry on"},
 })

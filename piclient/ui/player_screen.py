@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pygame
 
@@ -22,8 +22,10 @@ from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, Th
 from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.state import StateStore
-from piclient.ui import draw, theme
+from piclient.ui import draw, player_overlay, theme
 from piclient.ui.i18n import Strings
+from piclient.ui.player_overlay import OsdSpace
+from piclient.ui.player_overlay import ass_text as _ass
 from piclient.ui.screen import Ui
 
 log = logging.getLogger(__name__)
@@ -35,16 +37,41 @@ SEEK_FAST_STEP_S = 30.0
 FF_STEP_S = 60.0
 SEEK_COMMIT_S = 0.6
 SUB_DELAY_STEP_S = 0.1
+LEGEND_S = 8.0  # how long the colour keys' legend stays after the last colour press
+COLOUR_KEYS = (Button.RED, Button.GREEN, Button.YELLOW, Button.BLUE)
 INFO_S = 5.0
 ABR_EVERY_S = 1.0
 BUFFERING_NOTICE_S = 1.5
 STALL_RETRY_S = 25.0
 MAX_RETRIES = 2
-# Handover: mpv's OSD space (see draw_osd) and where the seek thumbnail's bottom edge sits, above the title.
+# Handover: mpv's OSD space (see draw_osd) and where the seek thumbnail's bottom edge sits, above the info bar.
 OSD_WIDTH = 1920
-OSD_THUMB_BOTTOM = 900
+OSD_THUMB_BOTTOM = 810
+# The info bar (sizes at 1080p): its clock's last line of pixels sits on the safe area's bottom edge.
+INFO_NAME_SIZE = 48
+INFO_CLOCK_SIZE = 40
+INFO_BAR_H = 12
+INFO_GAP = 16
+SUB_POSITION_OVER_INFO = 72  # mpv's sub-pos (% of the height) while the info bar shows
+TOAST_Y = 120
+CARD_TEXT = 40
+COUNTDOWN_ROW = 90
 MAX_THUMB = (480, 270)
 DEFAULT_START_BITRATE = 3_000_000  # until a film has measured the line: about 720p
+
+
+class OverlayState(NamedTuple):
+    """What the overlay shows; the screen repaints when it changes."""
+
+    info: bool
+    position: int | None
+    paused: bool
+    buffering: bool
+    countdown: int | None
+    toast: tuple[str, float] | None
+    seek: float | None
+    legend: bool
+    sub_delay: float
 
 
 class PlayerScreen:
@@ -91,12 +118,14 @@ class PlayerScreen:
         self._seek_repeats = 0
         self._info_until = 0.0
         self._toast: tuple[str, float] | None = None
+        self._legend_until = 0.0
+        self._legend_hold: Button | None = None
         self._countdown_until = 0.0
         self._buffering_since: float | None = None
         self._last_known_position = start
         self._sub_loaded: set[str] = set()
         self._sub_selected = False
-        self._overlay_key: tuple[Any, ...] = ()
+        self._overlay_key: OverlayState | None = None
         self._load(start)
 
     # -- what is playing -----------------------------------------------------------------------
@@ -287,12 +316,39 @@ class PlayerScreen:
             self._info_until = now + INFO_S
         elif b is Button.DOWN:
             self._info_until = 0.0
-        elif b in (Button.RED, Button.GREEN):
+        elif b in COLOUR_KEYS:
+            self._colour_key(event, snap, now)
+
+    def _colour_key(self, event: ButtonEvent, snap: Snapshot, now: float) -> None:
+        """A colour key first shows what the colour keys do and changes nothing; while that legend
+        shows, they act. A stray press then costs her a glance, not a spoilt film."""
+        b = event.button
+        if now >= self._legend_until:
+            if not event.repeat:
+                self._legend_until = now + LEGEND_S
+                self._legend_hold = b
+            return
+        if event.repeat and b is self._legend_hold:
+            return  # still the press that opened the legend: holding it must not act
+        self._legend_hold = None
+        self._legend_until = now + LEGEND_S
+        if b in (Button.RED, Button.GREEN):
             self._change_sub_delay(-SUB_DELAY_STEP_S if b is Button.RED else SUB_DELAY_STEP_S, snap, now)
         elif b is Button.YELLOW and not event.repeat:
-            self._cycle("sub", snap, now)
+            self._cycle_subtitles(snap, now)
         elif b is Button.BLUE and not event.repeat:
-            self._cycle("audio", snap, now)
+            self._subtitles_as_before(snap, now)
+
+    def _subtitles_as_before(self, snap: Snapshot, now: float) -> None:
+        """BLUE: the one way back to normal, whatever colour keys were pressed: no delay, her language."""
+        self.player.set_sub_delay(0.0)
+        self.store.put(f"sub_delay:{self.title.id}", repr(0.0))
+        subs = [t for t in snap.tracks if t.type == "sub"]
+        wanted = self.subtitle_language.lower().replace("_", "-").split("-")[0]
+        own = next((t for t in subs if (t.lang or "").lower().replace("_", "-").split("-")[0] == wanted), None)
+        if own is not None:
+            self.player.select_track("sub", own.id)
+        self._toast = (self.ui.strings("player.subtitles_reset"), now + 3)
 
     def _seek_step(self, button: Button, repeat: bool, snap: Snapshot, now: float) -> None:
         self._seek_repeats = self._seek_repeats + 1 if repeat else 0
@@ -315,25 +371,20 @@ class PlayerScreen:
         self.store.put(f"sub_delay:{self.title.id}", repr(value))
         self._toast = (self.ui.strings("player.sub_delay", value=f"{value:+.1f}"), now + 3)
 
-    def _cycle(self, kind: str, snap: Snapshot, now: float) -> None:
-        tracks = [t for t in snap.tracks if t.type == kind]
-        if kind == "audio":
-            # HLS variants each bring their own audio track; cycle languages, not variants.
-            video = snap.selected("video")
-            same_variant = [t for t in tracks if video is None or t.bitrate == video.bitrate]
-            tracks = same_variant or tracks
+    def _cycle_subtitles(self, snap: Snapshot, now: float) -> None:
+        """YELLOW: the next subtitle track, and after the last one, none."""
+        tracks = [t for t in snap.tracks if t.type == "sub"]
         if not tracks:
             return
-        current = snap.selected(kind)
-        ids: list[int | None] = [t.id for t in tracks] + ([None] if kind == "sub" else [])
+        current = snap.selected("sub")
+        ids: list[int | None] = [t.id for t in tracks] + [None]
         position = ids.index(current.id) if current and current.id in ids else len(ids) - 1
         chosen = ids[(position + 1) % len(ids)]
-        self.player.select_track(kind, chosen)
+        self.player.select_track("sub", chosen)
         track = next((t for t in tracks if t.id == chosen), None)
-        name = (track.title or track.lang or str(track.id)) if track else ""
         s = self.ui.strings
-        text = s("player.subtitles_off") if kind == "sub" and track is None else s(
-            "player.subtitles" if kind == "sub" else "player.audio", name=name)
+        text = s("player.subtitles", name=track.title or track.lang or str(track.id)) if track else s(
+            "player.subtitles_off")
         self._toast = (text, now + 3)
 
     # -- time passing --------------------------------------------------------------------------
@@ -367,17 +418,25 @@ class PlayerScreen:
             self.dirty = True
         key = self._overlay_state(now, snap)
         if key != self._overlay_key:
-            if not self._overlay_key or key[0] != self._overlay_key[0]:
+            if self._overlay_key is None or key.info != self._overlay_key.info:
                 # Lift the subtitles above the info panel while it shows, so neither hides the other.
-                self.player.set_sub_position(72 if key[0] else 100)
+                self.player.set_sub_position(SUB_POSITION_OVER_INFO if key.info else 100)
             self._overlay_key = key
             self.dirty = True
 
-    def _overlay_state(self, now: float, snap: Snapshot) -> tuple[Any, ...]:
+    def _overlay_state(self, now: float, snap: Snapshot) -> OverlayState:
         info = now < self._info_until or snap.paused or self._seek_target is not None
-        position = int(snap.position or 0) if info else None
-        countdown = int(self._countdown_until - now) + 1 if self.phase == "countdown" else None
-        return (info, position, snap.paused, self._buffering_shown(now), countdown, self._toast, self._seek_target)
+        return OverlayState(
+            info=info,
+            position=int(snap.position or 0) if info else None,
+            paused=snap.paused and self.phase == "playing",
+            buffering=self._buffering_shown(now),
+            countdown=int(self._countdown_until - now) + 1 if self.phase == "countdown" else None,
+            toast=self._toast,
+            seek=self._seek_target,
+            legend=now < self._legend_until,
+            sub_delay=round(snap.sub_delay, 3),
+        )
 
     def _buffering_shown(self, now: float) -> bool:
         return self._buffering_since is not None and now - self._buffering_since >= BUFFERING_NOTICE_S
@@ -499,17 +558,22 @@ class PlayerScreen:
         self.player.draw_frame(surface)
         now = self._clock()
         snap = self.player.snapshot()
-        info, _, paused, buffering, countdown, toast, seek = self._overlay_key or self._overlay_state(now, snap)
-        if countdown is not None:
-            self._draw_countdown(surface, countdown)
-        elif info or paused or seek is not None:
-            self._draw_info(surface, snap)
-        if buffering and countdown is None:
-            self._draw_card(surface, self.ui.strings("player.buffering"), self.ui.size[1] // 2)
+        state = self._overlay_key or self._overlay_state(now, snap)
+        ui = self.ui
+        if state.countdown is not None:
+            self._draw_countdown(surface, state.countdown)
+        elif state.info:
+            self._draw_info(surface, snap, state)
+        if state.buffering and state.countdown is None:
+            self._draw_card(surface, ui.strings("player.buffering"), ui.size[1] // 2)
         elif self.phase == "starting" and snap.position is None:
-            self._draw_card(surface, self.ui.strings("player.loading"), self.ui.size[1] // 2)
-        if toast is not None:
-            self._draw_card(surface, toast[0], self.ui.px(120))
+            self._draw_card(surface, ui.strings("player.loading"), ui.size[1] // 2)
+        elif state.paused and state.countdown is None:
+            player_overlay.draw_pause_sign(surface, ui)
+        if state.legend and state.countdown is None:
+            player_overlay.draw_legend(surface, ui)
+        if state.toast is not None:
+            self._draw_card(surface, state.toast[0], ui.px(TOAST_Y))
         return None
 
     def draw_osd(self) -> None:
@@ -517,33 +581,27 @@ class PlayerScreen:
         self.dirty = False
         now = self._clock()
         snap = self.player.snapshot()
-        info, _, paused, buffering, countdown, toast, seek = self._overlay_key or self._overlay_state(now, snap)
+        state = self._overlay_key or self._overlay_state(now, snap)
+        osd = OsdSpace(self.ui.overscan)
         s = self.ui.strings
         events: list[str] = []
-        if countdown is not None:
-            following = self._next_episode()
-            line = s("episode", n=following.number) if following is not None else ""
-            parts = [s("player.next_in", n=max(0, countdown)), line, s("player.next_hint")]
-            events.append(r"{\an5\fs60\bord3}" + r"\N".join(_ass(part) for part in parts if part))
-        elif info or paused or seek is not None:
-            duration = snap.duration or self._duration_hint()
-            position = seek if seek is not None else (snap.position or 0.0)
-            name = self.title.name(s.language)
-            if self.episode is not None:
-                name = f"{name} · {s('episode', n=self.episode.number)}"
-            clock = f"{Strings.clock(position)} / {Strings.clock(duration)}" if duration else Strings.clock(position)
-            if paused:
-                clock = f"{s('player.paused')}   {clock}"
-            events.append(r"{\an1\pos(96,990)\fs48\bord3}" + _ass(name))
-            events.append(r"{\an1\pos(96,1050)\fs40\bord3}" + _ass(clock))
-        if buffering and countdown is None:
-            events.append(r"{\an5\fs44\bord3}" + _ass(s("player.buffering")))
-        if toast is not None:
-            events.append(r"{\an8\pos(960,90)\fs44\bord3}" + _ass(toast[0]))
+        if state.countdown is not None:
+            events += self._countdown_ass(osd, state.countdown)
+        elif state.info:
+            events += self._info_ass(osd, snap, state)
+        if state.buffering and state.countdown is None:
+            events += self._card_ass(osd, s("player.buffering"), 540)
+        elif state.paused and state.countdown is None:
+            events += player_overlay.pause_sign_ass(osd, s("player.paused"))
+        if state.legend and state.countdown is None:
+            events += player_overlay.legend_ass(osd, self.ui)
+        if state.toast is not None:
+            events += self._card_ass(osd, state.toast[0], TOAST_Y)
         self.player.show_osd("\n".join(events))
-        self._show_osd_thumbnail(seek if countdown is None else None, snap.duration or self._duration_hint())
+        self._show_osd_thumbnail(osd, state.seek if state.countdown is None else None,
+                                 snap.duration or self._duration_hint())
 
-    def _show_osd_thumbnail(self, seek: float | None, duration: float) -> None:
+    def _show_osd_thumbnail(self, osd: OsdSpace, seek: float | None, duration: float) -> None:
         """Handover: the frame at the seek target, framed in yellow above the title, as in ``_draw_info``."""
         crop = self._thumbs.at(seek) if self._thumbs is not None and seek is not None and duration else None
         if crop is None or seek is None:
@@ -556,74 +614,146 @@ class PlayerScreen:
         self._osd_thumb = float(int(seek))
         pixels, (w, h) = crop
         border = 4
-        width, height = thumbnail_size((w, h))
+        width, height = (round(side * osd.scale) for side in thumbnail_size((w, h)))
         framed = pygame.Surface((width + 2 * border, height + 2 * border))
         framed.fill(theme.FOCUS)
         framed.blit(pygame.transform.smoothscale(pygame.image.frombuffer(pixels, (w, h), "RGB"), (width, height)),
                     (border, border))
-        marker_x = 96 + round((OSD_WIDTH - 192) * min(1.0, seek / duration))
-        x = min(max(0, marker_x - framed.get_width() // 2), OSD_WIDTH - framed.get_width())
-        y = max(0, OSD_THUMB_BOTTOM - framed.get_height())
+        safe = player_overlay.design_safe()
+        marker_x = osd.x(safe.x + safe.width * min(1.0, seek / duration))
+        x = min(max(osd.x(0), marker_x - framed.get_width() // 2), osd.x(OSD_WIDTH) - framed.get_width())
+        y = max(osd.y(0), osd.y(OSD_THUMB_BOTTOM) - framed.get_height())
         self.player.show_image(pygame.image.tobytes(framed, "RGB"), framed.get_size(), (x, y))
 
-    def _draw_info(self, surface: pygame.Surface, snap: Snapshot) -> None:
+    def _info_text(self, snap: Snapshot, state: OverlayState) -> tuple[str, str, str, float]:
+        """The info bar's name line, clock line, subtitle-delay note and progress (0-1)."""
+        s = self.ui.strings
+        name = self.title.name(s.language)
+        if self.episode is not None:
+            name = f"{name}  ·  {s('episode', n=self.episode.number)}"
+        duration = snap.duration or self._duration_hint()
+        position = state.seek if state.seek is not None else (snap.position or 0.0)
+        clock = f"{Strings.clock(position)} / {Strings.clock(duration)}" if duration else Strings.clock(position)
+        if state.paused:
+            clock = f"{s('player.paused')}   {clock}"
+        delay = s("player.sub_delay_short", value=f"{state.sub_delay:+.1f}") if state.sub_delay else ""
+        return name, clock, delay, position / duration if duration else 0.0
+
+    def _draw_info(self, surface: pygame.Surface, snap: Snapshot, state: OverlayState) -> None:
+        """The bottom panel: name, progress bar, time; its text ends on the safe area's bottom edge."""
         ui = self.ui
         width, height = ui.size
-        panel = pygame.Rect(0, height - ui.px(230), width, ui.px(230))
+        safe = ui.safe
+        name, label, delay, fraction = self._info_text(snap, state)
+        title = ui.fonts.render(name, INFO_NAME_SIZE, theme.TEXT, bold=True, max_width=safe.width)
+        clock = ui.fonts.render(label, INFO_CLOCK_SIZE, theme.FOCUS if state.seek is not None else theme.TEXT)
+        clock_top = safe.bottom - clock.get_height()
+        bar = pygame.Rect(safe.x, clock_top - ui.px(INFO_GAP + INFO_BAR_H), safe.width, ui.px(INFO_BAR_H))
+        title_top = bar.y - ui.px(INFO_GAP) - title.get_height()
+        panel = pygame.Rect(0, title_top - ui.px(INFO_GAP), width, height - title_top + ui.px(INFO_GAP))
         shade = pygame.Surface(panel.size)
         shade.set_alpha(190)
         surface.blit(shade, panel)
-        x = ui.px(96)
-        name = self.title.name(ui.language)
-        if self.episode is not None:
-            name = f"{name}  ·  {ui.strings('episode', n=self.episode.number)}"
-        title = ui.fonts.render(name, 48, theme.TEXT, bold=True, max_width=width - 2 * x)
-        surface.blit(title, (x, panel.y + ui.px(28)))
-        duration = snap.duration or self._duration_hint()
-        position = self._seek_target if self._seek_target is not None else (snap.position or 0.0)
-        bar = pygame.Rect(x, panel.y + ui.px(120), width - 2 * x, ui.px(12))
-        draw.progress_bar(surface, bar, position / duration if duration else 0.0)
-        label = f"{Strings.clock(position)} / {Strings.clock(duration)}" if duration else Strings.clock(position)
-        if snap.paused:
-            label = f"{ui.strings('player.paused')}   {label}"
-        clock = ui.fonts.render(label, 40, theme.FOCUS if self._seek_target is not None else theme.TEXT)
-        surface.blit(clock, (x, bar.bottom + ui.px(20)))
-        if self._seek_target is not None and duration:
-            marker_x = bar.x + round(bar.width * min(1.0, position / duration))
+        surface.blit(title, (safe.x, title_top))
+        draw.progress_bar(surface, bar, fraction)
+        surface.blit(clock, (safe.x, clock_top))
+        if delay:
+            note = ui.fonts.render(delay, INFO_CLOCK_SIZE, theme.FOCUS)
+            surface.blit(note, note.get_rect(topright=(safe.right, clock_top)))
+        if state.seek is not None and fraction:
+            marker_x = bar.x + round(bar.width * min(1.0, fraction))
             pygame.draw.circle(surface, theme.FOCUS, (marker_x, bar.centery), ui.px(16))
-            thumb = self._thumbnail_at(position)
+            thumb = self._thumbnail_at(state.seek)
             if thumb is not None:
                 box = thumb.get_rect(midbottom=(marker_x, panel.y - ui.px(16)))
                 box.clamp_ip(surface.get_rect())
                 surface.blit(thumb, box)
                 pygame.draw.rect(surface, theme.FOCUS, box.inflate(ui.px(8), ui.px(8)), width=ui.px(4))
 
-    def _draw_countdown(self, surface: pygame.Surface, seconds: int) -> None:
+    def _info_ass(self, osd: OsdSpace, snap: Snapshot, state: OverlayState) -> list[str]:
+        safe = player_overlay.design_safe()
+        name, clock, delay, fraction = self._info_text(snap, state)
+        clock_top = safe.bottom - round(INFO_CLOCK_SIZE * player_overlay.ASS_LINE_PER_EM)
+        bar = pygame.Rect(safe.x, clock_top - INFO_GAP - INFO_BAR_H, safe.width, INFO_BAR_H)
+        title_top = bar.y - INFO_GAP - round(INFO_NAME_SIZE * player_overlay.ASS_LINE_PER_EM)
+        panel_top = title_top - INFO_GAP
+        filled = bar.copy()
+        filled.width = max(1, round(bar.width * min(1.0, fraction)))
+        colour = player_overlay.ass_color(theme.FOCUS if state.seek is not None else theme.TEXT)
+        events = [
+            osd.rect(pygame.Rect(0, panel_top, OSD_WIDTH, 1080 - panel_top), (0, 0, 0), alpha=0x40),
+            osd.rect(bar, theme.PROGRESS_TRACK),
+            osd.rect(filled, theme.PROGRESS_FILL),
+            rf"{{\an7{osd.pos(safe.x, title_top)}{osd.fs(INFO_NAME_SIZE)}\b1\bord0\shad0}}" + _ass(name),
+            rf"{{\an1{osd.pos(safe.x, safe.bottom)}{osd.fs(INFO_CLOCK_SIZE)}\bord0\shad0\1c{colour}}}" + _ass(clock),
+        ]
+        if delay:
+            events.append(rf"{{\an3{osd.pos(safe.right, safe.bottom)}{osd.fs(INFO_CLOCK_SIZE)}\bord0\shad0"
+                          rf"\1c{player_overlay.ass_color(theme.FOCUS)}}}" + _ass(delay))
+        return events
+
+    def _countdown_lines(self, seconds: int) -> list[tuple[str, int, tuple[int, int, int]]]:
         ui = self.ui
-        shade = pygame.Surface(ui.size)
-        shade.set_alpha(170)
-        surface.blit(shade, (0, 0))
         following = self._next_episode()
-        heading = ui.strings("player.next_in", n=max(0, seconds))
         line = ""
         if following is not None:
             line = ui.strings("episode", n=following.number)
             if following.title:
                 line = f"{line}  {pick(following.title, ui.language)}"
-        y = ui.size[1] // 2 - ui.px(90)
-        for text, size, color in ((heading, 60, theme.TEXT), (line, 44, theme.TEXT_DIM),
-                                  (ui.strings("player.next_hint"), 36, theme.FOCUS)):
-            if text:
-                rendered = ui.fonts.render(text, size, color, bold=size == 60)
-                surface.blit(rendered, rendered.get_rect(center=(ui.size[0] // 2, y)))
-            y += ui.px(90)
+        return [(text, size, color) for text, size, color in (
+            (ui.strings("player.next_in", n=max(0, seconds)), 60, theme.TEXT), (line, 44, theme.TEXT_DIM),
+            (ui.strings("player.next_hint"), 40, theme.FOCUS)) if text]
+
+    def _draw_countdown(self, surface: pygame.Surface, seconds: int) -> None:
+        """The next episode's countdown on a solid panel: the film's own last frame (credits, signs)
+        must not show through the words she has to read."""
+        ui = self.ui
+        shade = pygame.Surface(ui.size)
+        shade.set_alpha(170)
+        surface.blit(shade, (0, 0))
+        rendered = [ui.fonts.render(text, size, color, bold=size == 60) for text, size, color in
+                    self._countdown_lines(seconds)]
+        inner = max(r.get_width() for r in rendered)
+        panel = pygame.Rect(0, 0, min(ui.safe.width, inner + ui.px(128)), ui.px(COUNTDOWN_ROW) * len(rendered)
+                            + ui.px(64))
+        panel.center = (ui.size[0] // 2, ui.size[1] // 2)
+        pygame.draw.rect(surface, theme.CARD, panel, border_radius=ui.px(24))
+        pygame.draw.rect(surface, theme.FOCUS, panel, width=ui.px(4), border_radius=ui.px(24))
+        y = panel.y + ui.px(32) + ui.px(COUNTDOWN_ROW) // 2
+        for item in rendered:
+            surface.blit(item, item.get_rect(center=(panel.centerx, y)))
+            y += ui.px(COUNTDOWN_ROW)
+
+    def _countdown_ass(self, osd: OsdSpace, seconds: int) -> list[str]:
+        lines = self._countdown_lines(seconds)
+        inner = max(player_overlay.text_width(self.ui, text, size, bold=size == 60) for text, size, _ in lines)
+        panel = pygame.Rect(0, 0, min(player_overlay.design_safe().width, inner + 128),
+                            COUNTDOWN_ROW * len(lines) + 64)
+        panel.center = (OSD_WIDTH // 2, 540)
+        events = [osd.rect(pygame.Rect(0, 0, OSD_WIDTH, 1080), (0, 0, 0), alpha=0x55),
+                  osd.rect(panel.inflate(8, 8), theme.FOCUS), osd.rect(panel, theme.CARD)]
+        y = panel.y + 32 + COUNTDOWN_ROW // 2
+        for text, size, color in lines:
+            bold = r"\b1" if size == 60 else ""
+            events.append(rf"{{\an5{osd.pos(panel.centerx, y)}{osd.fs(size)}{bold}\bord0\shad0"
+                          rf"\1c{player_overlay.ass_color(color)}}}" + _ass(text))
+            y += COUNTDOWN_ROW
+        return events
 
     def _draw_card(self, surface: pygame.Surface, text: str, center_y: int) -> None:
         ui = self.ui
-        rendered = ui.fonts.render(text, 40, theme.TEXT, bold=True)
+        rendered = ui.fonts.render(text, CARD_TEXT, theme.TEXT, bold=True)
         rect = rendered.get_rect(center=(ui.size[0] // 2, center_y)).inflate(ui.px(80), ui.px(40))
         pygame.draw.rect(surface, theme.CARD, rect, border_radius=ui.px(20))
         surface.blit(rendered, rendered.get_rect(center=rect.center))
+
+    def _card_ass(self, osd: OsdSpace, text: str, center_y: int) -> list[str]:
+        width = player_overlay.text_width(self.ui, text, CARD_TEXT, bold=True) + 80
+        height = round(CARD_TEXT * player_overlay.ASS_LINE_PER_EM) + 40
+        rect = pygame.Rect(0, 0, width, height)
+        rect.center = (OSD_WIDTH // 2, center_y)
+        return [osd.rect(rect, theme.CARD),
+                rf"{{\an5{osd.pos(OSD_WIDTH // 2, center_y)}{osd.fs(CARD_TEXT)}\b1\bord0\shad0}}" + _ass(text)]
 
     # -- status --------------------------------------------------------------------------------
 
@@ -654,6 +784,7 @@ class PlayerScreen:
             "countdown": (max(0, int(self._countdown_until - self._clock()) + 1)
                           if self.phase == "countdown" else None),
             "notice": self._toast[0] if self._toast else None,
+            "legend": self._clock() < self._legend_until,
             "seek_target": self._seek_target,
             "thumbnail": self._seek_target is not None and self._thumbnail_at(self._seek_target) is not None,
             "retries": self.retries,
@@ -666,8 +797,3 @@ def thumbnail_size(tile: tuple[int, int]) -> tuple[int, int]:
     never more than a quarter of the width, whatever size of tile a catalog brings."""
     factor = min(2.0, MAX_THUMB[0] / tile[0], MAX_THUMB[1] / tile[1])
     return max(1, round(tile[0] * factor)), max(1, round(tile[1] * factor))
-
-
-def _ass(text: str) -> str:
-    """Text made safe for an ASS event: braces would start override tags, backslashes escapes."""
-    return text.replace("{", "(").replace("}", ")").replace("\\", "/").replace("\n", " ")

@@ -137,7 +137,7 @@ def placeholder(fonts: theme.Fonts, title: str, size: tuple[int, int]) -> pygame
         mix = y / height
         color = tuple(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
         surface.fill(color, (0, y, width, 4))
-    text_size = 34 if width >= 300 else 26
+    text_size = 34 if width >= fonts.px(300) else theme.MIN_TEXT
     lines = fonts.wrap(title, text_size, int(width * 0.84), 4, bold=True)
     line_height = fonts.px(text_size * 1.3)
     y = height // 2 - line_height * len(lines) // 2

@@ -16,6 +16,7 @@ import pygame
 from piclient.catalog import Catalog, Episode, Title
 from piclient.remote.repeat import ButtonEvent
 from piclient.state import Progress
+from piclient.ui import theme
 from piclient.ui.i18n import Strings
 from piclient.ui.posters import PosterBank
 from piclient.ui.theme import Fonts
@@ -127,6 +128,12 @@ class Ui:
     pop: Callable[[], None]
     play: Callable[[Title, Episode | None, float], None]
     background: pygame.Surface
+    # Why films cannot play right now (an i18n key such as "offline.network"), or None: set by the app
+    # from what the box already knows, so a title's page can say so before she presses Play.
+    playback_warning: str | None = None
+    # What ui.overscan_percent keeps clear on each side, as a fraction: the embedded output already
+    # draws into the smaller area, the hand-over OSD needs it to move its layout in (player_overlay).
+    overscan: float = 0.0
 
     @property
     def language(self) -> str:
@@ -134,6 +141,18 @@ class Ui:
 
     def px(self, value: float) -> int:
         return self.fonts.px(value)
+
+    @property
+    def safe(self) -> pygame.Rect:
+        """The part of the screen every TV shows (the "title safe" area): no text goes outside it."""
+        return safe_area(self.size)
+
+
+def safe_area(size: tuple[int, int]) -> pygame.Rect:
+    """``size`` less theme.SAFE_MARGIN on every side: 96 px left and right, 54 px top and bottom at 1080p."""
+    width, height = size
+    margin_x, margin_y = round(width * theme.SAFE_MARGIN), round(height * theme.SAFE_MARGIN)
+    return pygame.Rect(margin_x, margin_y, width - 2 * margin_x, height - 2 * margin_y)
 
 
 class Screen(Protocol):

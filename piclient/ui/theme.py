@@ -27,6 +27,16 @@ PROGRESS_TRACK = (60, 64, 72)
 PROGRESS_FILL = (230, 72, 60)
 CARD = (34, 40, 52)
 CARD_FOCUS = (58, 66, 84)
+# The colour keys' own colours, for the dots of the legend that says what each one does.
+KEY_RED = (220, 50, 47)
+KEY_GREEN = (40, 170, 70)
+KEY_YELLOW = (240, 200, 30)
+KEY_BLUE = (40, 110, 230)
+
+# Many TVs crop the picture's edges (overscan); broadcasters keep text inside the middle 90 %.
+SAFE_MARGIN = 0.05
+# Nothing she must read is smaller than this (pixels at 1080p): about 8 mm on a 55" TV, read from 3 m.
+MIN_TEXT = 28
 
 FONT_CANDIDATES = {
     False: ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"],

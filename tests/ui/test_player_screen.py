@@ -17,7 +17,7 @@ from piclient.player.api import Track
 from piclient.player.messages import SubtitleReady
 from piclient.remote.keymap import Keymap
 from piclient.state import StateStore
-from piclient.ui import theme
+from piclient.ui import player_screen, theme
 from piclient.ui.app import App, CecNotice
 from piclient.ui.player_screen import thumbnail_size
 from tests.catalogs import film, series
@@ -35,7 +35,7 @@ class Clock:
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, player: FakePlayer) -> None:
+    def __init__(self, tmp_path: Path, player: FakePlayer, size: tuple[int, int] = SIZE, ui: str = "") -> None:
         data = tmp_path / "data"
         cache = CatalogCache(data)
         raw = json.dumps({"version": 1, "titles": [film("f", "영화"), series("s", "시리즈", episodes=2)]})
@@ -43,12 +43,12 @@ class Rig:
         self.store = StateStore(data / "state.db")
         self.clock = Clock()
         self.player = player
-        config = parse_config("ui: {fullscreen: false}\ncec: {enabled: false}\n")
-        surface = open_display(False, SIZE)
+        config = parse_config(f"ui: {{fullscreen: false{ui}}}\ncec: {{enabled: false}}\n")
+        surface = open_display(False, size)
         self.app = App(config, surface, cache, self.store, Keymap.from_config(config.remote), player=player,
                        clock=self.clock)
         player.on_event = self.app.player_event
-        self.app.set_display_reopener(lambda: open_display(False, SIZE))
+        self.app.set_display_reopener(lambda: open_display(False, size))
 
     def step(self, seconds: float = 0.0) -> None:
         self.clock.now += seconds
@@ -120,29 +120,126 @@ def test_tv_standby_pauses_and_saves(rig: Rig) -> None:
     assert rig.store.progress("f").position == pytest.approx(300)
 
 
-def test_colour_keys_set_the_subtitle_delay_and_it_is_remembered_per_title(rig: Rig) -> None:
+def screenshot(rig: Rig) -> pygame.Surface:
+    """The launcher's own screenshot (the control socket's command), as a surface to read pixels from."""
+    reply = rig.app._control({"cmd": "screenshot"}, rig.clock.now)
+    image = reply["_image"]
+    pixels, size = image() if callable(image) else image
+    return pygame.image.frombytes(pixels, size, "RGB")
+
+
+def colour_count(surface: pygame.Surface, color: tuple[int, int, int], area: pygame.Rect | None = None,
+                 tolerance: int = 0) -> int:
+    """How many pixels of ``area`` have ``color`` (each channel within ``tolerance``: text is anti-aliased)."""
+    region = surface.subsurface(area) if area is not None else surface
+    return sum(1 for x in range(region.get_width()) for y in range(region.get_height())
+               if all(abs(a - b) <= tolerance for a, b in zip(tuple(region.get_at((x, y)))[:3], color, strict=True)))
+
+
+def test_the_first_colour_press_only_shows_what_the_colour_keys_do(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600)
+    rig.step()
+    assert colour_count(screenshot(rig), theme.KEY_RED) == 0
+    rig.key("red")
+    assert rig.player.called("sub_delay") == [0.0]  # only the title's saved delay, set at load
+    legend = screenshot(rig)
+    for colour in (theme.KEY_RED, theme.KEY_GREEN, theme.KEY_YELLOW, theme.KEY_BLUE):
+        assert colour_count(legend, colour, pygame.Rect(SIZE[0] // 2, 0, SIZE[0] // 2, SIZE[1] // 2)) > 20
+    assert rig.now_playing()["legend"] is True
+    rig.step(player_screen.LEGEND_S + 0.1)
+    assert rig.now_playing()["legend"] is False and colour_count(screenshot(rig), theme.KEY_RED) == 0
+    rig.key("yellow")  # the legend had gone: this press only shows it again
+    assert rig.player.called("select") == []
+
+
+def test_holding_the_colour_key_that_opened_the_legend_does_not_act(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600)
+    rig.step()
+    rig.key("green")
+    rig.key("green", repeat=True)
+    rig.key("green", repeat=True)
+    assert rig.player.snapshot().sub_delay == 0.0
+    rig.key("green")
+    assert rig.player.snapshot().sub_delay == pytest.approx(0.1)
+
+
+def test_colour_keys_move_the_subtitles_while_the_legend_shows_and_it_is_remembered_per_title(rig: Rig) -> None:
     series_title = rig.app.ui.library.catalog.by_id["s"]
     rig.app.ui.play(series_title, series_title.episodes[0], 0.0)
     rig.player.start_playing(duration=1500)
     rig.step()
+    rig.key("red")  # shows the legend
     rig.key("red")
     rig.key("red")
     assert rig.player.called("sub_delay")[-1] == pytest.approx(-0.2)
+    assert rig.now_playing()["notice"] == "자막 시간 -0.2초"
     rig.key("back")
     rig.app.ui.play(series_title, series_title.episodes[1], 0.0)  # another episode of the same series
     assert rig.player.called("sub_delay")[-1] == pytest.approx(-0.2)
 
 
-def test_yellow_cycles_subtitles_and_then_off(rig: Rig) -> None:
+def test_a_subtitle_delay_shows_in_the_info_bar(rig: Rig) -> None:
     rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-    subs = (Track(1, "sub", "ko", "한국어", True, None, None, None), Track(2, "sub", "en", "English", False, None,
-                                                                            None, None))
+    rig.player.start_playing(duration=3600)
+    rig.player.set(sub_delay=0.3)
+    rig.step()
+    rig.key("info")
+    bar = pygame.Rect(SIZE[0] // 2, SIZE[1] * 3 // 4, SIZE[0] // 2, SIZE[1] // 4)
+    assert colour_count(screenshot(rig), theme.FOCUS, bar, tolerance=40) > 20  # "자막 +0.3초", in the focus colour
+    rig.player.set(sub_delay=0.0)
+    rig.step()
+    assert colour_count(screenshot(rig), theme.FOCUS, bar, tolerance=40) == 0
+
+
+def test_yellow_cycles_subtitles_and_then_off_and_blue_puts_them_back(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    subs = (Track(1, "sub", "ko-KR", "한국어", True, None, None, None), Track(2, "sub", "en", "English", False, None,
+                                                                               None, None))
     rig.player.start_playing(duration=3600, tracks=subs)
     rig.step()
+    rig.key("yellow")  # the legend
     rig.key("yellow")
     rig.key("yellow")
     assert rig.player.called("select") == [("sub", 2), ("sub", None)]
     assert rig.now_playing()["notice"] == "자막 끔"
+    rig.key("green")
+    assert rig.player.snapshot().sub_delay == pytest.approx(0.1)
+    rig.key("blue")
+    assert rig.player.called("select")[-1] == ("sub", 1)
+    assert rig.player.snapshot().sub_delay == 0.0
+    assert rig.store.get("sub_delay:f") == "0.0"
+    assert rig.now_playing()["notice"] == "자막을 원래대로 돌려놓았어요"
+
+
+def test_the_next_episode_hint_sits_on_a_solid_panel(rig: Rig) -> None:
+    series_title = rig.app.ui.library.catalog.by_id["s"]
+    rig.app.ui.play(series_title, series_title.episodes[0], 0.0)
+    rig.player.start_playing(duration=1500, position=1499)
+    rig.step()
+    rig.player.fire("ended", reason="eof")
+    rig.step()
+    assert rig.now_playing()["countdown"] is not None
+    # The hint's line ("확인: 바로 보기 · 뒤로: 그만 보기"): around its words, the panel's own colour,
+    # not the film's last frame seen through a shade.
+    hint = pygame.Rect(SIZE[0] * 3 // 8, round(SIZE[1] * 0.55), SIZE[0] // 4, round(SIZE[1] * 0.07))
+    assert colour_count(screenshot(rig), theme.CARD, hint) > 0.5 * hint.width * hint.height
+
+
+def test_a_paused_film_shows_a_large_pause_sign(rig: Rig) -> None:
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=60)
+    rig.step()
+    # The sign's two bars: white blocks a fifth of the screen's height, in its middle.
+    middle = pygame.Rect(SIZE[0] // 2 - SIZE[1] // 8, SIZE[1] // 4, SIZE[1] // 4, SIZE[1] // 3)
+    assert colour_count(screenshot(rig), theme.TEXT, middle) == 0
+    rig.key("ok")
+    assert rig.player.snapshot().paused
+    bars = colour_count(screenshot(rig), theme.TEXT, middle)
+    assert bars >= 2 * rig.app.ui.px(40) * rig.app.ui.px(140)
+    rig.key("ok")
+    assert colour_count(screenshot(rig), theme.TEXT, middle) == 0
 
 
 def test_the_screen_switches_on_the_subtitle_the_fetcher_chose_and_only_that_one(rig: Rig) -> None:
@@ -189,6 +286,13 @@ def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None
         rig.step()
         rig.key("info")
         assert "영화" in rig.player.osd[-1] and "0:42 / 1:00:00" in rig.player.osd[-1]
+        assert r"\p1" not in rig.player.osd[-1].split("0:42")[-1]  # no pause sign while it plays
+        rig.key("ok")
+        rig.key("red")
+        osd = rig.player.osd[-1]
+        assert "일시정지" in osd and osd.count(r"\p1") >= 3  # the sign's disc and two bars, drawn by mpv
+        assert "자막 0.1초 빠르게" in osd and "자막 원래대로" in osd  # the colour keys' legend
+        rig.key("ok")
         shot = rig.app._control({"cmd": "screenshot"}, 0)
         assert shot["_image"][1] == (64, 36)  # mpv's own picture of the screen, overlay included
         rig.key("back")
