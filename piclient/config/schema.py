@@ -49,6 +49,10 @@ class UiConfig(Section):
     # Fullscreen at the display's resolution; false opens a window (the demo on a desktop).
     fullscreen: bool = True
     window_size: tuple[int, int] = (1280, 720)
+    # All text already stays inside the middle 90 % of the screen, which every TV shows. For a TV
+    # that crops more of the edges, this draws everything (menus, film, subtitles) that many
+    # percent further in from each side.
+    overscan_percent: float = Field(0, ge=0, le=10)
 
 
 class CecConfig(Section):

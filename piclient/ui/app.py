@@ -109,7 +109,8 @@ class App:
         self._last_active_source = -1e9
         self._loading_catalog = False
 
-        size = surface.get_size()
+        self.canvas = self._canvas(surface)
+        size = self.canvas.get_size()
         fonts = Fonts(scale=size[1] / 1080)
         grid = (fonts.px(POSTER_W), fonts.px(POSTER_H))
         page = (fonts.px(PAGE_W), fonts.px(PAGE_H))
@@ -118,7 +119,7 @@ class App:
         library = Library(cache.load() or Catalog(), store.all_progress(), new_since)
         self.ui = Ui(size=size, fonts=fonts, strings=Strings(config.ui.language), posters=posters,
                      library=library, push=self.push, pop=self.pop, play=self.play,
-                     background=gradient_background(size))
+                     background=gradient_background(size), overscan=config.ui.overscan_percent / 100)
         self.overlays = Overlays(self.ui, config.ui.dim_after_seconds)
         self.stack: list[Screen] = []
         self._reset_stack()
@@ -219,10 +220,23 @@ class App:
     def set_display_reopener(self, reopen: Callable[[], pygame.Surface]) -> None:
         self._reopen_display = reopen
 
+    def _canvas(self, surface: pygame.Surface) -> pygame.Surface:
+        """Where the screens draw: the whole display, or for a TV that crops more than most
+        (ui.overscan_percent) a smaller area in its middle, with black around it."""
+        inset = self.config.ui.overscan_percent / 100
+        if not inset:
+            return surface
+        width, height = surface.get_size()
+        area = pygame.Rect(round(width * inset), round(height * inset), 0, 0)
+        area.size = (width - 2 * area.x, height - 2 * area.y)
+        surface.fill((0, 0, 0))
+        return surface.subsurface(area)
+
     def _take_back_display(self) -> None:
         if not self.display_released or self._reopen_display is None:
             return
         self.surface = self._reopen_display()
+        self.canvas = self._canvas(self.surface)
         self.display_released = False
         self.ui.background = gradient_background(self.ui.size)
 
@@ -412,14 +426,15 @@ class App:
         overlay_visible = self.overlays.changed or self._overlay_showing()
         if self.overlays.changed:
             self._invalidate()
-        rects = self.top.draw(self.surface)
+        rects = self.top.draw(self.canvas)
         if overlay_visible:
-            self.overlays.draw(self.surface)
+            self.overlays.draw(self.canvas)
             rects = None
         if rects is None:
             pygame.display.flip()
         else:
-            pygame.display.update(rects)
+            offset = self.canvas.get_abs_offset()
+            pygame.display.update([rect.move(offset) for rect in rects])
         return time.perf_counter() - started
 
     def _overlay_showing(self) -> bool:
@@ -468,6 +483,12 @@ class App:
         failed = bool(self._meta.last_error) and len(self.ui.library.catalog) > 0
         kind = self._meta.error_kind or ErrorKind.OTHER
         self.overlays.set_footer(self.ui.strings(f"sync.{kind}") if failed else None)
+        # With the server or the line away, no film can play: a title's page says so before Play.
+        warning = f"offline.{kind}" if failed and kind in (ErrorKind.NETWORK, ErrorKind.SERVER) else None
+        if warning != self.ui.playback_warning:
+            self.ui.playback_warning = warning
+            for screen in self.stack:
+                screen.invalidate()
         if isinstance(self.stack[0], EmptyScreen):
             self.stack[0].set_problem(bool(self._meta.last_error) and kind is ErrorKind.SETUP)
 

@@ -31,10 +31,13 @@ def focus_ring(surface: pygame.Surface, rect: pygame.Rect, fonts: Fonts) -> None
 
 
 def badge(surface: pygame.Surface, fonts: Fonts, text: str, color: tuple[int, int, int],
-          topleft: tuple[int, int]) -> pygame.Rect:
+          topleft: tuple[int, int], within: pygame.Rect | None = None) -> pygame.Rect:
+    """A word on a coloured label; left out where it would not fit ``within`` (the title-safe area)."""
     label = fonts.render(text, theme.MIN_TEXT, theme.TEXT, bold=True)
     pad_x, pad_y = fonts.px(12), fonts.px(4)
     rect = pygame.Rect(topleft, (label.get_width() + 2 * pad_x, label.get_height() + 2 * pad_y))
+    if within is not None and not within.contains(rect):
+        return rect
     pygame.draw.rect(surface, color, rect, border_radius=fonts.px(8))
     surface.blit(label, (rect.x + pad_x, rect.y + pad_y))
     return rect

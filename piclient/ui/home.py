@@ -46,10 +46,10 @@ class HomeScreen:
         self.dirty = True
         self._full = True
         self._band = False  # the focused row and the description above it
-        self._placeholders: dict[str, pygame.Surface] = {}
+        self._placeholders: dict[tuple[str, bool], pygame.Surface] = {}
         self._hero_cache: dict[str, list[str]] = {}
         self._prepared: set[str] = set()
-        self._bands: dict[str, tuple[int, pygame.Surface]] = {}
+        self._bands: dict[str, tuple[tuple[int, int], pygame.Surface]] = {}
         self._prefetched_at: tuple[int, int] | None = None
         self.library_changed()
 
@@ -183,26 +183,26 @@ class HomeScreen:
                 self._draw_row(surface, self.rows[index], y, focused=True)
                 changed.append(band)
             elif full:
-                surface.blit(self._resting_band(self.rows[index], band.size), band)
+                surface.blit(self._resting_band(self.rows[index], band), band)
             y += ui.px(ROW_H)
         return None if full else changed
 
-    def _resting_band(self, row: Row, size: tuple[int, int]) -> pygame.Surface:
+    def _resting_band(self, row: Row, where: pygame.Rect) -> pygame.Surface:
         """A row without the focus, drawn once and reused: moving UP and DOWN then costs one blit per
         resting row instead of a row of posters, badges and labels."""
         cached = self._bands.get(row.key)
-        if cached is not None and cached[0] == row.offset:
+        if cached is not None and cached[0] == (row.offset, where.y):
             return cached[1]
-        band = pygame.Surface(size)
+        band = pygame.Surface(where.size)
         band.fill(theme.BACKGROUND)
-        self._draw_row(band, row, 0, focused=False)
+        self._draw_row(band, row, 0, focused=False, screen_y=where.y)
         complete = all(self.ui.posters.get(t.poster, "grid") is not None or self.ui.posters.is_missing(t.poster, "grid")
                        for t in row.titles[row.offset : row.offset + self._visible_count() + 1])
         if complete:  # a band with posters still loading is drawn again when they arrive
             # At most two resting rows are ever on screen; 4 MB each at 1080p, so keep only those.
             for key in [k for k in self._bands if k != row.key][1:]:
                 del self._bands[key]
-            self._bands[row.key] = (row.offset, band)
+            self._bands[row.key] = ((row.offset, where.y), band)
         return band
 
     def _draw_hero(self, surface: pygame.Surface) -> None:
@@ -271,8 +271,11 @@ class HomeScreen:
                 self._hero_cache.pop(next(iter(self._hero_cache)))
         return lines
 
-    def _draw_row(self, surface: pygame.Surface, row: Row, y: int, *, focused: bool) -> None:
+    def _draw_row(self, surface: pygame.Surface, row: Row, y: int, *, focused: bool,
+                  screen_y: int | None = None) -> None:
+        """``screen_y``: where ``y`` is on the screen, when drawing into a band of its own."""
         ui = self.ui
+        safe = ui.safe.move(0, -(screen_y - y)) if screen_y is not None else ui.safe
         label_color = theme.TEXT if focused else theme.TEXT_DIM
         label = ui.fonts.render(ui.strings(f"row.{row.key}"), 44, label_color, bold=True)
         surface.blit(label, (ui.px(MARGIN), y))
@@ -284,24 +287,28 @@ class HomeScreen:
             if x >= ui.size[0]:
                 break
             self._draw_poster(surface, row.titles[index], pygame.Rect(x, poster_y, ui.px(POSTER_W), ui.px(POSTER_H)),
-                              focused=focused and index == row.column, show_progress=row.key == "continue")
+                              focused=focused and index == row.column, show_progress=row.key == "continue",
+                              safe=safe)
             x += step
 
     def _draw_poster(self, surface: pygame.Surface, title: Title, rect: pygame.Rect, *, focused: bool,
-                     show_progress: bool) -> None:
+                     show_progress: bool, safe: pygame.Rect) -> None:
+        """``safe``: the title-safe area in ``surface``'s coordinates. A poster peeking in at the edge
+        shows, but not its words: many TVs cut them off there."""
         ui = self.ui
         image = ui.posters.get(title.poster, "grid")
         if image is not None:
             surface.blit(image, rect)
         elif ui.posters.is_missing(title.poster, "grid"):
-            surface.blit(self._placeholder(title, rect.size), rect)
+            readable = rect.left >= safe.left and rect.right <= safe.right and rect.centery + ui.px(90) <= safe.bottom
+            surface.blit(self._placeholder(title, rect.size, words=readable), rect)
         else:
             # Still loading (a frame or two): a plain card is cheap enough for a held arrow key.
             pygame.draw.rect(surface, theme.CARD, rect)
         marks = ui.library.marks(title)
         if marks.new:
             draw.badge(surface, ui.fonts, ui.strings("badge.new"), theme.NEW_BADGE,
-                       (rect.x + ui.px(10), rect.y + ui.px(10)))
+                       (rect.x + ui.px(10), rect.y + ui.px(10)), within=safe)
         if marks.watched:
             draw.watched_mark(surface, ui.fonts, (rect.right - ui.px(34), rect.y + ui.px(34)))
         fraction = marks.fraction
@@ -310,11 +317,12 @@ class HomeScreen:
         if focused:
             draw.focus_ring(surface, rect, ui.fonts)
 
-    def _placeholder(self, title: Title, size: tuple[int, int]) -> pygame.Surface:
-        surface = self._placeholders.get(title.id)
+    def _placeholder(self, title: Title, size: tuple[int, int], *, words: bool) -> pygame.Surface:
+        key = (title.id, words)
+        surface = self._placeholders.get(key)
         if surface is None:
-            surface = placeholder(self.ui.fonts, title.name(self.ui.language), size)
-            self._placeholders[title.id] = surface
+            surface = placeholder(self.ui.fonts, title.name(self.ui.language), size, words=words)
+            self._placeholders[key] = surface
             if len(self._placeholders) > 200:
                 self._placeholders.pop(next(iter(self._placeholders)))
         return surface

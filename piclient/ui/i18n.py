@@ -22,13 +22,15 @@ STRINGS: dict[str, dict[str, str]] = {
     # The home screen's footer while the catalog cannot be refreshed: one per ErrorKind
     # (piclient/catalog/cache.py). Each is true of its failure and tells whoever she phones where to
     # look, and none asks her to do anything; the details go to the log and the dashboard.
+    # The films stream from the same server over the same line: with either away they cannot play,
+    # so these two do not promise that what is shown still works.
     "sync.network": {
-        "ko": "인터넷이 잠시 끊겼어요. 여기 있는 작품은 그대로 보실 수 있어요.",
-        "en": "The internet is away for a moment. Everything shown here still works.",
+        "ko": "인터넷이 잠시 끊겼어요. 다시 연결되면 작품을 보실 수 있어요.",
+        "en": "The internet is away for a moment. Films will play again once it is back.",
     },
     "sync.server": {
-        "ko": "영화 서버에 문제가 생겼어요. 가족이 고칠 수 있어요. 여기 있는 작품은 그대로 보실 수 있어요.",
-        "en": "The film server has a problem that the family can fix. Everything shown here still works.",
+        "ko": "영화 서버에 문제가 생겼어요. 가족이 고칠 수 있어요.",
+        "en": "The film server has a problem that the family can fix.",
     },
     "sync.setup": {
         "ko": "이 기기의 설정을 가족이 확인해야 해요. 여기 있는 작품은 그대로 보실 수 있어요.",

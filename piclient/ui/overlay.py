@@ -31,6 +31,7 @@ class Overlays:
         self.dimmed = False
         self.changed = True
         self._dim_surface: pygame.Surface | None = None
+        self._band_surface: pygame.Surface | None = None
 
     def show_message(self, text: str, seconds: float, now: float) -> None:
         self.message = Message(text, now + seconds)
@@ -69,8 +70,16 @@ class Overlays:
         width, height = ui.size
         self.changed = False
         if self.footer:
-            text = ui.fonts.render(self.footer, 32, theme.TEXT_DIM)
-            surface.blit(text, text.get_rect(midbottom=(width // 2, height - ui.px(28))))
+            safe = ui.safe
+            text = ui.fonts.render(self.footer, 32, theme.TEXT_DIM, max_width=safe.width)
+            where = text.get_rect(midbottom=(width // 2, safe.bottom))
+            # On a dark band: below it lie the posters of the next row, which vary from bright to dark.
+            band = pygame.Rect(0, where.y - ui.px(12), width, height - where.y + ui.px(12))
+            if self._band_surface is None or self._band_surface.get_size() != band.size:
+                self._band_surface = pygame.Surface(band.size)
+                self._band_surface.set_alpha(200)
+            surface.blit(self._band_surface, band)
+            surface.blit(text, where)
         if self.notice is not None:
             self._card(surface, [self.notice.text], int(height * 0.15), small=True)
         if self.message is not None:

@@ -126,8 +126,9 @@ class PosterBank:
             self._done.append((key, result))
 
 
-def placeholder(fonts: theme.Fonts, title: str, size: tuple[int, int]) -> pygame.Surface:
-    """A calm drawn card with the title, for posters that are missing, loading or broken."""
+def placeholder(fonts: theme.Fonts, title: str, size: tuple[int, int], *, words: bool = True) -> pygame.Surface:
+    """A calm drawn card with the title, for posters that are missing, loading or broken; its colours
+    come from the title, so the card without ``words`` (at a screen edge) looks the same."""
     surface = pygame.Surface(size)
     digest = hashlib.sha256(title.encode("utf-8")).digest()
     top = (40 + digest[0] % 60, 50 + digest[1] % 60, 70 + digest[2] % 70)
@@ -138,7 +139,7 @@ def placeholder(fonts: theme.Fonts, title: str, size: tuple[int, int]) -> pygame
         color = tuple(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
         surface.fill(color, (0, y, width, 4))
     text_size = 34 if width >= fonts.px(300) else theme.MIN_TEXT
-    lines = fonts.wrap(title, text_size, int(width * 0.84), 4, bold=True)
+    lines = fonts.wrap(title, text_size, int(width * 0.84), 4, bold=True) if words else []
     line_height = fonts.px(text_size * 1.3)
     y = height // 2 - line_height * len(lines) // 2
     for line in lines:

@@ -21,6 +21,7 @@ MARGIN = 96
 POSTER_W, POSTER_H = 400, 600
 TEXT_X = 96 + 400 + 72
 ITEM_H = 84
+WARNING_TEXT = 34
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,28 @@ class TitleScreen:
             surface.blit(ui.fonts.render(line, 38, theme.TEXT), (x, y))
             y += ui.px(54)
         y += ui.px(24)
+        if ui.playback_warning:
+            y = self._draw_warning(surface, ui.strings(ui.playback_warning), x, y, width)
         self._draw_actions(surface, x, y, width)
         return None
+
+    def _draw_warning(self, surface: pygame.Surface, text: str, x: int, y: int, width: int) -> int:
+        """Films cannot play now (server or line away): one calm note above Play; returns the next y."""
+        ui = self.ui
+        lines = ui.fonts.wrap(text, WARNING_TEXT, min(width, ui.px(900)) - ui.px(56), 2)
+        line_h = ui.px(WARNING_TEXT * 1.45)
+        rect = pygame.Rect(x, y, min(width, ui.px(900)), line_h * len(lines) + ui.px(32))
+        pygame.draw.rect(surface, theme.CARD, rect, border_radius=ui.px(12))
+        pygame.draw.rect(surface, theme.FOCUS, (rect.x, rect.y, ui.px(8), rect.height), border_radius=ui.px(4))
+        for index, line in enumerate(lines):
+            rendered = ui.fonts.render(line, WARNING_TEXT, theme.TEXT)
+            surface.blit(rendered, (rect.x + ui.px(32), rect.y + ui.px(16) + index * line_h))
+        return rect.bottom + ui.px(24)
 
     def _draw_actions(self, surface: pygame.Surface, x: int, y: int, width: int) -> None:
         ui = self.ui
         item_h = ui.px(ITEM_H)
-        fits = max(1, (ui.size[1] - y - ui.px(40)) // (item_h + ui.px(12)))
+        fits = max(1, (ui.safe.bottom - y + ui.px(12)) // (item_h + ui.px(12)))
         if self.focus < self.offset:
             self.offset = self.focus
         elif self.focus >= self.offset + fits:
@@ -170,4 +186,5 @@ class TitleScreen:
             "actions": [a.key for a in self.actions],
             "focused_action": action.key if action else None,
             "focused_episode": action.episode.id if action and action.episode else None,
+            "warning": self.ui.strings(self.ui.playback_warning) if self.ui.playback_warning else None,
         }

@@ -65,6 +65,13 @@ def test_a_catalog_source_must_be_a_path_or_http() -> None:
     assert any("http" in p for p in problems("catalog:\n  source: ftp://host/c.json\n"))
 
 
+def test_overscan_is_a_percentage_from_0_to_10() -> None:
+    assert parse_config("ui: {overscan_percent: 2.5}").ui.overscan_percent == 2.5
+    for bad in ("-1", "11", "lots"):
+        found = problems(f"ui: {{overscan_percent: {bad}}}")
+        assert [p.split(":")[0] for p in found] == ["ui.overscan_percent"], found
+
+
 def test_remote_overrides_accept_hex_codes_and_any_case() -> None:
     config = parse_config("remote:\n  cec: {'0x91': back, 113: RED}\n  keyboard: {F5: info}\n")
     assert config.remote.cec == {0x91: Button.BACK, 113: Button.RED}

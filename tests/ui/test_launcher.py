@@ -309,8 +309,13 @@ def test_a_server_that_cannot_be_reached_says_the_internet_is_away(tmp_path: Pat
         status = tv.wait_for(failed_as("network"))
         assert status["overlay"]["footer"] == sentence("network")
         assert (status["screen"], status["catalog"]["titles"]) == ("home", 10)
+        tv.key("ok")  # a title's page says, before Play, that films cannot play now
+        page = tv.wait_for(lambda s: s["screen"] == "title")["focus"]
+        assert page["warning"] == STRINGS["offline.network"]["ko"]
         server = StaticServer(library.parent, port=port)
         tv.ctl.request("reload")
+        assert tv.wait_for(lambda s: s["focus"]["warning"] is None)["screen"] == "title"
+        tv.key("back")
         assert_cleared(tv)
     finally:
         assert tv.stop() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pygame
 import pytest
@@ -35,10 +36,13 @@ class Clock:
 
 
 class Rig:
-    def __init__(self, tmp_path: Path, player: FakePlayer, size: tuple[int, int] = SIZE, ui: str = "") -> None:
+    def __init__(self, tmp_path: Path, player: FakePlayer, size: tuple[int, int] = SIZE, ui: str = "",
+                 titles: list[dict[str, Any]] | None = None) -> None:
         data = tmp_path / "data"
         cache = CatalogCache(data)
-        raw = json.dumps({"version": 1, "titles": [film("f", "영화"), series("s", "시리즈", episodes=2)]})
+        self.cache = cache
+        titles = titles if titles is not None else [film("f", "영화"), series("s", "시리즈", episodes=2)]
+        raw = json.dumps({"version": 1, "titles": titles})
         cache.store(raw.encode(), CacheMeta(source="x", base_url="http://127.0.0.1:9/catalog.json"))
         self.store = StateStore(data / "state.db")
         self.clock = Clock()
