@@ -123,3 +123,39 @@ def test_the_player_overlay_stays_inside_the_safe_area(rig: Rig) -> None:
     rig.step()
     assert rig.app.status()["now_playing"]["countdown"] is not None
     assert_inside(text_box(rig), rig.margin)  # type: ignore[attr-defined]
+
+
+def test_nothing_she_must_read_is_smaller_than_28_px_at_1080p(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, FakePlayer(), size=FULL_HD, titles=library())
+    sizes: dict[int, str] = {}
+    fonts = rig.app.ui.fonts
+    real = fonts.render
+
+    def recording(text: str, size: int, *args: object, **kwargs: object) -> pygame.Surface:
+        sizes.setdefault(size, text)
+        return real(text, size, *args, **kwargs)  # type: ignore[arg-type]
+
+    fonts.render = recording  # type: ignore[method-assign]
+    try:
+        go_offline(rig, ErrorKind.NETWORK)  # the footer
+        rig.app._library_changed()
+        rig.key("down")  # posters with "new" badges and drawn placeholders
+        rig.key("ok")  # a title's page with its note and episode list
+        rig.step()
+        rig.app.overlays.show_message("엄마, 새 영화가 들어왔어요", 30, rig.clock.now)
+        rig.step()
+        rig.key("ok")
+        rig.key("ok")  # play: info bar, pause sign, legend, notices
+        rig.player.start_playing(duration=1500, position=600)
+        rig.player.set(sub_delay=0.2)
+        rig.step()
+        rig.key("ok")
+        rig.key("blue")
+        rig.step()
+        assert rig.app.status()["now_playing"]["legend"]
+        assert min(sizes) >= theme.MIN_TEXT, {size: text for size, text in sizes.items() if size < theme.MIN_TEXT}
+        assert len(sizes) >= 8  # the recording saw the screens' many sizes, not one
+    finally:
+        del fonts.render
+        rig.app.close()
+        pygame.display.quit()
