@@ -91,9 +91,12 @@ def _player(config: Config, app: Any) -> Any:
     try:
         from piclient.player._mpv import MpvPlayer
 
+        # Embedded, mpv draws into the launcher's screen, already moved in by overscan_percent; in a
+        # hand-over it has the whole screen and moves the picture and the subtitles in itself.
+        overscan = config.ui.overscan_percent / 100 if output == "handover" else 0.0
         return MpvPlayer(output=output, audio_output=config.player.audio_output, hwdec=config.player.hwdec,
                          readahead_s=config.player.readahead_seconds, subtitle_language=config.subtitle_language,
-                         subtitle_scale=config.player.subtitle_scale, on_event=app.player_event)
+                         subtitle_scale=config.player.subtitle_scale, overscan=overscan, on_event=app.player_event)
     except Exception as exc:  # libmpv missing or broken: films cannot play, everything else works
         log.error("the player could not be started: %s", exc)
         return None

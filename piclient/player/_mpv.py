@@ -25,6 +25,7 @@ import pygame
 from PIL import Image
 
 from piclient.player.api import Media, PlayerEvent, Snapshot, Track
+from piclient.ui.theme import SAFE_MARGIN  # the one number the launcher's screens keep their text inside
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,18 @@ IMAGE_OVERLAY_ID = 0  # overlay-add's own ids (0-63), apart from osd-overlay's
 _EXPECTED_WARNINGS = ("Can't support the subtitle",)
 
 
+def safe_margins(overscan: float = 0.0) -> dict[str, int]:
+    """mpv's subtitle and OSD margins that keep their text inside the title-safe area: 5 % of each
+    side (theme.SAFE_MARGIN), plus ``overscan``.
+
+    mpv counts these margins in "scaled pixels" of a screen 720 high, so on a 16:9 TV a fraction
+    ``f`` of the width is ``f * 1280`` and of the height ``f * 720``.
+    """
+    margin = SAFE_MARGIN + overscan
+    x, y = round(margin * 1280), round(margin * 720)
+    return {"sub_margin_x": x, "sub_margin_y": y, "osd_margin_x": x, "osd_margin_y": y}
+
+
 class _SwSize(ctypes.Structure):
     _fields_ = (("w", ctypes.c_int), ("h", ctypes.c_int))
 
@@ -76,7 +89,8 @@ def _enable_sw_render_params() -> None:
 class MpvPlayer:
     def __init__(self, *, output: str = "embedded", audio_output: str = "auto", hwdec: str = "auto-safe",
                  readahead_s: float = 60, subtitle_language: str = "ko", subtitle_scale: float = 1.3,
-                 on_event: Callable[[PlayerEvent], None] | None = None) -> None:
+                 overscan: float = 0.0, on_event: Callable[[PlayerEvent], None] | None = None) -> None:
+        """``overscan``: the fraction of each side of the screen a TV crops beyond the usual (hand-over)."""
         self.output = output
         self.on_event: Callable[[PlayerEvent], None] = on_event or (lambda event: None)
         self._lock = threading.Lock()
@@ -104,7 +118,9 @@ class MpvPlayer:
             "slang": f"{subtitle_language},{'en' if subtitle_language != 'en' else 'ko'}",
             "sub_scale": subtitle_scale,
             "sub_font": "Noto Sans CJK KR",
+            "osd_font": "Noto Sans CJK KR",  # the launcher's own face, for the hand-over overlay
             "sub_border_size": 3,
+            **safe_margins(overscan),
             "cache": "yes",
             "demuxer_readahead_secs": readahead_s,
             "cache_secs": readahead_s,
@@ -118,6 +134,9 @@ class MpvPlayer:
         if output == "handover":
             options["gpu_context"] = "drm"
             options["fullscreen"] = "yes"
+            if overscan:
+                for side in ("left", "right", "top", "bottom"):
+                    options[f"video_margin_ratio_{side}"] = overscan
         self._mpv = mpv.MPV(log_handler=self._log, loglevel="warn", **options)
         for name in _OBSERVED:
             self._mpv.observe_property(name, self._observer(name))

@@ -9,7 +9,9 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+import pygame
 import pytest
 
 from piclient.demo.server import StaticServer
@@ -92,3 +94,123 @@ def _child(script: str, server: StaticServer) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=50)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+# A subtitle line far too long for one row, and an OSD line placed by the launcher's layout: with
+# each shown and hidden in turn, the difference is exactly their pixels.
+TEXT_EDGES = PLAYING + textwrap.dedent("""
+    import pathlib, tempfile
+    from PIL import Image, ImageChops
+    from piclient.ui.player_overlay import OsdSpace, ass_text
+
+    size = (1920, 1080)
+    def settle():
+        for _ in range(40):
+            player.poll_frame(size)
+            time.sleep(0.02)
+        frame = player._frame
+        return Image.frombytes("RGBA", size, frame.get_buffer().raw).convert("RGB")
+
+    player.set_pause(True)
+    srt = pathlib.Path(tempfile.mkdtemp()) / "long.srt"
+    srt.write_text("1\\n00:00:00,000 --> 01:00:00,000\\n" + "아주 길고 긴 자막 한 줄이 화면 끝까지 " * 6 + "\\n",
+                   encoding="utf-8")
+    player.add_subtitle(str(srt), "ko", "한국어", select=True)
+    with_sub = settle()
+    player._mpv["sub-visibility"] = False
+    without = settle()
+    box = {"subtitle": ImageChops.difference(with_sub, without).getbbox()}
+    # 100 px letters as the launcher asks for them: OsdSpace turns them into an ASS size.
+    player.show_osd("{\\\\an7\\\\pos(200,200)" + OsdSpace().fs(100) + "\\\\bord0\\\\shad0}" + ass_text("HHHH"))
+    with_osd = settle()
+    box["osd_h"] = ImageChops.difference(with_osd, without).getbbox()
+    player.close()
+    print(json.dumps(box))
+""")
+
+
+@pytest.mark.timeout(60)
+def test_subtitles_stay_inside_the_title_safe_area_and_osd_letters_have_the_asked_size(
+        ladder_server: StaticServer) -> None:
+    box = json.loads(_child(TEXT_EDGES, ladder_server).stdout.strip().splitlines()[-1])
+    left, top, right, bottom = box["subtitle"]
+    assert left >= 96 and right <= 1920 - 96 and bottom <= 1080 - 54, box  # 5 % of each side at 1080p
+    assert right - left > 1200  # the line did reach across: the margins, not a short line, keep it in
+    # A capital H of Noto Sans at 100 px (pygame's size, the em) is about 73 px tall.
+    _, top, _, bottom = box["osd_h"]
+    assert 66 <= bottom - top <= 80, box
+
+
+OSD_TEXT = PLAYING + textwrap.dedent("""
+    from PIL import Image, ImageChops
+
+    size = (1920, 1080)
+    def settle():
+        for _ in range(40):
+            player.poll_frame(size)
+            time.sleep(0.02)
+        return Image.frombytes("RGBA", size, player._frame.get_buffer().raw).convert("RGB")
+
+    player.set_pause(True)
+    player._mpv["sub-visibility"] = False
+    without = settle()
+    boxes = []
+    for overlay in json.loads(sys.stdin.read()):
+        player.show_osd(overlay)
+        boxes.append(ImageChops.difference(settle(), without).getbbox())
+    player.close()
+    print(json.dumps(boxes))
+""")
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("overscan", [0, 5])
+def test_the_hand_over_overlay_keeps_its_text_inside_the_safe_area(
+        ladder_server: StaticServer, tmp_path: Path, overscan: int) -> None:
+    overlays = hand_over_overlays(tmp_path, overscan)
+    # Only the words: panels and the pause sign's shapes (ASS drawings, \p1) may reach the edges.
+    words = ["\n".join(line for line in overlay.splitlines() if r"\p1" not in line) for overlay in overlays]
+    done = subprocess.run([sys.executable, "-c", OSD_TEXT, ladder_server.url + "master.m3u8"], input=json.dumps(words),
+                          capture_output=True, text=True, timeout=80)
+    assert done.returncode == 0, done.stderr[-3000:]
+    inset = overscan / 100 + 0.05 * (1 - 2 * overscan / 100)
+    safe = (round(1920 * inset), round(1080 * inset), 1920 - round(1920 * inset), 1080 - round(1080 * inset))
+    for box in json.loads(done.stdout.strip().splitlines()[-1]):
+        assert box is not None, "no text drawn: the measurement is broken"
+        assert box[0] >= safe[0] and box[1] >= safe[1] and box[2] <= safe[2] and box[3] <= safe[3], (box, safe)
+
+
+def hand_over_overlays(tmp_path: Path, overscan: int) -> list[str]:
+    """What the launcher sends to mpv's OSD: paused with the info bar, legend and a notice; the countdown."""
+    from tests.fake_player import FakePlayer
+    from tests.ui.test_player_screen import Rig
+
+    rig = Rig(tmp_path, FakePlayer(output="handover"), size=(1920, 1080), ui=f", overscan_percent: {overscan}")
+    try:
+        title = rig.app.ui.library.catalog.by_id["s"]
+        rig.app.ui.play(title, title.episodes[0], 0.0)
+        rig.player.start_playing(duration=1500, position=600)
+        rig.player.set(sub_delay=0.3)
+        rig.step()
+        rig.key("ok")
+        rig.key("red")
+        rig.key("red")
+        paused = rig.player.osd[-1]
+        rig.key("ok")
+        rig.step(20)
+        rig.player.set(position=1499)
+        rig.step()
+        rig.player.fire("ended", reason="eof")
+        rig.step()
+        return [paused, rig.player.osd[-1]]
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
+def test_a_tv_that_crops_more_moves_subtitles_further_in() -> None:
+    from piclient.player._mpv import safe_margins
+
+    # mpv's scaled pixels: a 720-high screen, 1280 wide at 16:9.
+    assert safe_margins() == {"sub_margin_x": 64, "sub_margin_y": 36, "osd_margin_x": 64, "osd_margin_y": 36}
+    assert safe_margins(0.05)["sub_margin_x"] == 128 and safe_margins(0.05)["sub_margin_y"] == 72
