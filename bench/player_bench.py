@@ -290,8 +290,8 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.runs <= 50 or not 1 <= args.shots <= 200:
         parser.error("--runs must be 1..50 and --shots 1..200")
+    from piclient.demo.hls import make_hls
     from piclient.demo.server import StaticServer
-    from piclient.media.hls import make_hls
 
     pygame.display.init()
     pygame.display.set_mode(FRAME_SIZE)

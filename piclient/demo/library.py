@@ -19,13 +19,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from piclient.demo.hls import LANGUAGE_NAMES, Cue, make_hls
+from piclient.demo.posters import draw_poster, save_jpeg
+from piclient.demo.thumbnails import make_thumbnails
 from piclient.fsutil import atomic_write
-from piclient.media.hls import LANGUAGE_NAMES, Cue, make_hls
-from piclient.media.posters import draw_poster, save_jpeg
-from piclient.media.thumbnails import make_thumbnails
 
-FORMAT_VERSION = 2  # 2: seek thumbnails
-DEMO_SECONDS = 30.0
+FORMAT_VERSION = 3  # 2: seek thumbnails; 3: subtitles all through the film
+# Long enough to stop after a minute or two, come back and resume (the launcher offers to resume
+# after 30 s), short enough that the whole library builds in a minute or two: a flat colour, a
+# 360p and a 180p variant and ffmpeg's fastest preset cost about 10 s of CPU per film.
+DEMO_SECONDS = 180.0
+CUE_BLOCK_S = 30.0  # the four lines repeat every this many seconds
+THUMBNAIL_EVERY_S = 10.0
 COMPLETE = ".complete"
 BUILDING = ".building"
 
@@ -145,7 +150,7 @@ def _build_stream(media: Path, entry: Entry, index: int, label: str, seconds: fl
     try:
         make_hls(work, seconds=seconds, label=label, color=_colour(index),
                  subtitles={"ko": cues(entry, index, seconds, "ko"), "en": cues(entry, index, seconds, "en")})
-        make_thumbnails(work / "v0" / "index.m3u8", work / "thumbs", every_s=5)
+        make_thumbnails(work / "v0" / "index.m3u8", work / "thumbs", every_s=THUMBNAIL_EVERY_S)
         os.rename(work, final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -171,14 +176,17 @@ def _colour(index: int) -> str:
 
 
 def cues(entry: Entry, index: int, seconds: float, language: str) -> list[Cue]:
-    """Four cues spread over the stream: the title, the description and two everyday lines."""
+    """Four lines (the title, the description and two everyday lines) in every CUE_BLOCK_S of the
+    stream, so subtitles show wherever she stops and resumes."""
     ko = language == "ko"
     first, second = LINES[index % len(LINES)], LINES[(index + 1) % len(LINES)]
     texts = [entry.ko if ko else entry.en, entry.about_ko if ko else entry.about_en,
              first[0] if ko else first[1], second[0] if ko else second[1]]
     spans = ((0.05, 0.17), (0.22, 0.45), (0.50, 0.65), (0.72, 0.88))
-    return [(round(a * seconds, 3), round(b * seconds, 3), text)
-            for (a, b), text in zip(spans, texts, strict=True)]
+    block = min(seconds, CUE_BLOCK_S)
+    starts = [n * block for n in range(max(1, int(seconds / block + 1e-6)))]
+    return [(round(start + a * block, 3), round(start + b * block, 3), text)
+            for start in starts for (a, b), text in zip(spans, texts, strict=True)]
 
 
 # --- catalog ------------------------------------------------------------------------------------------

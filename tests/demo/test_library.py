@@ -1,3 +1,4 @@
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -5,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from piclient.demo import library
+from piclient.state import Progress
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -67,3 +69,21 @@ def test_a_library_of_another_duration_is_rebuilt(tmp_path: Path, small: None) -
     data = build(tmp_path, seconds=3)
     assert data["titles"][0]["duration"] == 3
     assert (tmp_path / "media" / "spring-day" / "v0" / "index.m3u8").read_text().count("#EXTINF") == 2
+
+
+def test_a_demo_film_is_long_enough_to_stop_come_back_and_resume() -> None:
+    for title in library.catalog_data(NOW, library.DEMO_SECONDS)["titles"]:
+        for playable in [title, *(ep for season in title.get("seasons", []) for ep in season["episodes"])]:
+            if "duration" not in playable:
+                continue
+            # Stopped after a minute and a half, it offers to resume, with a minute or more still to watch.
+            stopped = Progress(playable["id"], 90.0, playable["duration"], False, 0.0)
+            assert stopped.in_progress and playable["duration"] - 90 >= 60, playable["id"]
+
+
+def test_the_subtitles_go_on_all_through_a_demo_film() -> None:
+    cues = library.cues(library.FILMS[0], 0, library.DEMO_SECONDS, "ko")
+    assert cues[-1][1] > library.DEMO_SECONDS - library.CUE_BLOCK_S
+    gaps = [later[0] - earlier[1] for earlier, later in itertools.pairwise(cues)]
+    assert max(gaps) < 10 and all(gap > 0 for gap in gaps)
+    assert library.cues(library.FILMS[0], 0, 1, "en")[-1][1] <= 1  # a one-second test film keeps its four lines

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from piclient.demo.hls import make_hls
 from piclient.demo.server import StaticServer
-from piclient.media.hls import make_hls
-from piclient.media.thumbnails import make_thumbnails
+from piclient.demo.thumbnails import make_thumbnails
 from tests.launcher import Launcher, write_config
 
 SUNRISE_CUES = {"ko": [(1.0, 7.0, "해가 떠요")], "en": [(1.0, 7.0, "The sun rises")]}

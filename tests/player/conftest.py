@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from piclient.demo.hls import make_hls
 from piclient.demo.server import StaticServer
-from piclient.media.hls import make_hls
 
 # 2 s segments; "경계를 넘는 줄" spans the boundary at 2 s, so it sits in two segments.
 CUES = {

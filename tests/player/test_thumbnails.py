@@ -10,9 +10,9 @@ import pytest
 import requests
 from PIL import Image
 
+from piclient.demo.hls import make_hls
 from piclient.demo.server import StaticServer
-from piclient.media.hls import make_hls
-from piclient.media.thumbnails import make_thumbnails
+from piclient.demo.thumbnails import make_thumbnails
 from piclient.player.thumbnails import (
     ThumbCue,
     ThumbnailError,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from piclient.media.hls import HlsError, make_hls, probe_resolutions, vtt_text
+from piclient.demo.hls import HlsError, make_hls, probe_resolutions, vtt_text
 
 SUBTITLES = {
     "ko": [(0.5, 1.5, "안녕하세요"), (2.5, 3.5, "밥은 먹었니?")],

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from piclient.media.posters import draw_poster, font, save_jpeg, wrap
+from piclient.demo.posters import draw_poster, font, save_jpeg, wrap
 
 
 def _changed_pixels(a: Image.Image, b: Image.Image) -> int:

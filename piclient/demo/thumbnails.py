@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from piclient.demo.hls import vtt_timestamp
 from piclient.fsutil import atomic_write
-from piclient.media.hls import vtt_timestamp
 from piclient.player.thumbnails import MAX_IMAGE_PIXELS, MAX_IMAGES
 
 INDEX_NAME = "thumbnails.vtt"
