@@ -203,6 +203,13 @@ def _take_screenshots(config: Config, out: Path, server_url: str, password: str)
                 time.sleep(0.1)
             (out / name).write_bytes(ctl.screenshot("png"))
             print(f"{out / name}")
+        # Paused, with the colour keys' legend that the first colour press shows.
+        time.sleep(1.0)  # the seek above is committed and the picture there has arrived
+        for key in ("ok", "red"):
+            ctl.request("key", name=key)
+        time.sleep(0.5)
+        (out / "launcher-paused.png").write_bytes(ctl.screenshot("png"))
+        print(f"{out / 'launcher-paused.png'}")
         ctl.request("key", name="back")
         time.sleep(8)  # let the agent send a screenshot of the grid for the dashboard's picture
         from piclient.demo.dashboard_shots import take_dashboard_screenshots
