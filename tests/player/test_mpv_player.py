@@ -96,22 +96,26 @@ def _child(script: str, server: StaticServer) -> subprocess.CompletedProcess[str
     return done
 
 
-# A subtitle line far too long for one row, and an OSD line placed by the launcher's layout: with
-# each shown and hidden in turn, the difference is exactly their pixels.
-TEXT_EDGES = PLAYING + textwrap.dedent("""
-    import pathlib, tempfile
+# Frames at 1920x1080 as PIL images, once mpv has drawn what it was just asked to.
+FULL_HD_FRAMES = PLAYING + textwrap.dedent("""
     from PIL import Image, ImageChops
-    from piclient.ui.player_overlay import OsdSpace, ass_text
 
     size = (1920, 1080)
     def settle():
         for _ in range(40):
             player.poll_frame(size)
             time.sleep(0.02)
-        frame = player._frame
-        return Image.frombytes("RGBA", size, frame.get_buffer().raw).convert("RGB")
+        return Image.frombytes("RGBA", size, player._frame.get_buffer().raw).convert("RGB")
 
     player.set_pause(True)
+""")
+
+# A subtitle line far too long for one row, and an OSD line placed by the launcher's layout: with
+# each shown and hidden in turn, the difference is exactly their pixels.
+TEXT_EDGES = FULL_HD_FRAMES + textwrap.dedent("""
+    import pathlib, tempfile
+    from piclient.ui.player_overlay import OsdSpace, ass_text
+
     srt = pathlib.Path(tempfile.mkdtemp()) / "long.srt"
     srt.write_text("1\\n00:00:00,000 --> 01:00:00,000\\n" + "아주 길고 긴 자막 한 줄이 화면 끝까지 " * 6 + "\\n",
                    encoding="utf-8")
@@ -141,17 +145,7 @@ def test_subtitles_stay_inside_the_title_safe_area_and_osd_letters_have_the_aske
     assert 66 <= bottom - top <= 80, box
 
 
-OSD_TEXT = PLAYING + textwrap.dedent("""
-    from PIL import Image, ImageChops
-
-    size = (1920, 1080)
-    def settle():
-        for _ in range(40):
-            player.poll_frame(size)
-            time.sleep(0.02)
-        return Image.frombytes("RGBA", size, player._frame.get_buffer().raw).convert("RGB")
-
-    player.set_pause(True)
+OSD_TEXT = FULL_HD_FRAMES + textwrap.dedent("""
     player._mpv["sub-visibility"] = False
     without = settle()
     boxes = []
