@@ -167,7 +167,9 @@ def test_the_hand_over_overlay_keeps_its_text_inside_the_safe_area(
     done = subprocess.run([sys.executable, "-c", OSD_TEXT, ladder_server.url + "master.m3u8"], input=json.dumps(words),
                           capture_output=True, text=True, timeout=80)
     assert done.returncode == 0, done.stderr[-3000:]
-    inset = overscan / 100 + 0.05 * (1 - 2 * overscan / 100)
+    from tests.ui.test_safe_area import safe_margin
+
+    inset = safe_margin(overscan)
     safe = (round(1920 * inset), round(1080 * inset), 1920 - round(1920 * inset), 1080 - round(1080 * inset))
     for box in json.loads(done.stdout.strip().splitlines()[-1]):
         assert box is not None, "no text drawn: the measurement is broken"

@@ -31,6 +31,13 @@ def library() -> list[dict]:
     return [*films, series("s", "열여섯 편짜리 시리즈의 아주 긴 이름", episodes=16, added_days_ago=1)]
 
 
+def safe_margin(overscan_percent: float) -> float:
+    """How far in from each edge text may start, as a fraction of the screen: the screens draw into
+    the middle of it, overscan_percent in from each edge, and keep their own 5 % inside that."""
+    inset = overscan_percent / 100
+    return inset + theme.SAFE_MARGIN * (1 - 2 * inset)
+
+
 def go_offline(rig: Rig, kind: ErrorKind) -> None:
     """The catalog's last refresh failed, as the agent records it; the launcher reads it within a second."""
     meta = rig.cache.meta()
@@ -77,10 +84,7 @@ def assert_inside(box: tuple[int, int, int, int] | None, margin: float) -> None:
 @pytest.fixture(params=[0, 5], ids=["no-overscan", "overscan-5"])
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     rig = Rig(tmp_path, FakePlayer(), size=FULL_HD, ui=f", overscan_percent: {request.param}", titles=library())
-    # The screens draw into the middle of the screen, overscan_percent in from each edge, and keep
-    # their own 5 % inside that.
-    inset = request.param / 100
-    rig.margin = inset + theme.SAFE_MARGIN * (1 - 2 * inset)  # type: ignore[attr-defined]
+    rig.margin = safe_margin(request.param)  # type: ignore[attr-defined]
     rig.step()
     yield rig
     rig.app.close()
@@ -93,6 +97,24 @@ def test_the_home_screen_and_its_offline_footer_stay_inside_the_safe_area(rig: R
     assert_inside(text_box(rig), rig.margin)  # type: ignore[attr-defined]
     rig.key("down")  # the series row, whose posters carry "new" badges
     assert_inside(text_box(rig), rig.margin)  # type: ignore[attr-defined]
+
+
+def test_a_message_from_the_maintainer_stays_inside_the_safe_area(rig: Rig) -> None:
+    rig.app.overlays.show_message("엄마, 새 영화가 들어왔어요. " * 12, 30, rig.clock.now)  # wraps to its six lines
+    rig.step()
+    assert_inside(text_box(rig), rig.margin)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("overscan", [0, 5])
+def test_the_waiting_screen_stays_inside_the_safe_area(tmp_path: Path, overscan: int) -> None:
+    rig = Rig(tmp_path, FakePlayer(), size=FULL_HD, ui=f", overscan_percent: {overscan}", titles=[])
+    try:
+        go_offline(rig, ErrorKind.SETUP)  # the longer sentence: the family must check the settings
+        assert rig.app.top.name == "empty"
+        assert_inside(text_box(rig), safe_margin(overscan))
+    finally:
+        rig.app.close()
+        pygame.display.quit()
 
 
 def test_a_title_page_with_a_long_episode_list_stays_inside_the_safe_area(rig: Rig) -> None:
