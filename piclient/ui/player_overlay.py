@@ -117,11 +117,13 @@ def draw_pause_sign(surface: pygame.Surface, ui: Ui) -> None:
     surface.blit(label, label_box)
 
 
-def pause_sign_ass(osd: OsdSpace, label: str) -> list[str]:
+def pause_sign_ass(osd: OsdSpace, ui: Ui) -> list[str]:
     events = [osd.disc(960, PAUSE_CENTER_Y, PAUSE_RADIUS, theme.BACKGROUND, alpha=0x38)]
     events += [osd.rect(bar, theme.TEXT) for bar in _pause_bars(960, PAUSE_CENTER_Y, lambda v: round(v))]
+    label = ui.strings("player.paused")
     label_y = PAUSE_CENTER_Y + PAUSE_RADIUS + 56
-    events.append(osd.rect(pygame.Rect(960 - 150, label_y - 40, 300, 80), theme.CARD))
+    width = text_width(ui, label, PAUSE_LABEL_SIZE, bold=True) + 48
+    events.append(osd.rect(pygame.Rect(960 - width // 2, label_y - 40, width, 80), theme.CARD))
     events.append(rf"{{\an5{osd.pos(960, label_y)}{osd.fs(PAUSE_LABEL_SIZE)}\b1\bord0\shad0}}" + ass_text(label))
     return events
 

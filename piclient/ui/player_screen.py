@@ -592,7 +592,7 @@ class PlayerScreen:
         if state.buffering and state.countdown is None:
             events += self._card_ass(osd, s("player.buffering"), 540)
         elif state.paused and state.countdown is None:
-            events += player_overlay.pause_sign_ass(osd, s("player.paused"))
+            events += player_overlay.pause_sign_ass(osd, self.ui)
         if state.legend and state.countdown is None:
             events += player_overlay.legend_ass(osd, self.ui)
         if state.toast is not None:
