@@ -18,6 +18,7 @@ from piclient.catalog import Episode, Subtitle, Title, pick
 from piclient.player.abr import AbrController, BandwidthMeter
 from piclient.player.api import Media, Player, PlayerEvent, Snapshot
 from piclient.player.hls import Variant
+from piclient.player.languages import same_language, same_tag
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
 from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
@@ -125,6 +126,7 @@ class PlayerScreen:
         self._last_known_position = start
         self._sub_loaded: set[str] = set()
         self._sub_selected = False
+        self._sub_chosen: str | None = None
         self._overlay_key: OverlayState | None = None
         self._load(start)
 
@@ -147,6 +149,7 @@ class PlayerScreen:
         self.phase = "starting"
         self._sub_loaded.clear()
         self._sub_selected = False
+        self._sub_chosen = None
         self._abr = None
         self._ladder = ()
         self._thumbs = None
@@ -225,6 +228,8 @@ class PlayerScreen:
         self._sub_loaded.add(item.path)
         select = not self._sub_selected and item.select  # subtitle_choice's pick for her language
         self._sub_selected = self._sub_selected or select
+        if select:
+            self._sub_chosen = item.language  # what BLUE goes back to
         self.player.add_subtitle(item.path, item.language, item.label, select=select)
 
     def _ended(self, reason: str, error: Any) -> None:
@@ -340,14 +345,15 @@ class PlayerScreen:
             self._subtitles_as_before(snap, now)
 
     def _subtitles_as_before(self, snap: Snapshot, now: float) -> None:
-        """BLUE: the one way back to normal, whatever colour keys were pressed: no delay, her language."""
+        """BLUE: the one way back to normal, whatever colour keys were pressed: no delay, and the
+        subtitle the film started with (or none, if it started without)."""
         self.player.set_sub_delay(0.0)
         self.store.put(f"sub_delay:{self.title.id}", repr(0.0))
         subs = [t for t in snap.tracks if t.type == "sub"]
-        wanted = self.subtitle_language.lower().replace("_", "-").split("-")[0]
-        own = next((t for t in subs if (t.lang or "").lower().replace("_", "-").split("-")[0] == wanted), None)
-        if own is not None:
-            self.player.select_track("sub", own.id)
+        chosen = self._sub_chosen
+        first = next((t for t in subs if chosen is not None and same_tag(t.lang, chosen)),
+                     next((t for t in subs if chosen is not None and same_language(t.lang, chosen)), None))
+        self.player.select_track("sub", first.id if first is not None else None)
         self._toast = (self.ui.strings("player.subtitles_reset"), now + 3)
 
     def _seek_step(self, button: Button, repeat: bool, snap: Snapshot, now: float) -> None:

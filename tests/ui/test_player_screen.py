@@ -202,6 +202,7 @@ def test_yellow_cycles_subtitles_and_then_off_and_blue_puts_them_back(rig: Rig) 
     subs = (Track(1, "sub", "ko-KR", "한국어", True, None, None, None), Track(2, "sub", "en", "English", False, None,
                                                                                None, None))
     rig.player.start_playing(duration=3600, tracks=subs)
+    rig.app.post(SubtitleReady("f", "/s/ko.vtt", "ko-KR", "한국어", select=True))  # the one it started with
     rig.step()
     rig.key("yellow")  # the legend
     rig.key("yellow")
