@@ -95,7 +95,7 @@ def test_the_home_screen_and_its_offline_footer_stay_inside_the_safe_area(rig: R
     go_offline(rig, ErrorKind.NETWORK)
     assert rig.app.status()["overlay"]["footer"]
     assert_inside(text_box(rig), rig.margin)  # type: ignore[attr-defined]
-    rig.key("down")  # the series row, whose posters carry "new" badges
+    rig.key("down")  # from the row of new titles (badges) to the films, the series resting below
     assert_inside(text_box(rig), rig.margin)  # type: ignore[attr-defined]
 
 
