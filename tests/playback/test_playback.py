@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from piclient.demo.server import StaticServer
+from piclient.ui import theme
 from tests.launcher import Launcher
 
 pytestmark = pytest.mark.timeout(180)
@@ -135,6 +136,31 @@ def test_the_subtitle_delay_set_with_the_remote_is_remembered_for_the_title(tv: 
     play(tv, "sunrise", start=0)
     status = tv.wait_for(lambda s: position(s) > 0.5, timeout=20)
     assert playing(status)["sub_delay"] == pytest.approx(0.3)
+
+
+def colour_pixels(png: bytes, colour: tuple[int, int, int], box: tuple[float, float, float, float]) -> int:
+    """How many pixels of exactly ``colour`` sit in a box given in fractions of the picture."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    w, h = image.size
+    crop = image.crop((int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)))
+    return sum(1 for pixel in crop.getdata() if pixel == colour)
+
+
+def test_the_launchers_screenshot_shows_the_pause_sign_and_the_colour_keys_legend(tv: Launcher) -> None:
+    play(tv, "sunrise")
+    tv.wait_for(lambda s: position(s) > 0.5, timeout=20)
+    middle = (0.4, 0.25, 0.6, 0.6)  # where the sign's two bars stand
+    top_right = (0.5, 0.0, 1.0, 0.5)  # where the legend's coloured dots are
+    before = tv.ctl.screenshot("png")
+    tv.key("ok", "red")
+    status = tv.wait_for(lambda s: playing(s).get("paused") and playing(s).get("legend"), timeout=10)
+    assert playing(status)["sub_delay"] == 0  # the first colour press changed nothing
+    after = tv.ctl.screenshot("png")
+    # Two bars of 44x150 px at 1080p, drawn in the text colour over the film.
+    bars = 2 * round(44 * 720 / 1080) * round(150 * 720 / 1080)
+    assert colour_pixels(after, theme.TEXT, middle) - colour_pixels(before, theme.TEXT, middle) > 0.8 * bars
+    for dot in (theme.KEY_RED, theme.KEY_GREEN, theme.KEY_YELLOW, theme.KEY_BLUE):
+        assert colour_pixels(after, dot, top_right) - colour_pixels(before, dot, top_right) > 100
 
 
 @pytest.mark.parametrize("ident", ["missing", "garbage"])
