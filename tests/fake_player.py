@@ -62,6 +62,9 @@ class FakePlayer:
         tracks = tuple(replace(t, selected=t.id == track_id) if t.type == kind else t for t in self._snap.tracks)
         self._update(tracks=tracks)
 
+    def reload_subtitle(self, path: str) -> None:
+        self.calls.append(("reload_subtitle", path))
+
     def snapshot(self) -> Snapshot:
         with self._lock:
             return self._snap

@@ -172,7 +172,7 @@ class MpvPlayer:
                 id=int(item.get("id", 0)), type=str(item.get("type")), lang=item.get("lang"),
                 title=item.get("title"), selected=bool(item.get("selected")),
                 bitrate=item.get("hls-bitrate"), width=item.get("demux-w"), height=item.get("demux-h"),
-                ff_index=item.get("ff-index"),
+                ff_index=item.get("ff-index"), external=item.get("external-filename"),
             ))
         with self._lock:
             self._tracks = tuple(tracks)
@@ -256,6 +256,14 @@ class MpvPlayer:
     def select_track(self, kind: str, track_id: int | None) -> None:
         prop = {"video": "vid", "audio": "aid", "sub": "sid"}[kind]
         self._command("set", prop, "no" if track_id is None else str(track_id))
+
+    def reload_subtitle(self, path: str) -> None:
+        with self._lock:
+            track = next((t for t in self._tracks if t.type == "sub" and t.external == path), None)
+        if track is None:
+            log.debug("subtitle %s is not loaded; nothing to reload", path)
+            return
+        self._command("sub-reload", str(track.id))
 
     def show_osd(self, ass_text: str) -> None:
         """Handover output: the launcher's overlay as ASS, drawn by mpv over the video."""

@@ -127,6 +127,10 @@ class AbrController:
         self._low_water_s = min(self.tuning.low_water_s, self._healthy_s / 2)
         self._limit_resolution = decode_limit
         self._limit_bandwidth: int | None = None  # for ladders without RESOLUTION
+        self._ceiling: int | None = None  # variants at or above this stalled (see cap)
+        # Why the last update did not step up, in words the maintainer's status shows: "top" (nothing
+        # better), "decoder", "stalled" (cap), "network", "buffer", "drops", "settling", "paused", "sustain", or None.
+        self.up_blocker: str | None = None
         self._current = 0
         self._last_switch: float | None = None  # None until the first update: start-up counts as a switch
         self._last_switch_was_up = False
@@ -154,8 +158,14 @@ class AbrController:
         """The smallest resolution known to drop frames here (worth persisting), or None."""
         return self._limit_resolution
 
+    def cap(self, bandwidth: int) -> None:
+        """Never again choose a variant at or above ``bandwidth`` (its segments stalled in this film)."""
+        self._ceiling = bandwidth if self._ceiling is None else min(self._ceiling, bandwidth)
+
     def allowed(self, variant: Variant) -> bool:
-        """False for variants at or above a resolution that has dropped frames."""
+        """False for variants at or above a resolution that has dropped frames, or above the cap."""
+        if self._ceiling is not None and variant.bandwidth >= self._ceiling:
+            return False
         limit = self._limit_resolution
         if limit is not None and variant.pixels is not None:
             return variant.pixels < limit[0] * limit[1]
@@ -195,13 +205,16 @@ class AbrController:
         self._record(now, buffer_s, dropped_frames_total, playing)
         if not playing:
             self._up_since = None  # a paused player fills its buffer; that proves nothing about the link
+            self.up_blocker = "paused"
             return None
         if now - self._last_switch < self.tuning.min_switch_interval_s:
+            self.up_blocker = "settling"
             return None
         if end_buffered:
             # Only the decoder can still be too slow for what is left.
             target = self._step_down(now, throughput_bps, buffer_s=math.inf)
             self._up_since = None
+            self.up_blocker = "top"  # the rest is downloaded: nothing better to fetch
         else:
             target = self._step_down(now, throughput_bps, buffer_s)
             if target is None:
@@ -236,16 +249,32 @@ class AbrController:
 
     def _step_up(self, now: float, throughput_bps: float | None, buffer_s: float) -> int | None:
         higher = self._next_higher()
-        good = (higher is not None and throughput_bps is not None and buffer_s >= self._healthy_s
-                and throughput_bps * self.safety >= self.variants[higher].bandwidth
-                and not self._any_drops(now))
-        if not good:
+        self.up_blocker = self._why_not_up(now, higher, throughput_bps, buffer_s)
+        if self.up_blocker is not None:
             self._up_since = None
             return None
         if self._up_since is None:
             self._up_since = now
         needed = self.tuning.up_sustain_s * 2**self._up_penalty
-        return higher if now - self._up_since >= needed else None
+        if now - self._up_since >= needed:
+            return higher
+        self.up_blocker = "sustain"
+        return None
+
+    def _why_not_up(self, now: float, higher: int | None, throughput_bps: float | None,
+                    buffer_s: float) -> str | None:
+        if higher is None:
+            above = [v for v in self.variants if v.bandwidth > self.current.bandwidth]
+            if not above:
+                return "top"
+            return "stalled" if self._ceiling is not None and above[0].bandwidth >= self._ceiling else "decoder"
+        if throughput_bps is None or throughput_bps * self.safety < self.variants[higher].bandwidth:
+            return "network"
+        if buffer_s < self._healthy_s:
+            return "buffer"
+        if self._any_drops(now):
+            return "drops"
+        return None
 
     def _switch(self, now: float, target: int) -> None:
         up = target > self._current

@@ -42,6 +42,7 @@ class Track:
     width: int | None
     height: int | None
     ff_index: int | None = None  # FFmpeg's stream order: HLS variants appear in playlist order
+    external: str | None = None  # the file of a track added with sub-add
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Player(Protocol):
     def set_sub_position(self, percent: int) -> None: ...
     def add_subtitle(self, path: str, language: str, title: str, *, select: bool) -> None: ...
     def select_track(self, kind: str, track_id: int | None) -> None: ...
+    def reload_subtitle(self, path: str) -> None:
+        """Read a subtitle file added with ``add_subtitle`` again (it has grown); keeps its selection."""
     def snapshot(self) -> Snapshot: ...
     def poll_frame(self, size: tuple[int, int]) -> bool:
         """Embedded output: render the newest video frame (subtitles included); True if it changed."""

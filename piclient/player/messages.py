@@ -20,6 +20,7 @@ class SubtitleReady:
     language: str
     label: str
     select: bool = False
+    updated: bool = False  # the same file again, with more lines (a growing playlist): reload it
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class LadderReady:
 
     playable_id: str
     variants: tuple[Variant, ...]
+    # Why the segments cannot all play here (FFmpeg refuses their names), for the maintainer; None if fine.
+    segment_problem: str | None = None
 
 
 @dataclass(frozen=True)
