@@ -28,15 +28,20 @@ class StaticServer:
     """Serve ``root`` over HTTP on a daemon thread until ``close()``; use it as a context manager.
 
     ``fault(path)`` may return a status to send instead of the file; ``throttle_bytes_per_s`` slows
-    every response body. Both can be changed while the server runs.
+    every response body; ``hold(path)`` may return a number of body bytes after which the response goes
+    silent, the connection held open until the server closes (below zero: not even the headers), as a
+    server that hangs. All three can be changed while the server runs.
     """
 
     def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, *,
                  fault: Callable[[str], int | None] | None = None,
-                 throttle_bytes_per_s: float | None = None) -> None:
+                 throttle_bytes_per_s: float | None = None,
+                 hold: Callable[[str], int | None] | None = None) -> None:
         self.root = Path(root).resolve(strict=True)
         self.fault = fault
         self.throttle_bytes_per_s = throttle_bytes_per_s
+        self.hold = hold
+        self.closing = threading.Event()  # held responses wait on it
         self._httpd = _Server((host, port), _Handler)
         self._httpd.static = self
         self._closed = False
@@ -56,6 +61,7 @@ class StaticServer:
         if self._closed:
             return
         self._closed = True
+        self.closing.set()
         self._httpd.shutdown()
         # Open keep-alive connections would outlive the listener; cut them so "server gone" is real.
         with self._lock:
@@ -121,6 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self.send_error(fault)
             return
+        held = self.static.hold(self.path) if self.static.hold else None
+        if held is not None and held < 0:
+            self._go_silent()
+            return
         target = self.static.resolve(self.path)
         if target is None:
             self.send_error(404)
@@ -144,7 +154,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers["Content-Length"] = str(end - start + 1)
         self._start(status, headers)
         if body:
-            self._send_body(target, start, end - start + 1)
+            self._send_body(target, start, end - start + 1, silent_after=held)
+
+    def _go_silent(self) -> None:
+        """A server that hangs: say nothing more, keep the connection, until the server closes."""
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+        self.static.closing.wait()
+        self.close_connection = True
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         tags = self.headers.get("If-None-Match")
@@ -163,20 +180,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
 
-    def _send_body(self, target: Path, offset: int, length: int) -> None:
+    def _send_body(self, target: Path, offset: int, length: int, silent_after: int | None = None) -> None:
+        sent = 0
         try:
             with target.open("rb") as f:
                 f.seek(offset)
                 while length > 0:
+                    if silent_after is not None and sent >= silent_after:
+                        self._go_silent()
+                        return
                     rate = self.static.throttle_bytes_per_s  # read per chunk: tests change it mid-stream
                     # When throttled, small chunks (about 20 a second) keep the pace smooth.
                     chunk = f.read(min(length, max(512, int(rate / 20)) if rate else CHUNK, CHUNK))
+                    if silent_after is not None:
+                        chunk = chunk[:silent_after - sent]  # the rest after the silence, never
                     if not chunk:
                         break
                     if rate:
                         time.sleep(len(chunk) / rate)
                     self.wfile.write(chunk)
                     length -= len(chunk)
+                    sent += len(chunk)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # players drop connections when they seek; that is normal
 

@@ -33,6 +33,7 @@ SAVE_EVERY_S = 10.0
 COUNTDOWN_S = 10.0
 ABR_EVERY_S = 1.0
 MAX_RETRIES = 2  # reconnections after mpv itself gave up on a stream that had played
+START_TIMEOUT_S = 30.0  # longer than mpv's network timeout (15 s), so its own error comes first
 RECOVERED_AFTER_S = 30.0  # this long playing after a stall recovery, and a new stall starts the ladder again
 DEFAULT_START_BITRATE = 3_000_000  # until a film has measured the line: about 720p
 MAX_SWITCH_LOG = 20
@@ -79,6 +80,7 @@ class PlaybackSession:
         self._meter = BandwidthMeter()
         self._ladder: tuple[Variant, ...] = ()
         self._ceiling: int | None = None  # variants at or above this bandwidth stalled in this film
+        self._playing_bandwidth: int | None = None  # the variant last seen playing, kept across reloads
         self._segment_problem: str | None = None
         self._probing = False
         self._next_probe = 0.0
@@ -87,7 +89,7 @@ class PlaybackSession:
         self._countdown_until = 0.0
         self._last_known_position = start
         self._known_duration: float | None = None
-        self._seeking = False
+        self._load_started = clock()
         self._stall = StallWatcher(stall_tuning)
         self._recovered_at: float | None = None
         self.switches: list[dict[str, Any]] = []  # the recent variant switches, for the maintainer
@@ -129,11 +131,9 @@ class PlaybackSession:
         self._sub_loaded.clear()
         self._sub_selected = False
         self._sub_chosen = None
-        self._abr = None
-        self._ladder = ()
+        self._abr = None  # the ladder stays: a reload plays the same master
         self.thumbs = None
         self._known_duration = None
-        self._seeking = False
         if max_bitrate is None:
             estimate = self.store.get("bandwidth_bps")
             max_bitrate = int(float(estimate) * 0.7) if estimate else DEFAULT_START_BITRATE
@@ -141,7 +141,8 @@ class PlaybackSession:
                 max_bitrate = min(max_bitrate, self._ceiling - 1)
         self.player.load(Media(self.stream_url, self.playable_id, start=start, max_bitrate=max_bitrate,
                                http_headers=self._http_headers(self.stream_url)))
-        self._stall.reset(self._clock())
+        self._load_started = self._clock()
+        self._stall.reset(self._load_started)
         if start > 1 and announce:
             self._notify("resuming", start=start)
         delay = self.store.get(f"sub_delay:{self.title.id}")
@@ -242,6 +243,8 @@ class PlaybackSession:
             self._finish("watched")
             return
         self.episode = following
+        self._ladder = ()
+        self._playing_bandwidth = None
         self.retries = 0
         self.recoveries = 0
         self._ceiling = None
@@ -339,6 +342,13 @@ class PlaybackSession:
             if now >= self._countdown_until:
                 self.start_next()
             return
+        if self.phase == "starting" and now - self._load_started >= START_TIMEOUT_S:
+            # FFmpeg keeps reconnecting to a server that sends a little now and then: mpv neither
+            # loads nor fails, so the start needs a limit of its own.
+            self._load_started = now
+            self._recover(now, self._last_known_position, snap,
+                          f"the stream did not start within {START_TIMEOUT_S:.0f} s")
+            return
         if self.phase != "playing":
             return
         if now - self._last_save >= SAVE_EVERY_S:
@@ -373,17 +383,20 @@ class PlaybackSession:
         if not self._stall.stuck(now):
             return
         position = self._stall.position if self._stall.position is not None else self._last_known_position
-        still = self._stall.still_for(now)
         context = f"after {self.switches[-1]['message']}" if self.switches else "with no variant switch"
-        cause = (f"the picture stood still at {position:.2f} s for {still:.0f} s ({context}; "
-                 f"buffering {snap.buffering}, buffer {snap.buffer_s or 0:.1f} s)")
+        self._recover(now, position, snap, f"the picture stood still at {position:.2f} s for "
+                      f"{self._stall.still_for(now):.0f} s ({context}; buffering {snap.buffering}, "
+                      f"buffer {snap.buffer_s or 0:.1f} s)")
+
+    def _recover(self, now: float, position: float, snap: Snapshot, cause: str) -> None:
+        """The next step on a stall: reload where she was, then a lower variant, then give up calmly."""
         self.recoveries += 1
         self._recovered_at = now
         if self.recoveries == 1:
             log.warning("%s: %s; reloading at the same place", self.playable_id, cause)
             self._load(position, announce=False)
         elif self.recoveries == 2:
-            current = self._current_bandwidth(snap)
+            current = self._current_bandwidth(snap) or self._playing_bandwidth
             lower = self._lower_bitrate(current)
             if current is not None and lower < current:
                 self._ceiling = min(self._ceiling or current, current)  # the ABR must not go back up to it
@@ -418,6 +431,7 @@ class PlaybackSession:
             # full cache it only reads as fast as the film plays (probes measure the line then).
             self._meter.add_rate(snap.input_rate_bps / 8)
         pairs = self._variant_tracks(snap)
+        self._playing_bandwidth = self._current_bandwidth(snap) or self._playing_bandwidth
         if len(pairs) < 2:
             return
         if self._abr is None:

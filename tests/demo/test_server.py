@@ -108,6 +108,37 @@ def test_throttle_slows_the_body(server: StaticServer) -> None:
     assert time.monotonic() - started > 0.4
 
 
+def test_hold_stops_a_body_midway_and_keeps_the_connection_silent(root: Path) -> None:
+    server = StaticServer(root, hold=lambda path: 1000 if path.endswith(".ts") else None)
+    port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        conn.request("GET", "/media/seg000.ts")
+        response = conn.getresponse()
+        assert response.status == 200 and response.getheader("Content-Length") == str(len(BODY))
+        assert response.read(1000) == BODY[:1000]
+        with pytest.raises(TimeoutError):
+            response.read(1)  # nothing more comes, and the connection is not closed either
+        assert get(server, "/catalog.json")[0] == 200  # other files are served as usual
+    finally:
+        conn.close()
+        server.close()
+    assert not server._thread.is_alive()
+
+
+def test_hold_below_zero_never_answers(root: Path) -> None:
+    server = StaticServer(root, hold=lambda path: -1)
+    port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        conn.request("GET", "/media/seg000.ts")
+        with pytest.raises(TimeoutError):
+            conn.getresponse()
+    finally:
+        conn.close()
+        server.close()
+
+
 def test_close_stops_the_thread_and_cuts_open_connections(root: Path) -> None:
     server = StaticServer(root)
     port = int(server.url.rstrip("/").rsplit(":", 1)[1])

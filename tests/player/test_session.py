@@ -91,9 +91,9 @@ def test_a_stall_reloads_at_the_same_place_then_a_lower_variant_then_ends_calmly
         rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     rig.play()
     rig.tick(11.6, advance=True)
-    rig.tick(11.9)
-    assert len(rig.player.called("load")) == 1  # not yet: a slow refill gets its chance
-    rig.tick(0.2)
+    rig.tick(8)
+    assert len(rig.player.called("load")) == 1  # not yet: the last 12 s still saw some playing
+    rig.tick(4.1)
     reload = rig.player.called("load")[-1]
     assert reload.start == pytest.approx(11.6) and reload.max_bitrate == 3_000_000
     assert rig.session.status(rig.clock.now)["stall"]["recoveries"] == 1
@@ -137,6 +137,19 @@ def test_a_film_that_plays_on_after_a_recovery_starts_the_ladder_afresh(rig: Rig
     assert rig.player.called("load")[-1].max_bitrate == 3_000_000  # a reload again, not a lower variant
 
 
+def test_a_reload_that_never_starts_takes_the_next_step(rig: Rig) -> None:
+    rig.play()
+    rig.tick(3, advance=True)
+    rig.tick(9.1)
+    assert len(rig.player.called("load")) == 2  # reloading, and mpv neither loads nor fails
+    rig.tick(29.5)
+    assert len(rig.player.called("load")) == 2
+    rig.tick(0.6)
+    assert rig.player.called("load")[-1].max_bitrate == LOW.bandwidth
+    rig.tick(30.1)
+    assert rig.outcomes == ["failed"] and "did not start within 30 s" in (rig.session.error or "")
+
+
 def test_pausing_is_not_a_stall(rig: Rig) -> None:
     rig.play()
     rig.tick(2, advance=True)
@@ -175,6 +188,15 @@ def test_a_cache_that_stopped_growing_while_buffering_is_reloaded(rig: Rig) -> N
     rig.player.set(buffering=True, buffer_s=0.4)
     rig.tick(12.1)
     assert rig.player.called("load")[-1].start == pytest.approx(4)
+
+
+def test_a_server_that_sends_a_little_now_and_then_is_still_a_stall(rig: Rig) -> None:
+    rig.play()
+    rig.tick(4, advance=True)
+    for _ in range(3):  # every 10 s half a second of picture, and the cache never fills
+        rig.tick(9.5)
+        rig.tick(0.5, advance=True)
+    assert rig.player.called("load")[-1].start > 4  # reloaded where the picture had got to
 
 
 def test_the_end_of_the_stream_is_not_a_stall(rig: Rig) -> None:
