@@ -107,11 +107,11 @@ def _subtitle_preparer(directory: Any, post: Any, new_session: Any, language: st
 
     from piclient.player.subtitle_fetch import fetch_all
 
-    def prepare(playable_id: str, stream_url: str, subtitles: Any, start_time: Any) -> None:
+    def prepare(playable_id: str, stream_url: str, subtitles: Any, start_time: Any, still_playing: Any) -> None:
         session = new_session()
         threading.Thread(target=fetch_all, args=(playable_id, stream_url, subtitles, directory, post, start_time,
-                                                 session), kwargs={"language": language}, name="subtitles",
-                         daemon=True).start()
+                                                 session), name="subtitles", daemon=True,
+                         kwargs={"language": language, "still_playing": still_playing}).start()
 
     return prepare
 

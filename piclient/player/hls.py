@@ -15,7 +15,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from piclient.netio import TooLarge, TooSlow, read_capped
 from piclient.player.subtitle_choice import SubtitleOption, choose_subtitle
@@ -39,6 +39,15 @@ TOTAL_TIME_FACTOR = 6
 MPEGTS_HZ = 90_000
 # MPEG-TS timestamps are 33 bits and wrap about every 26.5 hours.
 MPEGTS_WRAP_S = 2**33 / MPEGTS_HZ
+
+
+# The segment name extensions FFmpeg's HLS demuxer accepts while ``extension_picky`` is on (its default
+# ``allowed_segment_extensions`` in Debian 12's 5.1 security update and in FFmpeg 7.1+, without "html",
+# which no media server should need). docs/architecture.md says why the player keeps the check.
+FFMPEG_SEGMENT_EXTENSIONS = frozenset({
+    "3gp", "aac", "avi", "ac3", "eac3", "flac", "mkv", "m3u8", "m4a", "m4s", "m4v", "mpg", "mov", "mp2", "mp3",
+    "mp4", "mpeg", "mpegts", "ogg", "ogv", "oga", "ts", "vob", "vtt", "wav", "webvtt", "cmfv", "cmfa", "ec3",
+    "fmp4"})
 
 
 class PlaylistError(RuntimeError):
@@ -205,6 +214,19 @@ def parse_media_playlist(text: str, base_url: str) -> list[str]:
     return [urljoin(base_url, line) for line in lines[1:] if line and not line.startswith("#")]
 
 
+def refused_segment(segments: list[str]) -> str | None:
+    """The first segment URI whose path does not end in an extension FFmpeg accepts, or None.
+
+    FFmpeg judges the path, not the query: ``seg.ts?token=1`` passes, ``seg/0`` and ``get.php?s=1`` do not.
+    """
+    for uri in segments:
+        name = urlsplit(uri).path.rsplit("/", 1)[-1]
+        extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+        if extension not in FFMPEG_SEGMENT_EXTENSIONS:
+            return uri
+    return None
+
+
 # --- fetching -----------------------------------------------------------------------------------------
 
 
@@ -241,6 +263,26 @@ def fetch_master(url: str, session: requests.Session, timeout: float = 10.0) -> 
     return parse_master(_text(data), final_url)
 
 
+def segment_problem(master: Master, session: requests.Session, timeout: float = 10.0) -> str | None:
+    """Why FFmpeg will refuse this stream's segments, in a sentence for the maintainer; None if it will not.
+
+    Reads the lowest variant's media playlist (a packager names every variant's segments alike).
+    A playlist that cannot be read says nothing here: mpv's own error will tell.
+    """
+    variant = master.variants[0]
+    try:
+        data, final_url = _get(session, variant.uri, timeout, MAX_PLAYLIST_BYTES, "the media playlist")
+        segments = parse_media_playlist(_text(data), final_url)
+    except PlaylistError:
+        return None
+    refused = refused_segment(segments)
+    if refused is None:
+        return None
+    return (f"segment URL {_short(refused)} has no media file extension (.ts, .m4s, .mp4, ...): the box's FFmpeg "
+            "refuses such segments for security (extension_picky), so the film would stop after its first "
+            "segment. Publish it with `piclient publish`, or have the server name segments by their format")
+
+
 _TIMESTAMP_MAP = re.compile(r"^X-TIMESTAMP-MAP=(.*)$", re.MULTILINE)
 
 
@@ -267,6 +309,25 @@ def fetch_subtitle_rendition(rendition: Rendition, session: requests.Session, ti
                              video_start_pts: float = 0.0,
                              max_segments: int = MAX_SUBTITLE_SEGMENTS,
                              workers: int = SUBTITLE_WORKERS) -> list[Cue]:
+    """All cues of a WebVTT subtitle rendition as it stands now (``read_subtitle_rendition`` says more)."""
+    return read_subtitle_rendition(rendition, session, timeout, video_start_pts=video_start_pts,
+                                   max_segments=max_segments, workers=workers).cues
+
+
+@dataclass(frozen=True)
+class RenditionRead:
+    """One reading of a subtitle rendition: its cues, the segments read, and whether it can grow."""
+
+    cues: list[Cue]
+    segments: frozenset[str]
+    ended: bool  # EXT-X-ENDLIST (or a VOD playlist): nothing more will come
+    target_duration: float  # EXT-X-TARGETDURATION: how often a growing playlist is worth asking again
+
+
+def read_subtitle_rendition(rendition: Rendition, session: requests.Session, timeout: float = 10.0, *,
+                            video_start_pts: float = 0.0, already: frozenset[str] = frozenset(),
+                            max_segments: int = MAX_SUBTITLE_SEGMENTS,
+                            workers: int = SUBTITLE_WORKERS) -> RenditionRead:
     """All cues of a WebVTT subtitle rendition, on the player's clock, sorted and without repeats.
 
     Each segment's cues are moved by its X-TIMESTAMP-MAP (``MPEGTS/90000 - LOCAL``) onto the MPEG-TS
@@ -282,12 +343,19 @@ def fetch_subtitle_rendition(rendition: Rendition, session: requests.Session, ti
     raises PlaylistError.
     """
     data, final_url = _get(session, rendition.uri, timeout, MAX_PLAYLIST_BYTES, "the subtitle playlist")
-    segments = parse_media_playlist(_text(data), final_url)
-    if not segments:
+    text = _text(data)
+    listed = parse_media_playlist(text, final_url)
+    if not listed:
         raise PlaylistError("the subtitle playlist has no segments")
-    if len(segments) > max_segments:
-        log.warning("subtitle playlist has %d segments; reading the first %d", len(segments), max_segments)
-        segments = segments[:max_segments]
+    ended, target = _playlist_state(text)
+    if len(listed) > max_segments:
+        log.warning("subtitle playlist has %d segments; reading the first %d", len(listed), max_segments)
+        listed = listed[:max_segments]
+        ended = True  # what is beyond the cap will not be read later either
+    # A growing playlist read again: only its new segments (a live one also drops old ones from the top).
+    segments = [url for url in listed if url not in already]
+    if not segments:
+        return RenditionRead([], already, ended, target)
     budget = _Budget(MAX_SUBTITLE_BYTES)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="subtitle-fetch")
     try:
@@ -302,13 +370,21 @@ def fetch_subtitle_rendition(rendition: Rendition, session: requests.Session, ti
             failures.append((url, result))
         else:
             cues.extend(_shift(result, video_start_pts))
-    if len(failures) == len(segments):
+    if len(failures) == len(segments) and not already:
         raise PlaylistError(f"none of the {len(failures)} subtitle segments could be read ({failures[0][1]})")
     if failures:
         # One line for the lot: a broken rendition must not flood the log with a line per segment.
         log.warning("skipped %d of %d subtitle segments; the first, %s: %s",
                     len(failures), len(segments), *failures[0])
-    return normalise(cues)
+    read = {url for url, result in zip(segments, results, strict=True) if not isinstance(result, str)}
+    return RenditionRead(normalise(cues), already | read, ended, target)
+
+
+def _playlist_state(text: str) -> tuple[bool, float]:
+    """Whether a media playlist is complete (ENDLIST, or PLAYLIST-TYPE:VOD), and its target duration."""
+    ended = "#EXT-X-ENDLIST" in text or "#EXT-X-PLAYLIST-TYPE:VOD" in text
+    match = re.search(r"^#EXT-X-TARGETDURATION:\s*([0-9.]+)", text, re.MULTILINE)
+    return ended, float(match.group(1)) if match else 6.0
 
 
 @dataclass

@@ -39,6 +39,8 @@ DEFAULT_START_BITRATE = 3_000_000  # until a film has measured the line: about 7
 MAX_SWITCH_LOG = 20
 
 Notify = Callable[..., None]
+# (playable id, stream URL, sidecar subtitles, mpv's start time, whether the film is still on)
+PrepareSubtitles = Callable[[str, str, tuple[Subtitle, ...], Callable[[], float | None], Callable[[], bool]], None]
 
 
 class PlaybackSession:
@@ -49,7 +51,7 @@ class PlaybackSession:
 
     def __init__(self, player: Player, store: StateStore, title: Title, episode: Episode | None, start: float, *,
                  subtitle_language: str, readahead_s: float = 60,
-                 prepare_subtitles: Callable[[str, str, tuple[Subtitle, ...], Callable[[], float | None]], None],
+                 prepare_subtitles: PrepareSubtitles,
                  on_finished: Callable[[str], None],
                  notify: Notify = lambda kind, **values: None,
                  probe: Callable[[str, str], None] | None = None,
@@ -156,12 +158,17 @@ class PlaybackSession:
             self.phase = "playing"
             self._stall.reset(self._clock())
             subtitles = self.episode.subtitles if self.episode else self.title.subtitles
-            self._prepare_subtitles(self.playable_id, self.stream_url, subtitles, self._start_time)
+            self._prepare_subtitles(self.playable_id, self.stream_url, subtitles, self._start_time,
+                                    self._still_playing(self.playable_id))
             thumbnails = self.episode.thumbnails if self.episode else self.title.thumbnails
             if thumbnails and self._fetch_thumbnails is not None and self.thumbs is None:
                 self._fetch_thumbnails(self.playable_id, thumbnails)
         elif event.kind == "ended":
             self._ended(event.detail.get("reason", "stopped"), event.detail.get("error"))
+
+    def _still_playing(self, playable_id: str) -> Callable[[], bool]:
+        """For the subtitle worker: whether this film is still on (it stops reading growing playlists)."""
+        return lambda: self.phase != "done" and self.playable_id == playable_id
 
     def _start_time(self) -> float | None:
         """mpv's demuxer start time (called from the subtitle worker; reads the snapshot only)."""

@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 
 import pygame
 
-from piclient.catalog import Episode, Subtitle, Title, pick
+from piclient.catalog import Episode, Title, pick
 from piclient.player.api import Player, PlayerEvent, Snapshot
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
-from piclient.player.session import PlaybackSession
+from piclient.player.session import PlaybackSession, PrepareSubtitles
 from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.state import StateStore
@@ -70,7 +70,7 @@ class PlayerScreen:
 
     def __init__(self, ui: Ui, player: Player, store: StateStore, title: Title, episode: Episode | None,
                  start: float, *, subtitle_language: str, readahead_s: float = 60,
-                 prepare_subtitles: Callable[[str, str, tuple[Subtitle, ...], Callable[[], float | None]], None],
+                 prepare_subtitles: PrepareSubtitles,
                  post: Callable[[object], None], on_finished: Callable[[str], None],
                  probe: Callable[[str, str], None] | None = None,
                  http_headers: Callable[[str], dict[str, str]] = lambda url: {},

@@ -28,6 +28,21 @@ def _film(ident: str, ko: str, duration: float, **extra: object) -> dict:
             "duration": duration, "added_at": "2026-01-01T00:00:00Z", **extra}
 
 
+def _without_extensions(film: Path) -> None:
+    """Serve every variant's segments as ``seg/0``, ``seg/1``, ...: names without a file extension, as
+    some servers and proxies give them."""
+    for playlist in film.glob("v*/index.m3u8"):
+        (playlist.parent / "seg").mkdir()
+        lines = []
+        for line in playlist.read_text(encoding="utf-8").splitlines():
+            if line.endswith(".ts"):
+                name = f"seg/{int(line.removeprefix('seg').removesuffix('.ts'))}"
+                (playlist.parent / line).rename(playlist.parent / name)
+                line = name
+            lines.append(line)
+        playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("library")
@@ -40,6 +55,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_thumbnails(media / "long" / "v0" / "index.m3u8", media / "long" / "thumbs", every_s=10)
     for n in (1, 2):
         make_hls(media / f"hood-e{n}", seconds=4, label=f"episode {n}", color="navy")
+    _without_extensions(make_hls(media / "noext", seconds=8, label="noext", color="black").parent)
     (media / "garbage").mkdir()
     (media / "garbage" / "master.m3u8").write_text("<html><body>502 Bad Gateway</body></html>", encoding="utf-8")
     titles = [
@@ -49,6 +65,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _film("long", "긴 영화", 90, thumbnails="media/long/thumbs/thumbnails.vtt"),
         _film("missing", "없는 영화", 60),
         _film("garbage", "고장 난 영화", 60),
+        {k: v for k, v in _film("noext", "이름 없는 조각", 0).items() if k != "duration"},
         {"id": "hood", "kind": "series", "title": {"ko": "우리 동네"}, "added_at": "2026-01-01T00:00:00Z",
          "seasons": [{"number": 1, "episodes": [
              {"id": f"hood-e{n}", "number": n, "stream": f"media/hood-e{n}/master.m3u8", "duration": 4}

@@ -417,3 +417,55 @@ def test_long_samples_weigh_more_than_short_ones() -> None:
 def test_the_meter_refuses_a_nonsense_half_life() -> None:
     with pytest.raises(ValueError):
         BandwidthMeter(fast_half_life_s=0)
+
+
+# --- why it stays, and variants that stalled ---------------------------------------------------------
+
+
+def test_it_says_why_it_does_not_step_up() -> None:
+    run = sim(LOW)
+    run.run(5, throughput=20 * MBPS, buffer=30)
+    assert run.controller.up_blocker == "settling"  # the first ten seconds after a start
+    run.run(10, throughput=300_000, buffer=30)
+    assert run.controller.up_blocker == "network"
+    run.run(5, throughput=20 * MBPS, buffer=15)
+    assert run.controller.up_blocker == "buffer"
+    run.run(5, throughput=20 * MBPS, buffer=30, drops_per_s=1)
+    assert run.controller.up_blocker == "drops"
+    run.run(5, throughput=20 * MBPS, buffer=30, playing=False)
+    assert run.controller.up_blocker == "paused"
+    run.run(12, throughput=20 * MBPS, buffer=30)
+    assert run.controller.up_blocker == "sustain"  # everything is right; it waits out the calm spell
+
+
+def test_at_the_top_or_below_a_decode_limit_it_says_so() -> None:
+    top = sim(FHD)
+    top.run(20, throughput=50 * MBPS, buffer=30)
+    assert top.controller.up_blocker == "top"
+    limited = sim(FHD)
+    limited.run(11, throughput=50 * MBPS, buffer=30, drops_per_s=3)  # down to HD, FHD now off the table
+    limited.run(30, throughput=50 * MBPS, buffer=30)
+    assert limited.controller.up_blocker == "decoder"
+
+
+def test_a_capped_ladder_never_goes_back_to_the_variant_that_stalled() -> None:
+    run = sim(LOW)
+    run.controller.cap(SD.bandwidth)
+    assert run.run(300, throughput=50 * MBPS, buffer=30) == []
+    assert run.controller.up_blocker == "stalled"
+    assert not run.controller.allowed(HD) and run.controller.allowed(LOW)
+
+
+def test_a_slow_spell_then_a_starved_decoder_steps_down_and_stays_down_for_the_decoder() -> None:
+    # The end-to-end case of a busy machine: the line is throttled, then restored, but the decoder,
+    # starved of CPU, drops a frame a second. It steps down for the line and stays there, saying why.
+    run = sim(SD)
+    run.run(20, throughput=5 * MBPS, buffer=30)
+    assert run.run(15, throughput=240_000, buffer=4, buffer_rate=-0.3) == [(23.0, "low.m3u8")]
+    assert run.run(120, throughput=5 * MBPS, buffer=30, drops_per_s=1) == []
+    assert run.controller.up_blocker == "drops"
+    # The same spell on a quiet machine comes back up once the calm has lasted.
+    quiet = sim(SD)
+    quiet.run(20, throughput=5 * MBPS, buffer=30)
+    quiet.run(15, throughput=240_000, buffer=4, buffer_rate=-0.3)
+    assert [uri for _, uri in quiet.run(120, throughput=5 * MBPS, buffer=30)] == ["sd.m3u8", "hd.m3u8"]

@@ -13,6 +13,8 @@ from piclient.player.hls import (
     parse_attributes,
     parse_master,
     parse_media_playlist,
+    refused_segment,
+    segment_problem,
     timestamp_offset,
 )
 from piclient.player.subtitles import Cue
@@ -214,3 +216,33 @@ def test_no_server_is_a_transient_playlist_error(session: requests.Session) -> N
         with pytest.raises(PlaylistError, match="cannot reach") as caught:
             fetch_master(f"http://127.0.0.1:{port}/master.m3u8", session, timeout=5)
     assert caught.value.transient and caught.value.status is None
+
+
+@pytest.mark.parametrize(("uri", "refused"), [
+    ("https://cdn.invalid/a/seg000.ts", False),
+    ("https://cdn.invalid/a/seg000.TS?token=abc.php", False),  # the query is not the name
+    ("https://cdn.invalid/a/init.mp4", False),
+    ("https://cdn.invalid/a/chunk-1.m4s#t=0", False),
+    ("https://cdn.invalid/a/seg/0", True),
+    ("https://cdn.invalid/a/get.php?seg=0.ts", True),
+    ("https://cdn.invalid/a/seg.html", True),  # FFmpeg would allow it; no media server needs it
+])
+def test_segments_ffmpeg_refuses_are_named_by_their_path(uri: str, refused: bool) -> None:
+    assert (refused_segment(["https://cdn.invalid/a/ok.ts", uri]) == uri) is refused
+
+
+def test_a_stream_with_extensionless_segments_is_explained_for_the_maintainer(
+        tmp_path: Path, session: requests.Session) -> None:
+    (tmp_path / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=500000\nv/index.m3u8\n")
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:2,\nseg/0\n#EXTINF:2,\nseg/1\n#EXT-X-ENDLIST\n")
+    with StaticServer(tmp_path) as srv:
+        master = fetch_master(srv.url + "master.m3u8", session, timeout=5)
+        problem = segment_problem(master, session, timeout=5)
+    assert problem is not None and "v/seg/0" in problem and "extension_picky" in problem
+
+
+def test_a_stream_with_ordinary_segments_has_no_segment_problem(
+        ladder_server: StaticServer, session: requests.Session) -> None:
+    master = fetch_master(ladder_server.url + "master.m3u8", session, timeout=5)
+    assert segment_problem(master, session, timeout=5) is None

@@ -257,3 +257,34 @@ def test_a_subtitle_file_that_grew_is_read_again_not_added_twice(rig: Rig) -> No
     rig.session.subtitle_ready(SubtitleReady("f", "/subs/a.vtt", "ko", "한국어", updated=True))
     assert len(rig.player.called("add_subtitle")) == 1
     assert rig.player.called("reload_subtitle") == ["/subs/a.vtt"]
+
+
+def test_the_variant_follows_what_the_player_measures_not_the_wall_clock(rig: Rig) -> None:
+    rig.play()  # the 360p variant, a full cache
+    rig.tick(5, advance=True)
+    level = 8.0
+    for _ in range(20):  # a throttled line: 240 kbit/s in, the cache draining
+        level = max(0.0, level - 0.5)
+        rig.player.set(input_rate_bps=240_000.0, buffer_s=level)
+        rig.tick(1, advance=True)
+    assert rig.player.called("select")[:2] == [("video", 3), ("audio", 4)]
+    assert rig.session.status(rig.clock.now)["abr"]["switches"][-1]["bitrate"] == LOW.bandwidth
+    rig.player.set(input_rate_bps=5_000_000.0, buffer_s=30.0, dropped_frames=0)
+    rig.tick(40, advance=True)
+    assert rig.player.called("select")[-2:] == [("video", 1), ("audio", 2)]
+
+
+def test_a_decoder_that_drops_frames_keeps_it_down_and_the_status_says_why(rig: Rig) -> None:
+    rig.play()
+    rig.tick(5, advance=True)
+    level = 8.0
+    for _ in range(20):
+        level = max(0.0, level - 0.5)
+        rig.player.set(input_rate_bps=240_000.0, buffer_s=level)
+        rig.tick(1, advance=True)
+    rig.player.set(input_rate_bps=5_000_000.0, buffer_s=30.0)
+    for dropped in range(1, 61):  # a busy machine: a frame a second is lost
+        rig.player.set(dropped_frames=dropped)
+        rig.tick(1, advance=True)
+    assert rig.player.called("select")[-2:] == [("video", 3), ("audio", 4)]
+    assert rig.session.status(rig.clock.now)["abr"]["up_blocker"] == "drops"

@@ -1,4 +1,5 @@
-"""Getting a title's subtitles onto disk over real HTTP on 127.0.0.1, and which one is switched on."""
+"""Getting a title's subtitles onto disk over real HTTP on 127.0.0.1, which one is switched on, and a growing
+(EVENT or live) rendition read again until it ends."""
 
 from __future__ import annotations
 
@@ -150,3 +151,84 @@ def test_a_rendition_with_signs_at_line_0_is_stored_for_mpv_with_an8(site: Site,
     assert ready.path.endswith(".srt")
     assert text_of(ready) == ("1\n00:00:01,000 --> 00:00:03,000\n{\\an8}은행\n\n"
                               "2\n00:00:02,000 --> 00:00:04,000\n어서 와\n")
+
+
+# --- growing renditions ------------------------------------------------------------------------------
+
+EVENT_MASTER = """#EXTM3U
+#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="한국어",LANGUAGE="ko",DEFAULT=YES,URI="subs/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=500000,SUBTITLES="subs"
+v/index.m3u8
+"""
+LINES = ["첫째 줄", "둘째 줄", "셋째 줄", "넷째 줄"]
+
+
+class GrowingEvent:
+    """An EVENT subtitle playlist on disk that gains one segment each time the worker waits."""
+
+    def __init__(self, root: Path) -> None:
+        (root / "v").mkdir(parents=True)
+        (root / "master.m3u8").write_text(EVENT_MASTER, encoding="utf-8")
+        (root / "v" / "index.m3u8").write_text("#EXTM3U\n#EXTINF:2,\nseg0.ts\n", encoding="utf-8")
+        self.subs = root / "subs"
+        self.subs.mkdir()
+        self.count = 0
+        self.waits: list[float] = []
+        self.add()
+
+    def add(self, *, end: bool = False) -> None:
+        n = self.count
+        (self.subs / f"seg{n}.vtt").write_text(
+            f"WEBVTT\n\n00:00:{2 * n:02d}.000 --> 00:00:{2 * n + 1:02d}.000\n{LINES[n]}\n", encoding="utf-8")
+        self.count += 1
+        lines = ["#EXTM3U", "#EXT-X-TARGETDURATION:2", "#EXT-X-PLAYLIST-TYPE:EVENT"]
+        for i in range(self.count):
+            lines += ["#EXTINF:2,", f"seg{i}.vtt"]
+        if end:
+            lines.append("#EXT-X-ENDLIST")
+        (self.subs / "index.m3u8").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self.count < len(LINES):
+            self.add(end=self.count == len(LINES) - 1)
+
+
+def test_a_growing_subtitle_playlist_is_read_again_until_its_endlist(tmp_path: Path) -> None:
+    event = GrowingEvent(tmp_path / "site")
+    posted: list[object] = []
+    with StaticServer(tmp_path / "site") as server:
+        announced = fetch_all("live", server.url + "master.m3u8", (), tmp_path / "cache", posted.append,
+                              session=requests.Session(), sleep=event.sleep)
+    ready = [item for item in posted if isinstance(item, SubtitleReady)]
+    assert announced == 1 and [r.updated for r in ready] == [False, True, True, True]
+    assert len({r.path for r in ready}) == 1  # one file, read again by the player
+    text = Path(ready[-1].path).read_text(encoding="utf-8")
+    assert all(line in text for line in LINES)
+    assert event.waits == [2.0, 2.0, 2.0]  # its target duration; and it stopped at the ENDLIST
+    assert any(isinstance(item, LadderReady) for item in posted)
+
+
+def test_it_stops_reading_when_the_film_is_no_longer_playing(tmp_path: Path) -> None:
+    event = GrowingEvent(tmp_path / "site")
+    playing = {"on": True}
+
+    def sleep(seconds: float) -> None:
+        event.sleep(seconds)
+        playing["on"] = len(event.waits) < 2  # she pressed BACK during the second wait
+
+    posted: list[object] = []
+    with StaticServer(tmp_path / "site") as server:
+        fetch_all("live", server.url + "master.m3u8", (), tmp_path / "cache", posted.append,
+                  session=requests.Session(), still_playing=lambda: playing["on"], sleep=sleep)
+    ready = [item for item in posted if isinstance(item, SubtitleReady)]
+    assert [r.updated for r in ready] == [False, True] and len(event.waits) == 2
+
+
+def test_a_complete_playlist_is_read_once(tmp_path: Path) -> None:
+    event = GrowingEvent(tmp_path / "site")
+    event.add(end=True)
+    with StaticServer(tmp_path / "site") as server:
+        fetch_all("vod", server.url + "master.m3u8", (), tmp_path / "cache", lambda item: None,
+                  session=requests.Session(), sleep=event.sleep)
+    assert event.waits == []
