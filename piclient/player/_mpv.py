@@ -128,6 +128,9 @@ class MpvPlayer:
             "network_timeout": 15,
             # Reconnect dropped HTTP connections inside FFmpeg before mpv sees an error.
             "stream_lavf_o": "reconnect=1,reconnect_streamed=1,reconnect_delay_max=4",
+            # Keep FFmpeg's check of HLS segment names on even where mpv turns it off (mpv 0.40+):
+            # docs/architecture.md says why. Demuxers without the option ignore it.
+            "demuxer_lavf_o": "extension_picky=1",
         }
         if audio_output != "auto":  # mpv has no "auto" value: leaving ao unset lets it choose
             options["ao"] = audio_output
