@@ -369,3 +369,21 @@ def test_the_device_token_goes_only_to_media_under_the_servers_library(tmp_path:
     finally:
         rig.app.close()
         pygame.display.quit()
+
+
+def test_a_picture_that_stands_still_says_just_a_moment_over_it(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    try:
+        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+        rig.player.start_playing(duration=3600, position=11.62)
+        rig.step()
+        for _ in range(6):
+            rig.step(0.3)  # 1.8 s without the position moving, phase "playing", not buffering
+        assert "잠시만 기다려 주세요" in rig.player.osd[-1]
+        assert rig.app.top.status()["stall"]["waiting"] is True
+        rig.player.advance(0.5)
+        rig.step(0.1)
+        assert "잠시만" not in rig.player.osd[-1]
+    finally:
+        rig.app.close()
+        pygame.display.quit()
