@@ -53,6 +53,12 @@ IMAGE_OVERLAY_ID = 0  # overlay-add's own ids (0-63), apart from osd-overlay's
 # mpv warnings about things the player deals with itself: they would only fill the maintainer's
 # list of recent problems. (FFmpeg's HLS demuxer skips WebVTT renditions; subtitle_fetch loads them.)
 _EXPECTED_WARNINGS = ("Can't support the subtitle",)
+# FFmpeg's words for a segment name it refuses (extension_picky), and what the maintainer can do.
+_REFUSED_SEGMENT = ("is not in allowed_extensions", "is not in allowed_segment_extensions")
+REFUSED_SEGMENT_HINT = (
+    "the stream's segment URLs have no media file extension (.ts, .m4s, .mp4, ...): FFmpeg refuses them "
+    "for security (extension_picky, docs/architecture.md). Publish the film with `piclient publish`, or "
+    "have the server name segments by their format")
 
 
 def safe_margins(overscan: float = 0.0) -> dict[str, int]:
@@ -101,6 +107,7 @@ class MpvPlayer:
         self._render_ctx: Any = None
         self._frame: pygame.Surface | None = None
         self._closed = False
+        self._explained_refusal = False
         # Pixel buffers mpv reads straight from memory (overlay-add "&address"): each must live until
         # the next overlay-add or overlay-remove for the id has run; see show_image.
         self._images: list[ctypes.Array[ctypes.c_char]] = []
@@ -152,12 +159,14 @@ class MpvPlayer:
 
     # -- callbacks on mpv's event thread: store or enqueue, nothing else ------------------------
 
-    @staticmethod
-    def _log(level: str, prefix: str, text: str) -> None:
+    def _log(self, level: str, prefix: str, text: str) -> None:
         if any(known in text for known in _EXPECTED_WARNINGS):
             log.debug("mpv %s: %s", prefix, text.strip())  # handled by the player; not a problem to report
             return
         log.log(logging.ERROR if level in ("fatal", "error") else logging.WARNING, "mpv %s: %s", prefix, text.strip())
+        if any(words in text for words in _REFUSED_SEGMENT) and not self._explained_refusal:
+            self._explained_refusal = True  # once a film: FFmpeg says it for every segment
+            log.error("%s", REFUSED_SEGMENT_HINT)
 
     def _observer(self, name: str) -> Callable[[str, Any], None]:
         key = _OBSERVED[name]
@@ -231,6 +240,7 @@ class MpvPlayer:
         with self._lock:
             self._values.update(position=None, duration=None, sub_text="", dropped_frames=0, idle=False)
             self._tracks = ()
+        self._explained_refusal = False
         # The URL is passed as one argument of the loadfile command (never parsed as options), and
         # the catalog has already refused anything that is not plain http(s).
         # An empty options argument would reset nothing; leave it out when there is nothing to set.

@@ -77,7 +77,7 @@ class PlaybackSession:
         self.retries = 0
         self.recoveries = 0  # steps taken on the current stall: 1 reloaded, 2 went lower, then it gives up
         self.thumbs: Any = None  # a ThumbnailTrack once loaded (the screen draws from it)
-        self.sub_delay = 0.0  # what it set; mpv reports it a moment later
+        self.sub_delay = 0.0
         self._abr: AbrController | None = None
         self._meter = BandwidthMeter()
         self._ladder: tuple[Variant, ...] = ()
@@ -190,9 +190,8 @@ class PlaybackSession:
         if item.playable_id != self.playable_id:
             return
         self._ladder = item.variants
-        if item.segment_problem and self._segment_problem is None:
-            self._segment_problem = item.segment_problem
-            log.error("%s cannot play to its end: %s", self.playable_id, item.segment_problem)
+        if item.segment_problem:
+            self._segment_problem = item.segment_problem  # logged by the worker that found it
 
     def subtitle_ready(self, item: SubtitleReady) -> None:
         if item.playable_id != self.playable_id:
@@ -537,7 +536,7 @@ class PlaybackSession:
             "buffer_s": round(snap.buffer_s, 2) if snap.buffer_s is not None else None,
             "subtitle": {"track": sub.id, "lang": sub.lang, "title": sub.title} if sub else None,
             "subtitle_tracks": len([t for t in snap.tracks if t.type == "sub"]),
-            "sub_delay": round(self.sub_delay, 3),
+            "sub_delay": round(self.sub_delay, 3),  # what it set; mpv reports it a moment later
             "sub_text": snap.sub_text,
             "dropped_frames": snap.dropped_frames,
             "hwdec": snap.hwdec,

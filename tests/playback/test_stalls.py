@@ -53,9 +53,8 @@ def test_a_server_that_stops_sending_mid_segment_ends_calmly_with_the_cause(tv: 
     assert waiting["now_playing"]["phase"] == "playing" and waiting["now_playing"]["paused"] is False
     status = tv.wait_for(lambda s: s["now_playing"] is None, timeout=150)
     assert status["overlay"]["notice"].startswith("지금은 이 작품을 볼 수 없어요")
+    # The cause is in the recent errors: the watcher's last step, or mpv's own error on a reload.
     messages = [str(e["message"]) for e in status["errors"]]
-    assert any("stood still" in m for m in messages), messages  # the watcher acted, and said why
-    # Its last step, or mpv's own error on a reload, is what ended it: either way in the recent errors.
     assert any("gave up" in m or "playback of long failed" in m for m in messages), messages
     films = {item["id"]: item for row in status["focus"]["rows"] for item in row["visible"]}
     assert films["long"]["watched"] is False
