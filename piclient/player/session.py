@@ -369,7 +369,10 @@ class PlaybackSession:
         return max(0, int(self._countdown_until - now) + 1) if self.phase == "countdown" else None
 
     def waiting(self, now: float) -> bool:
-        """Whether she should be told to wait: the picture has stood still while it should play."""
+        """Whether she should be told to wait: the picture has stood still while it should play, or it is
+        being reloaded mid-film (not "starting soon": she was already watching)."""
+        if self.phase == "starting":
+            return bool(self.recoveries or self.retries)
         return self.phase == "playing" and self._stall.waiting(now)
 
     def _should_play(self, snap: Snapshot) -> bool:

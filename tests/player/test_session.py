@@ -96,6 +96,7 @@ def test_a_stall_reloads_at_the_same_place_then_a_lower_variant_then_ends_calmly
     rig.tick(4.1)
     reload = rig.player.called("load")[-1]
     assert reload.start == pytest.approx(11.6) and reload.max_bitrate == 3_000_000
+    assert rig.session.waiting(rig.clock.now)  # still "just a moment" while it reloads, not "starting soon"
     assert rig.session.status(rig.clock.now)["stall"]["recoveries"] == 1
 
     rig.play(position=11.6)  # loaded again, and stands still again
