@@ -68,6 +68,40 @@ OVERLAY = PLAYING + textwrap.dedent("""
     print(json.dumps(seen))
 """)
 
+# A growing subtitle playlist rewrites its file; reload_subtitle makes mpv read it again, in place.
+RELOAD = PLAYING + textwrap.dedent("""
+    import os, tempfile
+    player.set_pause(True)
+    path = os.path.join(tempfile.mkdtemp(), "growing.vtt")
+
+    def write(text):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("WEBVTT\\n\\n00:00:00.000 --> 00:01:00.000\\n" + text + "\\n")
+
+    def shown(text):
+        deadline = time.monotonic() + 20
+        while player.snapshot().sub_text != text:
+            assert time.monotonic() < deadline, (text, player.snapshot().sub_text)
+            player.poll_frame((320, 180))
+            time.sleep(0.02)
+
+    write("first lines")
+    player.add_subtitle(path, "ko", "한국어", select=True)
+    shown("first lines")
+    write("more lines")
+    player.reload_subtitle(path)
+    shown("more lines")
+    subs = [t for t in player.snapshot().tracks if t.type == "sub"]
+    print(json.dumps({"subs": len(subs), "selected": [t.selected for t in subs]}))
+    player.close()
+""")
+
+
+@pytest.mark.timeout(60)
+def test_a_subtitle_file_that_grew_is_read_again_in_place(ladder_server: StaticServer) -> None:
+    seen = json.loads(_child(RELOAD, ladder_server).stdout.strip().splitlines()[-1])
+    assert seen == {"subs": 1, "selected": [True]}
+
 
 @pytest.mark.timeout(60)
 def test_a_closed_player_ignores_calls_instead_of_crashing(ladder_server: StaticServer) -> None:
