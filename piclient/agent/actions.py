@@ -41,6 +41,11 @@ class Actions:
         self.uploader = uploader
         self.stop = stop
 
+    def offered(self) -> list[str]:
+        """The commands this box really carries out; the dashboard shows only their buttons."""
+        missing = {"restart_tv": not self.restart_tv_argv, "reboot": not self.reboot_argv}
+        return [kind for kind in self.handlers() if not missing.get(kind)]
+
     def handlers(self) -> dict[str, Handler]:
         return {"screenshot": self.screenshot, "key": self.key, "message": self.message, "reload": self.reload,
                 "restart_tv": self.restart_tv, "reboot": self.reboot, "upload_logs": self.upload_logs}
@@ -93,6 +98,8 @@ class Actions:
         return result
 
     def restart_tv(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not self.restart_tv_argv:
+            raise CommandFailed("this box does not offer restarting the TV app (agent.restart_tv_command is [])")
         code, output = run_program(self.restart_tv_argv)
         if code != 0:
             raise CommandFailed(f"{self.restart_tv_argv[0]} exited with {code}: {output[-300:]}")
@@ -103,9 +110,12 @@ class Actions:
             state = self.tv.probe()
         if not state.running:
             raise CommandFailed(f"restarted, but the TV app is {state.state} after {TV_BACK_WAIT_S:g} s")
-        return {"returncode": code, "tv": state.state}
+        return {"returncode": code, "tv": state.state, "output": output[-300:].strip()}
 
     def reboot(self, args: dict[str, Any]) -> Outcome:
+        if not self.reboot_argv:
+            raise CommandFailed("this box does not offer rebooting (agent.reboot_command is [])")
+
         def go() -> None:
             log.warning("rebooting on the maintainer's request")
             code, output = run_program(self.reboot_argv)

@@ -12,11 +12,11 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from piclient import __version__
-from piclient.agent.commands import CommandRunner
+from piclient.agent.commands import VOCABULARY, CommandRunner
 from piclient.agent.live import LiveMode
 from piclient.agent.screenshots import Screenshots
 from piclient.agent.spool import Record, Spool
@@ -36,7 +36,8 @@ GOING_DOWN_TIMEOUT_S = 3.0
 class Heartbeats:
     def __init__(self, device_name: str, interval_s: float, tv: TvLink, system: SystemProbe, spool: Spool,
                  transport: Transport, live: LiveMode, screenshots: Screenshots, commands: CommandRunner,
-                 wake_uplink: Callable[[], None], rng: random.Random | None = None,
+                 wake_uplink: Callable[[], None], offered: Sequence[str] = VOCABULARY,
+                 rng: random.Random | None = None,
                  wall: Callable[[], float] = time.time, clock: Callable[[], float] = time.monotonic) -> None:
         self.device_name = device_name
         self.configured_s = interval_s
@@ -49,6 +50,7 @@ class Heartbeats:
         self.screenshots = screenshots
         self.commands = commands
         self.wake_uplink = wake_uplink
+        self.offered = list(offered)
         self._rng = rng or random.Random()
         self._wall = wall
         self._clock = clock
@@ -91,7 +93,8 @@ class Heartbeats:
             "live": self.live.active(),
             "device": {"name": self.device_name, "version": __version__,
                        "uptime_s": self.system.uptime_s(),
-                       "agent_uptime_s": round(self._clock() - self._started, 1)},
+                       "agent_uptime_s": round(self._clock() - self._started, 1),
+                       "commands": self.offered},
         }
         if state is not None:
             doc["tv"] = tv_section(state)

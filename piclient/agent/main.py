@@ -75,7 +75,7 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
         runner = CommandRunner(spool, actions.handlers(), wake_uplink)
         live.on_commands = runner.submit
         heartbeats = Heartbeats(config.device.name, settings.heartbeat_seconds, tv, SystemProbe(data), spool,
-                                transport, live, screenshots, runner, wake_uplink)
+                                transport, live, screenshots, runner, wake_uplink, offered=actions.offered())
         uplink.on_reply = heartbeats.handle_reply
         progress = ProgressSync(data / "state.db", spool, transport, wake_uplink)
         schedule = SyncSchedule(catalog, progress, transport, config.catalog.refresh_minutes * 60,
@@ -119,7 +119,7 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
 
 def _log_source(config: Config) -> LogSource:
     if config.agent.log_file:
-        return FileSource(config.agent.log_file)
+        return FileSource(*config.agent.log_file)
     return JournalSource(config.agent.log_units)
 
 

@@ -153,16 +153,18 @@ class AgentConfig(Section):
     # The on-disk queue of what the server has not accepted yet: oldest records go first when full.
     spool_max_bytes: int = Field(64 * 1024 * 1024, ge=10_000)
     spool_max_age_hours: float = Field(72, gt=0, le=24 * 365)
-    # argv lists, run without a shell.
+    # argv lists, run without a shell. An empty list: this box does not offer the command, and the
+    # dashboard does not show its button (a button that answers "done" and does nothing is a lie).
     restart_tv_command: list[str] = Field(
-        default_factory=lambda: ["systemctl", "restart", "piclient-tv.service"], min_length=1)
-    reboot_command: list[str] = Field(default_factory=lambda: ["systemctl", "reboot"], min_length=1)
+        default_factory=lambda: ["systemctl", "restart", "piclient-tv.service"])
+    reboot_command: list[str] = Field(default_factory=lambda: ["systemctl", "reboot"])
     # The launcher's systemd unit, asked to tell "crashed" from "stopped"; empty never asks systemd.
     tv_unit: str = "piclient-tv.service"
     # Journal units whose lines `upload_logs` sends.
     log_units: list[str] = Field(default_factory=lambda: ["piclient-tv.service", "piclient-agent.service"])
-    # A log file to upload instead of the journal (a box without journald); empty uses the journal.
-    log_file: str = ""
+    # Log files to upload instead of the journal (a box without journald): one path or a list of
+    # paths, the tail of each. Empty uses the journal.
+    log_file: list[str] = Field(default_factory=list, max_length=8)
     # Seconds the agent waits for the launcher's control socket before calling it unresponsive.
     control_timeout_seconds: float = Field(3, ge=0.2, le=60)
     # Seconds an HTTP request may stall before it counts as a network failure.
@@ -175,8 +177,16 @@ class AgentConfig(Section):
     @field_validator("restart_tv_command", "reboot_command")
     @classmethod
     def _argv_has_a_program(cls, value: list[str]) -> list[str]:
-        if not value or not value[0].strip():
-            raise ValueError("give the program and its arguments as a list, e.g. [systemctl, reboot]")
+        if value and not value[0].strip():
+            raise ValueError("give the program and its arguments as a list, e.g. [systemctl, reboot], "
+                             "or [] when this box does not offer it")
+        return value
+
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _one_path_or_a_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [value] if value.strip() else []
         return value
 
 

@@ -28,7 +28,7 @@ from piclient.server.charts import sparkline
 from piclient.server.context import Server, server_of
 from piclient.server.health import warnings_for
 from piclient.server.http import ApiError, client_ip, read_body, read_json_object
-from piclient.server.i18n import LANGUAGES, ago, choose, duration, translator
+from piclient.server.i18n import LANGUAGES, TEXT, ago, choose, duration, translator
 from piclient.server.ratelimit import LoginLimiter
 from piclient.server.schema import devices
 from piclient.server.schema import screenshots as shots_table
@@ -213,10 +213,11 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
     t = viewer.t
     hb = heartbeats.latest(row.last_heartbeat)
     offline_after = srv.settings.offline_after
+    # The badge says online/offline; the text beside it says only for how long, not the same word again.
     if row.revoked_at is not None:
-        status, status_text = "revoked", t("revoked")
+        status, status_text = "revoked", ""
     elif row.last_seen is None:
-        status, status_text = "never", t("never_seen")
+        status, status_text = "never", ""
     elif now - row.last_seen <= offline_after:
         status = "online"
         status_text = (t("online_since", dur=duration(t, now - (row.online_since or row.last_seen))) + " · "
@@ -237,13 +238,13 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
         params = dict(w.params)
         if "seconds" in params:
             params["ago"] = (ago if w.key == "w_revoked_used" else duration)(t, params.pop("seconds"))
-        warnings.append({"level": w.level, "key": w.key, "text": t(w.key, **params)})
+        warnings.append({"level": w.level, "key": w.key, "text": t(w.key, **params), "detail": w.detail})
     device = hb.get("device") if isinstance(hb.get("device"), dict) else {}
     return {
         "id": row.id, "name": row.name, "status": status,
         "status_label": t({"never": "never_seen"}.get(status, status)),
         "status_text": status_text, "last_seen": row.last_seen,
-        "tv_state": heartbeats.text(tv, "state"), "screen": heartbeats.text(tv, "screen"),
+        "tv_state": heartbeats.text(tv, "state"), "screen": _screen_text(t, heartbeats.text(tv, "screen")),
         "now_playing": playing_text, "playing": bool(playing),
         "version": heartbeats.text(device, "version"),
         "uptime": _uptime(t, device),
@@ -255,6 +256,16 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
                 shot.taken_at or shot.received_at))), "width": shot.width, "height": shot.height},
         "live": bool(row.live_until and row.live_until > now),
     }
+
+
+SCREENS = ("home", "title", "player", "empty")
+
+
+def _screen_text(t: Any, screen: str | None) -> str | None:
+    """The launcher's screen in words; a screen this server does not know yet keeps its own name."""
+    if not screen:
+        return None
+    return t(f"screen_{screen}") if screen in SCREENS else screen
 
 
 def _uptime(t: Any, section: dict[str, Any]) -> str | None:
@@ -293,18 +304,47 @@ def _detail(conn: sa.Connection, device_id: int, now: float) -> dict[str, Any] |
 
 
 def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
+    """Each command as a sentence, its outcome in words, and the raw result one tap away."""
     t = viewer.t
     out = []
     for c in items:
-        args = c["args"]
-        what = c["type"] + (f" {args['name']}" if c["type"] == "key" else "")
-        what += f": {args['text'][:40]}" if c["type"] == "message" else ""
-        detail = c["error"] or ""
-        if not detail and c["result"]:
-            detail = json.dumps(c["result"], ensure_ascii=False)[:200]
-        out.append({"id": c["id"], "what": what, "status": c["status"], "status_text": t(f"cmd_{c['status']}"),
-                    "when": ago(t, time.time() - c["created_at"]), "detail": detail})
+        raw = c["error"] or ""
+        if c["result"]:
+            raw = (raw + "\n" if raw else "") + json.dumps(c["result"], ensure_ascii=False)[:500]
+        out.append({"id": c["id"], "what": _command_text(t, c["type"], c["args"]), "status": c["status"],
+                    "status_text": t(f"cmd_{c['status']}"), "when": ago(t, time.time() - c["created_at"]),
+                    "outcome": _outcome_text(t, c), "detail": raw})
     return out
+
+
+def _command_text(t: Any, kind: str, args: dict[str, Any]) -> str:
+    if kind == "key":
+        name = str(args.get("name", ""))
+        return t("cmd_key", key=t(f"key_{name}") if f"key_{name}" in TEXT["en"] else name)
+    if kind == "message":
+        text = str(args.get("text", ""))
+        return t("cmd_message", text=text if len(text) <= 40 else text[:39] + "…")
+    if kind in cq.TYPES:
+        return t(f"cmd_{kind}")
+    return t("cmd_other", type=kind[:40])
+
+
+def _outcome_text(t: Any, command: dict[str, Any]) -> str:
+    """A failure's reason (the box words it for people), or what a finished command brought back."""
+    if command["status"] == "failed":
+        return str(command["error"] or "")[:300]
+    result = command["result"] if isinstance(command["result"], dict) else {}
+    if command["status"] != "done":
+        return ""
+    if command["type"] == "upload_logs" and isinstance(result.get("bytes"), int):
+        return t("res_logs", kb=max(1, round(result["bytes"] / 1024)))
+    if command["type"] == "restart_tv":
+        return t("res_tv_back")
+    if command["type"] == "reload" and isinstance(result.get("titles"), int):
+        return t("res_titles", n=result["titles"])
+    if command["type"] == "reboot":
+        return t("res_rebooting")
+    return ""
 
 
 def _charts(history: list[sa.Row], t: Any) -> list[tuple[str, str]]:

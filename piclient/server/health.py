@@ -1,7 +1,12 @@
-"""What deserves the maintainer's attention in a box's latest heartbeat, as (level, i18n key, params)."""
+"""What deserves the maintainer's attention in a box's latest heartbeat, as (level, i18n key, params).
+
+The key and params make one plain sentence; the box's own technical words (an exception, an HTTP
+reply, mpv's log line) go in ``detail``, which the dashboard keeps one tap away.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +17,9 @@ DISK_LOW = 0.05
 MEMORY_LOW = 0.10
 WIFI_WEAK_DBM = -75.0
 CLOCK_SKEW_S = 300.0
+# Problems the TV app logged are "recent" for this long; an old one is history, not a warning.
+RECENT_ERRORS_S = 15 * 60.0
+CATALOG_KINDS = ("network", "server", "setup", "broken", "missing", "other")
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,7 @@ class Warning:
     level: str  # "bad" or "note"
     key: str
     params: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None  # the raw text behind the sentence, for the maintainer who wants it
 
 
 def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: float | None,
@@ -37,20 +46,20 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
         out.append(Warning("bad", "w_hot", {"temp": round(temp)}))
     state = text(hb, "tv", "state")
     if state in ("unresponsive", "crashed", "stopped"):
-        detail = text(hb, "tv", "detail", limit=200)
-        out.append(Warning("bad", f"w_tv_{state}", {"detail": f": {detail}" if detail else ""}))
+        out.append(Warning("bad", f"w_tv_{state}", detail=text(hb, "tv", "detail", limit=300)))
     refused = (hb.get("agent") or {}).get("refused") if isinstance(hb.get("agent"), dict) else None
     if refused:
-        out.append(Warning("bad", "w_refused", {"why": str(refused)[:200]}))
-    catalog_error = text(hb, "tv", "catalog", "error", limit=200)
+        out.append(_refused(refused))
+    catalog_error = text(hb, "tv", "catalog", "error", limit=300)
     if catalog_error:
         # The box keeps showing its last good films; a network hiccup mends itself, the rest needs him.
         kind = text(hb, "tv", "catalog", "error_kind", limit=20) or "other"
-        out.append(Warning("note" if kind == "network" else "bad", "w_catalog", {"kind": kind, "error": catalog_error}))
-    errors = (hb.get("tv") or {}).get("errors") if isinstance(hb.get("tv"), dict) else None
-    if isinstance(errors, list) and errors:
-        last = errors[-1].get("message") if isinstance(errors[-1], dict) else None
-        out.append(Warning("note", "w_errors", {"n": len(errors), "last": str(last or "")[:160]}))
+        kind = kind if kind in CATALOG_KINDS else "other"
+        out.append(Warning("note" if kind == "network" else "bad", f"w_catalog_{kind}", detail=catalog_error))
+    recent = _recent_errors(hb)
+    if recent:
+        out.append(Warning("note", "w_errors", {"n": len(recent), "minutes": round(RECENT_ERRORS_S / 60)},
+                           detail="\n".join(recent)))
     disk_total, disk_free = number(system, "disk_total"), number(system, "disk_free")
     if disk_total and disk_free is not None and disk_free / disk_total < DISK_LOW:
         out.append(Warning("bad", "w_disk", {"pct": round(100 * disk_free / disk_total, 1)}))
@@ -82,3 +91,36 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
     if rejected_at is not None and now - rejected_at < 86400:
         out.append(Warning("bad", "w_revoked_used", {"seconds": now - rejected_at}))
     return out
+
+
+def _refused(refused: Any) -> Warning:
+    if not isinstance(refused, dict):
+        return Warning("bad", "w_refused", detail=str(refused)[:300])
+    status = number(refused, "status")
+    message = text(refused, "message", limit=300)
+    key = "w_refused_token" if status in (401, 403) else "w_refused"
+    return Warning("bad", key, detail=f"HTTP {int(status)}: {message}" if status is not None else message)
+
+
+def _recent_errors(hb: dict[str, Any]) -> list[str]:
+    """The TV app's problems from the last ``RECENT_ERRORS_S``, as "hh:mm:ss level: message" lines.
+
+    Both times are the box's clock (an error's ``time`` and the heartbeat's ``sent_at``), so a box
+    whose clock is off still ages its errors right. Without ``sent_at`` every listed error counts.
+    """
+    tv = hb.get("tv") if isinstance(hb.get("tv"), dict) else {}
+    errors = tv.get("errors")
+    if not isinstance(errors, list):
+        return []
+    sent_at = number(hb, "sent_at")
+    lines = []
+    for item in errors[-20:]:
+        if not isinstance(item, dict):
+            continue
+        when = number(item, "time")
+        if sent_at is not None and when is not None and sent_at - when > RECENT_ERRORS_S:
+            continue
+        stamp = time.strftime("%H:%M:%S", time.gmtime(when)) + " UTC " if when is not None and 0 < when < 1e11 else ""
+        level = text(item, "level", limit=10) or "error"
+        lines.append(f"{stamp}{level}: {text(item, 'message', limit=300) or ''}")
+    return lines

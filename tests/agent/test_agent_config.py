@@ -46,7 +46,7 @@ def test_the_token_is_masked_when_the_config_is_shown() -> None:
 
 def test_commands_are_argv_lists_not_shell_lines() -> None:
     with pytest.raises(ConfigError):
-        parse_config("agent:\n  reboot_command: []\n")
+        parse_config("agent:\n  reboot_command: ['']\n")
     with pytest.raises(ConfigError):
         parse_config("agent:\n  reboot_command: systemctl reboot\n")
     config = parse_config("agent:\n  restart_tv_command: [sudo, systemctl, restart, piclient-tv.service]\n")
@@ -63,3 +63,13 @@ def test_every_server_and_agent_key_is_documented_in_the_example_config() -> Non
 
 def test_the_agent_refuses_to_start_without_a_server() -> None:
     assert run_agent(parse_config("")) == 2
+
+
+def test_an_empty_command_means_the_box_does_not_offer_it() -> None:
+    assert parse_config("agent:\n  reboot_command: []\n").agent.reboot_command == []
+
+
+def test_log_file_takes_one_path_or_several() -> None:
+    assert parse_config("agent:\n  log_file: /var/log/tv.log\n").agent.log_file == ["/var/log/tv.log"]
+    assert parse_config("agent:\n  log_file: [a.log, b.log]\n").agent.log_file == ["a.log", "b.log"]
+    assert parse_config("agent:\n  log_file: ''\n").agent.log_file == []

@@ -45,3 +45,20 @@ def test_a_log_file_gives_its_tail(tmp_path: Path) -> None:
     assert FileSource(log).read(3600, 12) == b"newest line\n"
     with pytest.raises(CommandFailed, match="cannot read"):
         FileSource(tmp_path / "missing.log").read(3600, 100)
+
+
+def test_a_journal_that_does_not_exist_is_not_sent_as_if_it_were_logs(tmp_path: Path) -> None:
+    empty = fake_journalctl(tmp_path, "print('No journal files were found.')")
+    with pytest.raises(CommandFailed, match="no journal"):
+        JournalSource(["u"], empty).read(60, 1000)
+
+
+def test_several_log_files_each_give_their_tail_under_their_name(tmp_path: Path) -> None:
+    (tmp_path / "agent.log").write_bytes(b"a\n" * 5000 + b"agent's last line\n")
+    (tmp_path / "tv.log").write_bytes(b"t\n" * 5000 + b"tv's last line\n")
+    text = FileSource(tmp_path / "agent.log", tmp_path / "tv.log", tmp_path / "gone.log").read(3600, 3000)
+    assert len(text) <= 3000
+    assert f"==> {tmp_path / 'agent.log'} <==".encode() in text and b"agent's last line\n" in text
+    assert b"tv's last line\n" in text and b"gone.log" not in text
+    with pytest.raises(CommandFailed, match="cannot read"):
+        FileSource(tmp_path / "gone.log", tmp_path / "also-gone.log").read(3600, 100)

@@ -167,6 +167,32 @@ TEXT_EDGES = FULL_HD_FRAMES + textwrap.dedent("""
 """)
 
 
+# Her RIGHT near the end of a film, on a machine with no GPU decoder and no sound card: libmpv
+# probes decoders and audio outputs that are not there, and refuses the seeks once the film ends.
+NOISE = textwrap.dedent("""
+    import json, logging, sys, time
+    from piclient.logs import RECENT
+    from piclient.player._mpv import MpvPlayer
+    from piclient.player.api import Media
+
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger().addHandler(RECENT)
+    player = MpvPlayer(audio_output="auto", hwdec="auto")
+    player.load(Media(url=sys.argv[1], playable_id="ladder"))
+    deadline = time.monotonic() + 20
+    while not player.snapshot().position:
+        assert time.monotonic() < deadline, "the film never started"
+        player.poll_frame((960, 540))
+        time.sleep(0.02)
+    for _ in range(30):
+        player.seek(30)
+        player.poll_frame((960, 540))
+        time.sleep(0.05)
+    player.close()
+    print(json.dumps([item["message"] for item in RECENT.items() if "no sound" not in item["message"]]))
+""")
+
+
 @pytest.mark.timeout(60)
 def test_subtitles_stay_inside_the_title_safe_area_and_osd_letters_have_the_asked_size(
         ladder_server: StaticServer) -> None:
@@ -244,3 +270,10 @@ def test_a_tv_that_crops_more_moves_subtitles_further_in() -> None:
     # mpv's scaled pixels: a 720-high screen, 1280 wide at 16:9.
     assert safe_margins() == {"sub_margin_x": 64, "sub_margin_y": 36, "osd_margin_x": 64, "osd_margin_y": 36}
     assert safe_margins(0.05)["sub_margin_x"] == 128 and safe_margins(0.05)["sub_margin_y"] == 72
+
+
+@pytest.mark.timeout(60)
+def test_probing_for_decoders_and_seeking_past_the_end_are_not_problems_of_the_box(
+        ladder_server: StaticServer) -> None:
+    problems = json.loads(_child(NOISE, ladder_server).stdout.strip().splitlines()[-1])
+    assert problems == []
