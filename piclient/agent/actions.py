@@ -51,6 +51,10 @@ class Actions:
                 "restart_tv": self.restart_tv, "reboot": self.reboot, "upload_logs": self.upload_logs}
 
     def screenshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("live") is True:
+            # The dashboard page just opened: a picture now, sent directly, plus one a moment later.
+            self.screenshots.after_input()
+            return {"live": True}
         taken = self.screenshots.take("demand")
         if taken is None:
             raise CommandFailed("the TV app did not give a screenshot (not running or not responding)")
@@ -60,7 +64,9 @@ class Actions:
         name = args.get("name")
         if not isinstance(name, str) or not 0 < len(name) <= 32:
             raise CommandFailed("key needs args.name, a button name such as ok, up or back")
-        return self._tv("key", name=name)
+        result = self._tv("key", name=name)
+        self.screenshots.after_input()  # the maintainer is waiting to see what the key did
+        return result
 
     def message(self, args: dict[str, Any]) -> dict[str, Any]:
         text = args.get("text")
@@ -110,7 +116,7 @@ class Actions:
             state = self.tv.probe()
         if not state.running:
             raise CommandFailed(f"restarted, but the TV app is {state.state} after {TV_BACK_WAIT_S:g} s")
-        return {"returncode": code, "tv": state.state, "output": output[-300:].strip()}
+        return {"returncode": code, "tv": state.state}
 
     def reboot(self, args: dict[str, Any]) -> Outcome:
         if not self.reboot_argv:

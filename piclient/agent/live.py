@@ -97,10 +97,15 @@ class LiveMode:
             return max(0.05, min(exc.retry_at - self._clock(), remaining))
         self.polls += 1
         doc = reply.json_object()
-        self.on_commands(doc.get("commands"))
+        commands = doc.get("commands")
+        self.on_commands(commands)
         if "live" in doc:
             self.update(doc["live"], reply)
-        # A server that answers at once must not be asked faster than it wants.
+        if isinstance(commands, list) and commands:
+            # A key came: the maintainer is pressing keys, and the next may follow at once. (Not
+            # quite at once: a server that keeps sending commands must not spin the box.)
+            return min(poll_s, 0.1)
+        # A server that answers at once with nothing must not be asked faster than it wants.
         return max(0.0, poll_s - (self._clock() - started))
 
 

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 PATH = "/api/v1/screenshots"
 ERROR_SHOT_GAP_S = 30.0  # an error storm gives one picture, not one per error
 IDLE_WAIT_S = 3600.0
+# After a key from the dashboard: one picture at once (the launcher paints before it answers a
+# screenshot, so the moved focus is in it), one a second later for what takes longer (a seek, a
+# poster, a film starting). Keys in quick succession share these pictures.
+AFTER_INPUT_S = (0.0, 1.0)
 
 
 class Screenshots:
@@ -46,7 +50,17 @@ class Screenshots:
         self._next_schedule = 0.0
         self._next_live = 0.0
         self._last_error_shot = -ERROR_SHOT_GAP_S
+        self._urgent: list[float] = []  # monotonic times of pictures the maintainer waits for
         self.taken: dict[str, int] = {}
+
+    def after_input(self) -> None:
+        """The maintainer pressed a key or opened the box's page: send what the TV shows now."""
+        now = self._clock()
+        with self._lock:
+            due = [now + delay for delay in AFTER_INPUT_S]
+            # A picture already due within 0.3 s of one of these covers it.
+            self._urgent = sorted(self._urgent + [t for t in due if all(abs(t - u) > 0.3 for u in self._urgent)])
+        self.wake()
 
     def request_error_shot(self) -> None:
         with self._lock:
@@ -77,6 +91,14 @@ class Screenshots:
                 self._last_error_shot = now
         if error_due:
             self.take("error")
+        with self._lock:
+            urgent_due = bool(self._urgent) and self._urgent[0] <= now
+            self._urgent = [t for t in self._urgent if t > now]
+        if urgent_due:
+            # Sent directly like live pictures: one that arrives late is worthless.
+            self.take("live")
+            now = self._clock()
+            self._next_live = now + (self.live.screenshot_interval() or 0.0)
         live_every = self.live.screenshot_interval()
         waits: list[float] = []
         if live_every is not None:
@@ -94,6 +116,8 @@ class Screenshots:
         with self._lock:
             if self._error_pending:
                 waits.append(self._last_error_shot + ERROR_SHOT_GAP_S - now)
+            if self._urgent:
+                waits.append(self._urgent[0] - now)
         return max(0.0, min(waits, default=IDLE_WAIT_S))
 
     def take(self, reason: str) -> dict[str, Any] | None:

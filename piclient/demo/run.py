@@ -39,8 +39,11 @@ def demo_config_text(server_url: str, token: str, root: Path, *, language: str =
         "agent:",
         "  heartbeat_seconds: 5",  # the demo should feel alive; a real box uses 30
         "  screenshot_seconds: 15",
-        f"  restart_tv_command: [{sys.executable!r}, '-c', 'print(\"restart the demo with make demo\")']",
-        "  reboot_command: ['true']",  # the demo never reboots the machine it runs on
+        # The demo's launcher runs under a small supervisor (demo/launcher.py) that restarts it for real.
+        f"  restart_tv_command: [{sys.executable!r}, '-m', 'piclient.demo.launcher', 'restart', {str(root)!r}]",
+        "  reboot_command: []",  # the demo never reboots the machine it runs on: no button for it
+        # No journal here: "Fetch logs" sends the demo box's own log files.
+        f"  log_file: [{str(root / 'agent.log')!r}, {str(root / LAUNCHER_LOG)!r}]",
         "paths:",
         f"  data: {root / 'data'}",
         f"  socket: {root / 'tv.sock'}",
@@ -58,13 +61,14 @@ def demo_config_text(server_url: str, token: str, root: Path, *, language: str =
 
 
 DEVICE_NAME = "Demo TV"
+LAUNCHER_LOG = "tv.log"
 
 
 def run_demo(cache: Path | None = None, headless: bool = False, screenshots: Path | None = None) -> int:
-    """Library, server, agent and launcher on one machine; the launcher runs in this process."""
+    """Library, server, agent and launcher on one machine, each its own process."""
+    from piclient.demo.launcher import LauncherSupervisor
     from piclient.demo.library import build_demo_library
     from piclient.logs import setup_logging
-    from piclient.tv import run_tv
 
     setup_logging("info")
     root = cache or default_cache()
@@ -86,6 +90,8 @@ def run_demo(cache: Path | None = None, headless: bool = False, screenshots: Pat
         config = parse_config(config_path.read_text(encoding="utf-8"), config_path)
         _first_sync(config)
         _start_agent(config_path, root, stack)
+        launcher = LauncherSupervisor(config_path, root).start()
+        stack.callback(launcher.stop)
         if screenshots is not None:
             return _take_screenshots(config, screenshots, server_url, password)
         sock = config.paths.socket
@@ -98,10 +104,15 @@ The whole loop is running on this machine.{" No display here, so the TV runs hea
   The TV from another terminal:
     .venv/bin/piclient ctl --socket {sock} screenshot screen.png
     .venv/bin/piclient ctl --socket {sock} key right
+
+  Logs: {root / 'server.log'}, {root / 'agent.log'}, {root / LAUNCHER_LOG}
 """ + ("" if headless else
        "  In the window: arrows move, Enter opens or plays, Escape goes back, F1-F4 are the colour keys.\n")
               + "\nStop with Ctrl+C.\n", flush=True)
-        return run_tv(config)
+        try:
+            return launcher.wait()
+        except KeyboardInterrupt:
+            return 0
     return 0
 
 
@@ -168,55 +179,45 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 
 def _take_screenshots(config: Config, out: Path, server_url: str, password: str) -> int:
     """Drive the demo launcher through its control socket and save the README's pictures."""
-    import threading
-
     from piclient.control.client import ControlClient, ControlUnavailable
-    from piclient.tv import run_tv
 
-    stop = threading.Event()
-    thread = threading.Thread(target=run_tv, args=(config, stop), name="launcher")
-    thread.start()
     ctl = ControlClient(config.paths.socket)
-    try:
-        for _ in range(100):
-            try:
-                if ctl.request("status").get("screen") == "home":
-                    break
-            except ControlUnavailable:
-                pass
-            time.sleep(0.1)
-        out.mkdir(parents=True, exist_ok=True)
-        time.sleep(1.0)  # posters decode in the background
-        steps = [
-            ("launcher-home.png", ["down", "right"], 0.5),
-            ("launcher-title.png", ["down", "ok"], 0.5),
-            ("launcher-player.png", ["ok"], 6.0),
-        ]
-        for name, keys, wait in steps:
-            for key in keys:
-                ctl.request("key", name=key)
-            time.sleep(wait)
-            if name == "launcher-player.png":
-                # Seeking: the target time and the frame there, from the seek-thumbnail track.
-                ctl.request("key", name="right")
-                ctl.request("key", name="right")
-                time.sleep(0.1)
-            (out / name).write_bytes(ctl.screenshot("png"))
-            print(f"{out / name}")
-        # Paused, with the colour keys' legend that the first colour press shows.
-        time.sleep(1.0)  # the seek above is committed and the picture there has arrived
-        for key in ("ok", "red"):
+    for _ in range(300):
+        try:
+            if ctl.request("status").get("screen") == "home":
+                break
+        except ControlUnavailable:
+            pass
+        time.sleep(0.1)
+    out.mkdir(parents=True, exist_ok=True)
+    time.sleep(1.0)  # posters decode in the background
+    steps = [
+        ("launcher-home.png", ["down", "right"], 0.5),
+        ("launcher-title.png", ["down", "ok"], 0.5),
+        ("launcher-player.png", ["ok"], 6.0),
+    ]
+    for name, keys, wait in steps:
+        for key in keys:
             ctl.request("key", name=key)
-        time.sleep(0.5)
-        (out / "launcher-paused.png").write_bytes(ctl.screenshot("png"))
-        print(f"{out / 'launcher-paused.png'}")
-        ctl.request("key", name="back")
-        time.sleep(8)  # let the agent send a screenshot of the grid for the dashboard's picture
-        from piclient.demo.dashboard_shots import take_dashboard_screenshots
+        time.sleep(wait)
+        if name == "launcher-player.png":
+            # Seeking: the target time and the frame there, from the seek-thumbnail track.
+            ctl.request("key", name="right")
+            ctl.request("key", name="right")
+            time.sleep(0.1)
+        (out / name).write_bytes(ctl.screenshot("png"))
+        print(f"{out / name}")
+    # Paused, with the colour keys' legend that the first colour press shows.
+    time.sleep(1.0)  # the seek above is committed and the picture there has arrived
+    for key in ("ok", "red"):
+        ctl.request("key", name=key)
+    time.sleep(0.5)
+    (out / "launcher-paused.png").write_bytes(ctl.screenshot("png"))
+    print(f"{out / 'launcher-paused.png'}")
+    ctl.request("key", name="back")
+    time.sleep(8)  # let the agent send a screenshot of the grid for the dashboard's picture
+    from piclient.demo.dashboard_shots import take_dashboard_screenshots
 
-        for path in take_dashboard_screenshots(server_url, password, DEVICE_NAME, out):
-            print(path)
-    finally:
-        stop.set()
-        thread.join(timeout=15)
+    for path in take_dashboard_screenshots(server_url, password, DEVICE_NAME, out):
+        print(path)
     return 0

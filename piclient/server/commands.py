@@ -62,6 +62,8 @@ def validate(kind: Any, args: Any) -> dict[str, Any]:
         if not isinstance(since, int) or isinstance(since, bool) or not 60 <= since <= 7 * 86400:
             raise ValueError("upload_logs since_s must be whole seconds from 60 to 604800")
         return {"since_s": since}
+    if kind == "screenshot" and args == {"live": True}:
+        return {"live": True}  # the dashboard page opened: a picture sent at once, not spooled
     if args:
         raise ValueError(f"{kind} takes no args")
     return {}
