@@ -69,10 +69,12 @@ def validate(kind: Any, args: Any) -> dict[str, Any]:
     return {}
 
 
-def queue_command(conn: sa.Connection, device_id: int, kind: str, args: dict[str, Any], now: float) -> dict[str, Any]:
+def queue_command(conn: sa.Connection, device_id: int, kind: str, args: dict[str, Any], now: float,
+                  ttl: float | None = None) -> dict[str, Any]:
     command_id = uuid.uuid4().hex
+    expires = now + (TTL[kind] if ttl is None else min(ttl, TTL[kind]))
     conn.execute(commands.insert().values(id=command_id, device_id=device_id, type=kind, args=json.dumps(args),
-                                          status="pending", created_at=now, expires_at=now + TTL[kind]))
+                                          status="pending", created_at=now, expires_at=expires))
     return {"id": command_id, "type": kind, "args": args}
 
 

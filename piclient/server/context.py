@@ -30,7 +30,8 @@ class Server:
     library: Library
     sender: AlertSender
     monitor: AlertMonitor
-    wakeups: Wakeups = field(default_factory=Wakeups)
+    wakeups: Wakeups = field(default_factory=Wakeups)  # the boxes' long-polls, woken by a queued command
+    page_wakeups: Wakeups = field(default_factory=Wakeups)  # open dashboard pages, woken by news of their box
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     # Requests with a token that matches no device: the dashboard shows them as a warning.
     unknown_tokens: collections.deque[tuple[float, str]] = field(

@@ -94,7 +94,7 @@ async def _page_viewer(request: Request) -> Viewer | Response:
     return viewer
 
 
-async def _api_viewer(request: Request, *, post: bool = False) -> Viewer:
+async def api_viewer(request: Request, *, post: bool = False) -> Viewer:
     viewer = await viewer_of(request)
     if viewer.csrf is None:
         raise ApiError(401, "log in first")
@@ -240,8 +240,11 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
             params["ago"] = (ago if w.key == "w_revoked_used" else duration)(t, params.pop("seconds"))
         warnings.append({"level": w.level, "key": w.key, "text": t(w.key, **params), "detail": w.detail})
     device = hb.get("device") if isinstance(hb.get("device"), dict) else {}
+    offered = device.get("commands")
+    # A box that does not list its commands (an older agent) is offered every button.
+    offers = [c for c in cq.TYPES if c in offered] if isinstance(offered, list) else list(cq.TYPES)
     return {
-        "id": row.id, "name": row.name, "status": status,
+        "id": row.id, "name": row.name, "status": status, "offers": offers,
         "status_label": t({"never": "never_seen"}.get(status, status)),
         "status_text": status_text, "last_seen": row.last_seen,
         "tv_state": heartbeats.text(tv, "state"), "screen": _screen_text(t, heartbeats.text(tv, "screen")),
@@ -308,6 +311,8 @@ def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str
     t = viewer.t
     out = []
     for c in items:
+        if c["type"] == "screenshot" and c["args"] == {"live": True}:
+            continue  # asked by the page itself when it opened, not by him
         raw = c["error"] or ""
         if c["result"]:
             raw = (raw + "\n" if raw else "") + json.dumps(c["result"], ensure_ascii=False)[:500]
@@ -320,7 +325,7 @@ def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str
 def _command_text(t: Any, kind: str, args: dict[str, Any]) -> str:
     if kind == "key":
         name = str(args.get("name", ""))
-        return t("cmd_key", key=t(f"key_{name}") if f"key_{name}" in TEXT["en"] else name)
+        return t("cmd_key", button=t(f"key_{name}") if f"key_{name}" in TEXT["en"] else name)
     if kind == "message":
         text = str(args.get("text", ""))
         return t("cmd_message", text=text if len(text) <= 40 else text[:39] + "…")
@@ -417,22 +422,29 @@ async def screenshot_file(request: Request) -> Response:
 
 
 async def api_devices(request: Request) -> Response:
-    viewer = await _api_viewer(request)
+    viewer = await api_viewer(request)
     srv = server_of(request)
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
     return JSONResponse({"devices": [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]})
 
 
-async def api_device(request: Request) -> Response:
-    viewer = await _api_viewer(request)
-    srv = server_of(request)
+async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, Any] | None:
+    """One box as its page's script sees it (the JSON call and the page's event stream)."""
     now = time.time()
-    detail = await srv.db.read(_detail, request.path_params["device_id"], now)
+    detail = await srv.db.read(_detail, device_id, now)
     if detail is None:
+        return None
+    return {"device": summarize(srv, detail["row"], detail["shot"], viewer, now),
+            "commands": _commands_view(detail["commands"], viewer)}
+
+
+async def api_device(request: Request) -> Response:
+    viewer = await api_viewer(request)
+    payload = await device_json(server_of(request), viewer, request.path_params["device_id"])
+    if payload is None:
         raise ApiError(404, "no such device")
-    return JSONResponse({"device": summarize(srv, detail["row"], detail["shot"], viewer, now),
-                         "commands": _commands_view(detail["commands"], viewer)})
+    return JSONResponse(payload)
 
 
 def _active_device(conn: sa.Connection, device_id: int) -> bool:
@@ -441,7 +453,7 @@ def _active_device(conn: sa.Connection, device_id: int) -> bool:
 
 
 async def api_queue_command(request: Request) -> Response:
-    await _api_viewer(request, post=True)
+    await api_viewer(request, post=True)
     srv = server_of(request)
     device_id = request.path_params["device_id"]
     payload = await read_json_object(request)
@@ -459,11 +471,12 @@ async def api_queue_command(request: Request) -> Response:
     if command is None:
         raise ApiError(404, "no such device")
     srv.wakeups.wake(device_id)
+    srv.page_wakeups.wake(device_id)
     return JSONResponse({"ok": True, "command": command})
 
 
 async def api_live(request: Request) -> Response:
-    await _api_viewer(request, post=True)
+    await api_viewer(request, post=True)
     srv = server_of(request)
     device_id = request.path_params["device_id"]
     until = time.time() + srv.settings.live_seconds

@@ -94,6 +94,7 @@ class Heartbeat:
         if outcome.problem:
             raise ApiError(400, outcome.problem)
         srv.metrics.heartbeats.labels("true" if outcome.stored else "false").inc()
+        srv.page_wakeups.wake(outcome.device.id)
         reply = json.dumps({"ok": True, "commands": outcome.commands, "live": srv.live(outcome.live_until, now),
                             "heartbeat_seconds": srv.settings.heartbeat_seconds}, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": 200,
@@ -145,6 +146,8 @@ async def poll_commands(request: Request) -> Response:
                 await asyncio.wait_for(woken.wait(), max(0.1, min(remaining, srv.long_poll_recheck_s, until_offer)))
     now = time.time()
     pending = await srv.db.write(cq.deliver_pending, device.id, now) if found else []
+    if pending:
+        srv.page_wakeups.wake(device.id)
     live_until = await srv.db.read(_live_until, device.id)
     return JSONResponse({"commands": pending, "live": srv.live(live_until, now)})
 
@@ -166,6 +169,7 @@ async def command_result(request: Request) -> Response:
     stored = await srv.db.write(store)
     if stored is None:
         raise ApiError(404, "no such command for this device")
+    srv.page_wakeups.wake(device.id)
     return JSONResponse({"ok": True, "stored": stored})
 
 
@@ -201,6 +205,7 @@ async def upload_screenshot(request: Request) -> Response:
         await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
     else:
         srv.metrics.screenshots.inc()
+        srv.page_wakeups.wake(device.id)
     return JSONResponse({"ok": True, "id": record_id})
 
 

@@ -48,6 +48,7 @@ class _Server(uvicorn.Server):
         # Open long-polls would otherwise hold the graceful shutdown for its whole timeout.
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.app.state.server.wakeups.close)
+            self._loop.call_soon_threadsafe(self.app.state.server.page_wakeups.close)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,7 +208,10 @@ def test_a_catalog_the_box_cannot_refresh_is_a_warning_with_its_kind(server: Run
         return page.split(f"<h2>{name}</h2>", 1)[1].split("</li>\n", 1)[0]
 
     refused = card({"titles": 12, "error": "the server refused the device token (HTTP 401)", "error_kind": "setup"})
-    assert "Films list not refreshed (setup): the server refused the device token (HTTP 401)" in refused
+    assert "Films list not refreshed: the box&#39;s settings need a look" in refused
+    did = device_id(server, name)
+    warning = session.get(f"{server.url}/api/dash/devices/{did}", timeout=10).json()["device"]["warnings"][0]
+    assert warning["detail"] == "the server refused the device token (HTTP 401)"
     assert "Films list not refreshed" not in card({"titles": 12, "error": None, "error_kind": None})
 
 
@@ -229,13 +233,13 @@ def test_the_device_page_has_the_remote_charts_commands_and_logs(server: Running
         assert f'data-key="{key}"' in page
     assert page.count('<svg class="spark"') == 3
     assert "agent: hello from the box" in page
-    assert "key left" in page
+    assert "Key: Left" in page
     # The box has been up three days; the TV app restarted two hours ago.
     assert re.search(r"Box up: 3 d\b.*TV app up: <span id=\"tv-uptime\">2 h</span>", page, re.S), page
     full = session.get(f"{server.url}/devices/{did}/logs/l1.txt", timeout=10)
     assert full.text == "agent: hello from the box\n"
     detail = session.get(f"{server.url}/api/dash/devices/{did}", timeout=10).json()
-    assert detail["device"]["status"] == "online" and detail["commands"][0]["what"] == "key left"
+    assert detail["device"]["status"] == "online" and detail["commands"][0]["what"] == "Key: Left"
 
 
 def test_the_dashboard_speaks_korean_when_the_browser_asks_and_the_toggle_overrides(server: RunningServer) -> None:
@@ -275,3 +279,76 @@ def test_every_page_forbids_framing_and_outside_scripts(server: RunningServer) -
     assert reply.headers["x-frame-options"] == "DENY"
     assert "http" not in re.sub(r'href="/[^"]*"|src="/[^"]*"', "", reply.text.split("<body", 1)[0]).replace(
         "http-equiv", "")
+
+
+def _device_page(server: RunningServer, session: requests.Session, name: str, lang: str = "en") -> tuple[str, dict]:
+    did = device_id(server, name)
+    page = session.get(f"{server.url}/devices/{did}", headers={"Accept-Language": lang}, timeout=10).text
+    data = session.get(f"{server.url}/api/dash/devices/{did}", headers={"Accept-Language": lang}, timeout=10).json()
+    return page, data
+
+
+def test_old_problems_age_out_and_each_warning_keeps_the_boxs_own_words_one_tap_away(server: RunningServer) -> None:
+    name, token = server.add_device()
+    now = time.time()
+    errors = [{"time": now - 3600, "level": "warning", "message": "mpv command seek failed: an hour ago"},
+              {"time": now - 60, "level": "error", "message": "stream broke a minute ago"}]
+    refused = {"status": 401, "message": "unknown device token", "since": now - 100, "resolved_at": None}
+    send_heartbeat(server, token, sent_at=now, agent={"refused": refused},
+                   tv={"state": "running", "screen": "player", "errors": errors})
+    session, _ = login(server)
+    page, data = _device_page(server, session, name)
+    warnings = {w["key"]: w for w in data["device"]["warnings"]}
+    assert warnings["w_errors"]["text"] == "The TV app noted 1 problem(s) in the last 15 min"
+    assert "stream broke a minute ago" in warnings["w_errors"]["detail"]
+    assert "an hour ago" not in warnings["w_errors"]["detail"]
+    assert warnings["w_refused_token"]["detail"] == "HTTP 401: unknown device token"
+    assert "{'" not in page and "{&#39;" not in page  # no Python reprs
+    assert "<details><summary>The TV app noted 1 problem(s)" in page
+    assert data["device"]["screen"] == "Playing"
+    # Once the last one is old too, the warning is gone.
+    send_heartbeat(server, token, sent_at=now + 900, tv={"state": "running", "screen": "home", "errors": errors})
+    _, data = _device_page(server, session, name)
+    assert "w_errors" not in {w["key"] for w in data["device"]["warnings"]}
+    assert data["device"]["screen"] == "Home (posters)"
+
+
+def test_commands_read_as_sentences_with_the_raw_result_one_tap_away(server: RunningServer) -> None:
+    name, token = server.add_device()
+    send_heartbeat(server, token)
+    session, csrf = login(server)
+    did = device_id(server, name)
+    for kind, args in (("key", {"name": "green"}), ("restart_tv", {}), ("upload_logs", {"since_s": 3600})):
+        session.post(f"{server.url}/api/dash/devices/{did}/commands", json={"type": kind, "args": args},
+                     headers={"X-CSRF-Token": csrf}, timeout=10)
+    offered = send_heartbeat(server, token).json()["commands"]
+    logs = next(c for c in offered if c["type"] == "upload_logs")
+    requests.post(f"{server.url}/api/v1/commands/{logs['id']}/result", headers=auth(token), timeout=10,
+                  json={"ok": True, "result": {"upload_id": "u1", "bytes": 20480, "chunks": 1}})
+    page, data = _device_page(server, session, name)
+    assert [c["what"] for c in data["commands"]] == ["Fetch logs", "Restart TV app", "Key: Green"]
+    assert data["commands"][0]["outcome"] == "20 KB of logs" and '"upload_id": "u1"' in data["commands"][0]["detail"]
+    assert '{"button"' not in page and ">restart_tv<" not in page
+    korean, data = _device_page(server, session, name, "ko")
+    assert [c["what"] for c in data["commands"]] == ["로그 가져오기", "TV 앱 다시 시작", "리모컨: 초록"]
+
+
+def test_the_status_line_does_not_say_online_twice(server: RunningServer) -> None:
+    name, token = server.add_device()
+    send_heartbeat(server, token)
+    session, _ = login(server)
+    _, data = _device_page(server, session, name)
+    assert data["device"]["status_label"] == "Online"
+    assert data["device"]["status_text"].startswith("for ") and "online" not in data["device"]["status_text"].lower()
+
+
+def test_only_the_buttons_of_commands_the_box_carries_out_are_offered(server: RunningServer) -> None:
+    name, token = server.add_device()
+    session, _ = login(server)
+    send_heartbeat(server, token)  # an agent that does not list its commands: every button
+    page, _ = _device_page(server, session, name)
+    assert 'data-command="reboot"' in page and 'data-command="restart_tv"' in page
+    send_heartbeat(server, token, device={"name": "Demo TV", "commands": ["screenshot", "key", "message", "reload",
+                                                                          "restart_tv", "upload_logs"]})
+    page, _ = _device_page(server, session, name)
+    assert 'data-command="reboot"' not in page and 'data-command="restart_tv"' in page

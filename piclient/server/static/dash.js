@@ -1,5 +1,6 @@
-// The dashboard's only script: refreshes what changes, sends remote keys and commands.
-// Bounded and quiet: one request at a time per timer, slower when the tab is hidden.
+// The dashboard's only script: shows what changes, sends remote keys and commands.
+// A box's page follows a stream the server pushes; the device list polls, one request at a time,
+// slower when the tab is hidden.
 "use strict";
 
 (function () {
@@ -24,12 +25,30 @@
 
   function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
 
-  function setWarnings(list, warnings) {
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // A plain sentence, and the raw words behind it one tap away.
+  function withDetail(parent, text, detail) {
+    if (!detail) {
+      parent.append(text);
+      return;
+    }
+    const details = el("details");
+    details.append(el("summary", "", text), el("pre", "raw", detail));
+    parent.append(details);
+  }
+
+  function setWarnings(list, warnings, withDetails) {
     if (!list) return;
     list.replaceChildren(...warnings.map((w) => {
-      const li = document.createElement("li");
-      li.className = w.level;
-      li.textContent = w.text;
+      const li = el("li", w.level);
+      if (withDetails) withDetail(li, w.text, w.detail);
+      else li.textContent = w.text;
       return li;
     }));
   }
@@ -79,18 +98,30 @@
     const status = document.getElementById("send-status");
     const shot = document.getElementById("screenshot");
 
-    async function send(type, args) {
+    async function send(type, args, label) {
       try {
         await call("POST", `/api/dash/devices/${id}/commands`, { type, args: args || {} });
-        setText(status, `${body.dataset.sent}: ${type}${args && args.name ? " " + args.name : ""}`);
-        refresh();
+        setText(status, `${body.dataset.sent}: ${label}`);
+        if (!streaming) refresh();
       } catch (e) {
         setText(status, body.dataset.sendFailed + e.message);
       }
     }
 
-    async function refresh() {
-      const reply = await call("GET", `/api/dash/devices/${id}`);
+    function commandRow(c) {
+      const li = el("li", `cmd-${c.status}`);
+      li.dataset.commandId = c.id;
+      li.append(el("span", "what", c.what), " ", el("span", "state", c.status_text), " ", el("span", "muted", c.when));
+      if (c.outcome) li.append(el("div", "outcome", c.outcome));
+      if (c.detail) {
+        const details = el("details");
+        details.append(el("summary", "", body.dataset.details), el("pre", "raw", c.detail));
+        li.append(details);
+      }
+      return li;
+    }
+
+    function show(reply) {
       const d = reply.device;
       const label = document.getElementById("status-label");
       label.className = `badge ${d.status}`;
@@ -98,7 +129,14 @@
       setText(document.getElementById("status-text"), d.status_text);
       setText(document.getElementById("now-playing"), d.now_playing);
       setText(document.getElementById("tv-screen"), d.screen || "–");
-      setWarnings(document.getElementById("warnings"), d.warnings);
+      setText(document.getElementById("tv-uptime"), d.tv_uptime || "–");
+      const warnings = document.getElementById("warnings");
+      // An open <details> stays open: only redraw when the warnings changed.
+      const key = JSON.stringify(d.warnings);
+      if (warnings.dataset.key !== key) {
+        warnings.dataset.key = key;
+        setWarnings(warnings, d.warnings, true);
+      }
       if (d.screenshot) {
         setText(document.getElementById("shot-taken"), d.screenshot.taken);
         if (shot.dataset.shotId !== String(d.screenshot.id)) {
@@ -109,28 +147,37 @@
           if (empty) empty.remove();
         }
       }
-      const rows = reply.commands.map((c) => {
-        const tr = document.createElement("tr");
-        tr.className = `cmd-${c.status}`;
-        tr.dataset.commandId = c.id;
-        for (const [text, cls] of [[c.what, ""], [c.status_text, ""], [c.when, "muted"], [c.detail, "muted detail"]]) {
-          const td = document.createElement("td");
-          td.textContent = text;
-          if (cls) td.className = cls;
-          tr.appendChild(td);
-        }
-        return tr;
-      });
-      if (rows.length) document.getElementById("commands").replaceChildren(...rows);
+      const list = document.getElementById("commands");
+      const commandsKey = JSON.stringify(reply.commands);
+      if (reply.commands.length && list.dataset.key !== commandsKey) {
+        list.dataset.key = commandsKey;
+        list.replaceChildren(...reply.commands.map(commandRow));
+      }
     }
 
-    const live = () => call("POST", `/api/dash/devices/${id}/live`).catch(() => {});
-    live();
-    every(30000, 30000, live);
-    every(2000, 15000, refresh);
+    async function refresh() {
+      show(await call("GET", `/api/dash/devices/${id}`));
+    }
 
+    // The server pushes every change (a new picture, a heartbeat, a command's result) and keeps the
+    // box in live mode while the stream is open. Polling is only the fallback while the stream is down.
+    let streaming = false;
+    if (window.EventSource) {
+      const events = new EventSource(`/api/dash/devices/${id}/events`);
+      events.addEventListener("open", () => { streaming = true; });
+      events.addEventListener("error", () => { streaming = false; });
+      events.addEventListener("device", (event) => {
+        streaming = true;
+        show(JSON.parse(event.data));
+      });
+    }
+    const live = () => call("POST", `/api/dash/devices/${id}/live`).catch(() => {});
+    every(30000, 30000, async () => { if (!streaming) await live(); });
+    every(2000, 15000, async () => { if (!streaming) await refresh(); });
+
+    const buttonLabel = (button) => button.getAttribute("aria-label") || button.textContent.trim();
     document.querySelectorAll("[data-key]").forEach((button) => {
-      button.addEventListener("click", () => send("key", { name: button.dataset.key }));
+      button.addEventListener("click", () => send("key", { name: button.dataset.key }, buttonLabel(button)));
     });
     document.querySelectorAll("[data-command]").forEach((button) => {
       button.addEventListener("click", () => {
@@ -138,7 +185,7 @@
         if (ask === "reboot" && !window.confirm(body.dataset.confirmReboot)) return;
         if (ask === "restart" && !window.confirm(body.dataset.confirmRestart)) return;
         const type = button.dataset.command;
-        send(type, type === "upload_logs" ? { since_s: 3600 } : {});
+        send(type, type === "upload_logs" ? { since_s: 3600 } : {}, buttonLabel(button));
       });
     });
     document.getElementById("message-form").addEventListener("submit", (event) => {
@@ -146,17 +193,18 @@
       const input = document.getElementById("message-text");
       const text = input.value.trim();
       if (!text) return;
-      send("message", { text, seconds: 30 }).then(() => { input.value = ""; });
+      send("message", { text, seconds: 30 }, `“${text.slice(0, 40)}”`).then(() => { input.value = ""; });
     });
     // The keyboard works as the remote too, except while typing a message.
     const keys = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right", Enter: "ok",
       Backspace: "back", Escape: "back", " ": "playpause" };
     document.addEventListener("keydown", (event) => {
-      if (event.target.closest("input, textarea, button") || event.metaKey || event.ctrlKey || event.altKey) return;
+      if (event.target.closest("input, textarea, button, summary") || event.metaKey || event.ctrlKey || event.altKey) return;
       const name = keys[event.key];
       if (!name) return;
       event.preventDefault();
-      send("key", { name });
+      const button = document.querySelector(`[data-key="${name}"]`);
+      send("key", { name }, button ? buttonLabel(button) : name);
     });
   }
 
