@@ -53,7 +53,7 @@ def version(conn: sa.Connection, device_id: int) -> tuple[Any, ...] | None:
     return None if row is None else tuple(row)
 
 
-def go_live(conn: sa.Connection, srv: Server, device_id: int, now: float, *, fresh_picture: bool) -> bool:
+def go_live(conn: sa.Connection, srv: Server, device_id: int, now: float, fresh_picture: bool) -> bool:
     """Live mode on (or renewed); with ``fresh_picture`` also ask for a picture now. False: no such box."""
     changed = conn.execute(devices.update().where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
                            .values(live_until=now + srv.settings.live_seconds)).rowcount
@@ -68,7 +68,7 @@ async def device_events(request: Request) -> Response:
     viewer = await api_viewer(request)
     srv = server_of(request)
     device_id = request.path_params["device_id"]
-    if not await srv.db.write(go_live, srv, device_id, time.time(), fresh_picture=True):
+    if not await srv.db.write(go_live, srv, device_id, time.time(), True):
         raise ApiError(404, "no such device")
     srv.wakeups.wake(device_id)  # a box in live mode long-polls: it takes the picture now
 
@@ -92,7 +92,7 @@ async def device_events(request: Request) -> Response:
                     yield f"event: device\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
                 if now - renewed_at >= LIVE_RENEW_S:
                     renewed_at = now
-                    await srv.db.write(go_live, srv, device_id, time.time(), fresh_picture=False)
+                    await srv.db.write(go_live, srv, device_id, time.time(), False)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), min(srv.long_poll_recheck_s, REFRESH_S))
 

@@ -200,16 +200,16 @@ def test_a_key_pressed_in_the_dashboard_moves_the_tv_and_the_dashboard_sees_the_
     shot = page.locator("#screenshot")
     expect(shot).to_be_visible()
     page.wait_for_function(IMAGE_LOADED, arg=shot.element_handle())
-    expect(page.locator("#tv-screen")).to_have_text("home", timeout=STATE_WAIT_MS)
+    expect(page.locator("#tv-screen")).to_have_text("Home (posters)", timeout=STATE_WAIT_MS)
     before = steady_picture(page)
     assert before["width"] == 960
 
     # RIGHT on the virtual remote reaches the launcher through server and agent ...
     page.click('[data-key="right"]')
-    expect(page.locator("#send-status")).to_contain_text("key right")
+    expect(page.locator("#send-status")).to_contain_text("Sent: Right")
     moved = box.launcher.wait_for(lambda s: s["focus"].get("focused") != started, timeout=15)
     assert moved["focus"]["column"] == 1, moved["focus"]
-    key_row = page.locator("#commands tr").filter(has_text="key right")
+    key_row = page.locator("#commands li").filter(has_text="Key: Right")
     expect(key_row).to_contain_text("done", timeout=STATE_WAIT_MS)
 
     # ... and a newer picture on the page shows the changed screen.
@@ -228,12 +228,12 @@ def test_a_key_pressed_in_the_dashboard_moves_the_tv_and_the_dashboard_sees_the_
     # "Restart TV app" (after its confirmation) brings it back.
     page.once("dialog", lambda dialog: dialog.accept())
     page.click('[data-command="restart_tv"]')
-    expect(page.locator("#send-status")).to_contain_text("restart_tv")
+    expect(page.locator("#send-status")).to_contain_text("Sent: Restart TV app")
     wait_until(box.launcher_status, timeout=30, what="a restarted launcher answering")
-    restart_row = page.locator("#commands tr").filter(has_text="restart_tv")
+    restart_row = page.locator("#commands li").filter(has_text="Restart TV app")
     expect(restart_row).to_contain_text("done", timeout=40_000)
     expect(warnings).not_to_contain_text("TV app crashed", timeout=STATE_WAIT_MS)
-    expect(page.locator("#tv-screen")).to_have_text("home", timeout=STATE_WAIT_MS)
+    expect(page.locator("#tv-screen")).to_have_text("Home (posters)", timeout=STATE_WAIT_MS)
     box.agent.check()
 
 

@@ -48,15 +48,18 @@ def test_the_maintainer_logs_in_sees_the_box_and_presses_a_key_that_reaches_it(s
     expect(shot).to_be_visible()
     first_shot = shot.get_attribute("data-shot-id")
     page.click('[data-key="ok"]')
-    expect(page.locator("#send-status")).to_contain_text("ok")
+    expect(page.locator("#send-status")).to_contain_text("Sent: OK")
 
-    # The box's next heartbeat carries the key press (and live mode, since the page is open).
+    # The box's next heartbeat carries the key press, live mode (the page is open) and the page's
+    # own request for a picture now.
     reply = send_heartbeat(server, token).json()
-    assert [(c["type"], c["args"]) for c in reply["commands"]] == [("key", {"name": "ok"})]
+    assert [(c["type"], c["args"]) for c in reply["commands"]] == [("screenshot", {"live": True}),
+                                                                   ("key", {"name": "ok"})]
     assert reply["live"] is not None
-    send_heartbeat(server, token, results=[{"command_id": reply["commands"][0]["id"], "ok": True, "result": {},
+    send_heartbeat(server, token, results=[{"command_id": reply["commands"][1]["id"], "ok": True, "result": {},
                                             "error": None}])
-    expect(page.locator("#commands tr").first).to_contain_text("done")
+    expect(page.locator("#commands li").first).to_contain_text("done")
+    expect(page.locator("#commands li").first).to_contain_text("Key: OK")
 
     # A new screenshot appears by itself.
     assert upload_screenshot(server, token, jpeg(colour=(30, 200, 30))).status_code == 200
@@ -65,3 +68,44 @@ def test_the_maintainer_logs_in_sees_the_box_and_presses_a_key_that_reaches_it(s
         page.wait_for_timeout(200)
     assert shot.get_attribute("data-shot-id") != first_shot
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shot.element_handle())
+
+
+def _in_view(page: object, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()  # type: ignore[attr-defined]
+    viewport = page.viewport_size  # type: ignore[attr-defined]
+    assert box is not None, selector
+    return (box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+            and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"])
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_on_a_phone_the_tvs_picture_and_the_arrow_keys_are_on_one_screen(server: RunningServer, phone_page: object,
+                                                                         lang: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = phone_page  # type: ignore[assignment]
+    assert page.viewport_size == {"width": 390, "height": 844}
+    name, token = server.add_device("거실 TV")
+    send_heartbeat(server, token, tv={"state": "running", "screen": "player", "errors": [
+        {"time": time.time(), "level": "warning", "message": "a problem with a long technical text " * 5}]})
+    assert upload_screenshot(server, token, jpeg(width=960, height=540)).status_code == 200
+    page.goto(f"{server.url}/lang/{lang}?next=/")
+    page.fill("#password", PASSWORD)
+    page.click("#login-button")
+    page.locator("a.device-link").first.click()
+    shot = page.locator("#screenshot")
+    expect(shot).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shot.element_handle())
+    arrows = [f'[data-key="{key}"]' for key in ("up", "down", "left", "right", "ok")]
+    for selector in ["#screenshot", *arrows]:
+        assert _in_view(page, selector), selector
+    # Reading further down (commands, health, logs), the picture stays in view.
+    page.locator("#commands").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 600)
+    page.wait_for_function("() => window.scrollY > 300")
+    assert _in_view(page, "#screenshot")
+    # Korean labels break between words, never one syllable per line: each key label is one line high.
+    for selector in ('[data-key="back"]', '[data-key="info"]', '[data-command="reload"]'):
+        height = page.locator(selector).evaluate(
+            "el => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)")
+        assert height < 2.5, (selector, height)
