@@ -35,6 +35,15 @@ def write_config(directory: Path, source: str, **ui: Any) -> Path:
     return path
 
 
+def status_at(socket: Path) -> dict[str, Any] | None:
+    """The status of whichever launcher answers on ``socket`` now (a first one or a restarted one)."""
+    try:
+        reply = ControlClient(socket, timeout=2).request("status")
+    except ControlUnavailable:
+        return None
+    return reply if reply.get("ok") else None
+
+
 class Launcher:
     """A launcher process on the dummy video driver: what runs on the Pi, minus the display."""
 

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import requests
 
-from piclient.control.client import ControlClient, ControlUnavailable
 from piclient.demo.launcher import PID_FILE, LauncherSupervisor
 from piclient.demo.run import DEVICE_NAME, demo_config_text
 from tests.agent.agent_process import AgentProcess
 from tests.catalogs import film, write_catalog
+from tests.launcher import status_at
 from tests.server.helpers import RunningServer, login, running_server
 from tests.waiting import wait_until
 
@@ -44,11 +44,7 @@ class Demo:
             return None
 
     def launcher_answers(self) -> dict[str, Any] | None:
-        try:
-            reply = ControlClient(self.root / "tv.sock", timeout=2).request("status")
-        except ControlUnavailable:
-            return None
-        return reply if reply.get("ok") else None
+        return status_at(self.root / "tv.sock")
 
     def command(self, kind: str, args: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
         """Press the dashboard's button for ``kind``; the command as the page lists it once it ended."""

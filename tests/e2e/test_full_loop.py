@@ -26,7 +26,7 @@ from piclient.demo.dashboard_shots import MAX_BYTES, take_dashboard_screenshots
 from tests.agent.agent_process import AgentProcess, write_agent_config
 from tests.browser import needs_chromium
 from tests.catalogs import film, write_catalog
-from tests.launcher import Launcher, write_config
+from tests.launcher import Launcher, status_at, write_config
 from tests.server.helpers import PASSWORD, RunningServer, running_server
 from tests.waiting import wait_until
 
@@ -70,11 +70,7 @@ class Box:
 
     def launcher_status(self) -> dict[str, Any] | None:
         """Whichever launcher listens on the box's socket now (the first or a restarted one)."""
-        try:
-            reply = ControlClient(self.directory / "tv.sock", timeout=2).request("status")
-        except ControlUnavailable:
-            return None
-        return reply if reply.get("ok") else None
+        return status_at(self.directory / "tv.sock")
 
 
 def _poster(path: Path, colour: tuple[int, int, int]) -> None:
