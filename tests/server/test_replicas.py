@@ -14,7 +14,17 @@ import requests
 
 from piclient.server.db import default_url
 from tests.server.conftest import database_url
-from tests.server.helpers import PASSWORD, AlertReceiver, RunningServer, auth, login, send_heartbeat, start_server
+from tests.server.helpers import (
+    PASSWORD,
+    AlertReceiver,
+    RunningServer,
+    auth,
+    jpeg,
+    login,
+    send_heartbeat,
+    start_server,
+    upload_screenshot,
+)
 from tests.server.postgres import PostgresCluster
 
 
@@ -52,6 +62,41 @@ def test_a_key_pressed_on_one_replica_reaches_a_long_poll_on_the_other(replicas:
         waited = time.monotonic() - started
     assert [c["id"] for c in reply.json()["commands"]] == [queued.json()["command"]["id"]]
     assert waited < 3  # the other replica re-reads the database every half second
+
+
+def test_a_picture_taken_on_one_replica_reaches_a_page_stream_on_the_other(replicas: tuple) -> None:
+    import json
+
+    first, second, _ = replicas
+    first.set_password()
+    name, token = first.add_device()
+    send_heartbeat(second, token)
+    session, _ = login(first)
+    device_id = next(d["id"] for d in session.get(f"{first.url}/api/dash/devices", timeout=10).json()["devices"]
+                     if d["name"] == name)
+    stream = session.get(f"{first.url}/api/dash/devices/{device_id}/events", stream=True, timeout=30)
+    lines = stream.iter_lines(decode_unicode=True)
+
+    def next_device_event() -> dict:
+        for line in lines:  # bounded by the stream's 30 s read timeout
+            if line.startswith("data: {\"device\""):
+                return json.loads(line[len("data: "):])
+        raise AssertionError("the stream ended")
+
+    try:
+        assert next_device_event()["device"]["screenshot"] is None
+        # The page asked the box for a picture now; the box (polling the other replica) takes it.
+        commands = send_heartbeat(second, token).json()["commands"]
+        assert [(c["type"], c["args"]) for c in commands] == [("screenshot", {"live": True})]
+        started = time.monotonic()
+        assert upload_screenshot(second, token, jpeg()).status_code == 200
+        event = next_device_event()
+        while event["device"]["screenshot"] is None:
+            event = next_device_event()
+        waited = time.monotonic() - started
+    finally:
+        stream.close()
+    assert waited < 3  # each stream re-reads the database every half second with PostgreSQL
 
 
 def test_an_offline_alert_is_sent_once_however_many_replicas_watch(replicas: tuple) -> None:
