@@ -297,13 +297,17 @@ async def device_list_page(request: Request) -> Response:
     return render(request, viewer, "devices.html", devices=items, banner=banner, page="devices")
 
 
-def _detail(conn: sa.Connection, device_id: int, now: float) -> dict[str, Any] | None:
+def _detail(conn: sa.Connection, device_id: int, now: float, full: bool = True) -> dict[str, Any] | None:
+    """What a box's page shows; without ``full`` only what its script updates (no charts, logs, alerts)."""
     row = conn.execute(sa.select(devices).where(devices.c.id == device_id)).first()
     if row is None:
         return None
-    return {"row": row, "shot": _latest_shots(conn, [device_id]).get(device_id),
-            "commands": cq.recent(conn, device_id, now), "logs": logstore.recent(conn, device_id),
-            "alerts": alert_log.recent(conn, device_id), "history": heartbeats.history(conn, device_id, now - 86400)}
+    detail = {"row": row, "shot": _latest_shots(conn, [device_id]).get(device_id),
+              "commands": cq.recent(conn, device_id, now)}
+    if full:
+        detail.update(logs=logstore.recent(conn, device_id), alerts=alert_log.recent(conn, device_id),
+                      history=heartbeats.history(conn, device_id, now - 86400))
+    return detail
 
 
 def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str, Any]]:
@@ -432,7 +436,7 @@ async def api_devices(request: Request) -> Response:
 async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, Any] | None:
     """One box as its page's script sees it (the JSON call and the page's event stream)."""
     now = time.time()
-    detail = await srv.db.read(_detail, device_id, now)
+    detail = await srv.db.read(_detail, device_id, now, False)
     if detail is None:
         return None
     return {"device": summarize(srv, detail["row"], detail["shot"], viewer, now),
