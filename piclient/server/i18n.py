@@ -161,6 +161,11 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def duration(t: Callable[..., str], seconds: float) -> str:
+    """"4 min", with a no-break space: a number is never left at the end of a line without its unit."""
+    return _duration(t, seconds).replace(" ", "\u00a0")
+
+
+def _duration(t: Callable[..., str], seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 90:
         return t("s", n=seconds)

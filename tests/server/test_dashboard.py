@@ -235,7 +235,7 @@ def test_the_device_page_has_the_remote_charts_commands_and_logs(server: Running
     assert "agent: hello from the box" in page
     assert "Key: Left" in page
     # The box has been up three days; the TV app restarted two hours ago.
-    assert re.search(r"Box up: 3 d\b.*TV app up: <span id=\"tv-uptime\">2 h</span>", page, re.S), page
+    assert re.search(r"Box up: 3\sd\b.*TV app up: <span id=\"tv-uptime\">2\sh</span>", page, re.S), page
     full = session.get(f"{server.url}/devices/{did}/logs/l1.txt", timeout=10)
     assert full.text == "agent: hello from the box\n"
     detail = session.get(f"{server.url}/api/dash/devices/{did}", timeout=10).json()
