@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -109,11 +110,17 @@ The whole loop is running on this machine.{" No display here, so the TV runs hea
 """ + ("" if headless else
        "  In the window: arrows move, Enter opens or plays, Escape goes back, F1-F4 are the colour keys.\n")
               + "\nStop with Ctrl+C.\n", flush=True)
+        # Ctrl+C, or a SIGTERM (a service manager, `kill`): stop the children in reverse, not orphan them.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             return launcher.wait()
         except KeyboardInterrupt:
             return 0
     return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _start_server(root: Path, stack: contextlib.ExitStack) -> tuple[str, str]:
