@@ -113,7 +113,9 @@ def test_fetch_logs_in_the_demo_brings_back_the_demo_boxs_own_logs(demo: Demo) -
     text = demo.session.get(f"{demo.server.url}/devices/{demo.device_id}/logs/{upload_id}.txt", timeout=10).text
     assert f"==> {demo.root / 'agent.log'} <==" in text and f"==> {demo.root / 'tv.log'} <==" in text
     assert "agent for 'Demo TV' reporting to" in text  # the agent's own start-up line
-    assert "piclient.ui.app: catalog: 1 titles shown" in text  # the launcher's, from tv.log
+    # The launcher's, from tv.log: it opens its control socket before it answers, so the line is there
+    # by now; its catalog line may come a moment later on a busy machine.
+    assert "piclient.control.server: control socket at" in text
     assert "No journal files were found" not in text
 
 
