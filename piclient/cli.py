@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("server", help="the maintainer's server and dashboard (piclient server --help)")
 
+    from piclient.publish.cli import add_arguments
+
+    publish = sub.add_parser("publish", help="package a film (and subtitles) into a library, or upload it to a server")
+    add_arguments(publish)
+    publish.set_defaults(func=_cmd_publish)
+
     demo = sub.add_parser("demo", help="the whole loop on 127.0.0.1: demo library, server, agent, launcher")
     demo.add_argument("--cache", default=None, help="where the demo library is built (default ~/.cache/piclient)")
     demo.add_argument("--headless", action="store_true", help="no window even if a display is available")
@@ -180,6 +186,12 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(reply, ensure_ascii=False, indent=2))
     return 0 if reply.get("ok") else 1
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from piclient.publish.cli import run
+
+    return run(args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ The server's job queue and the CLI call the same ``publish``.
 """
 
 from piclient.publish.errors import PublishError
-from piclient.publish.pipeline import Request, Result, publish
 
-__all__ = ["PublishError", "Request", "Result", "publish"]
+# The pipeline (requests, Pillow, the player) is imported from piclient.publish.pipeline where it is
+# used, so building the `piclient` command line stays quick.
+__all__ = ["PublishError"]

@@ -9,7 +9,8 @@ import pytest
 
 from piclient.catalog.model import parse_catalog
 from piclient.player import hls
-from piclient.publish import PublishError, Request, publish
+from piclient.publish import PublishError
+from piclient.publish.pipeline import Request, publish
 from piclient.publish.tools import ffprobe_json
 from tests.publish.sources import make_film, make_sound
 
