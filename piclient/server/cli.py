@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from piclient.server.settings import LOCAL_HOSTS, SMTP_PASSWORD_ENV, EmailSettings, Settings
 
-COMMANDS = ("serve", "add-device", "revoke-device", "list-devices", "set-password")
+COMMANDS = ("serve", "add-device", "revoke-device", "list-devices", "set-password", "add-maintainer-token",
+            "revoke-maintainer-token", "worker")
 DEFAULT_PORT = 8470
 
 
@@ -41,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", help="HOST:PORT (port 0 picks a free one)")
     serve.add_argument("--library", type=Path, default=None, help="the library: catalog.json, posters, media")
+    serve.add_argument("--inbox", type=Path, default=None,
+                       help="package films dropped into this folder once their copy has finished (needs --library)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not package uploads in this process (run `piclient server worker` instead)")
     serve.add_argument("--retention-days", type=float, default=14.0)
     serve.add_argument("--heartbeat-seconds", type=int, default=30, help="asked of every box; offline after 3")
     serve.add_argument("--alert-webhook", default=None, help="POST a JSON alert here")
@@ -79,6 +85,23 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list-devices", help="list devices")
     _common(listing)
     listing.set_defaults(func=_cmd_list)
+
+    token = sub.add_parser("add-maintainer-token", help="create a token for uploads (publish --server); printed once")
+    token.add_argument("name")
+    _common(token)
+    token.set_defaults(func=_cmd_add_maintainer_token)
+    untoken = sub.add_parser("revoke-maintainer-token", help="stop accepting a maintainer token")
+    untoken.add_argument("name")
+    _common(untoken)
+    untoken.set_defaults(func=_cmd_revoke_maintainer_token)
+
+    worker = sub.add_parser("worker", help="package uploaded and inbox films (one more worker; shares the queue)")
+    _common(worker)
+    worker.add_argument("--library", type=Path, required=True, help="the library the server serves")
+    worker.add_argument("--inbox", type=Path, default=None, help="also watch this folder for finished copies")
+    worker.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
+    worker.add_argument("--log-level", default="info")
+    worker.set_defaults(func=_cmd_worker)
 
     password = sub.add_parser("set-password", help="set the dashboard password")
     _common(password)
@@ -172,6 +195,60 @@ def _cmd_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_add_maintainer_token(args: argparse.Namespace) -> int:
+    from piclient.server.maintainers import MaintainerTokenError, add_token
+
+    db = _open(args)
+    try:
+        token = db.write_sync(add_token, args.name)
+    except MaintainerTokenError as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(f"Maintainer token {args.name!r} added. It is shown only this once:\n\n{token}\n\n"
+          "Use it as `piclient publish FILM --server URL --token TOKEN` (or PICLIENT_TOKEN=TOKEN).")
+    return 0
+
+
+def _cmd_revoke_maintainer_token(args: argparse.Namespace) -> int:
+    from piclient.server.maintainers import MaintainerTokenError, revoke_token
+
+    db = _open(args)
+    try:
+        db.write_sync(revoke_token, args.name)
+    except MaintainerTokenError as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(f"Maintainer token {args.name!r} revoked.")
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from piclient.server.worker import Worker
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = _open(args)
+    worker = Worker(db, args.library.resolve(), args.data.resolve(), inbox=args.inbox)
+    try:
+        if args.once:
+            while worker.run_once():
+                pass
+            return 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        worker.run(stop)
+    finally:
+        db.close()
+    return 0
+
+
 def _split_listen(listen: str) -> tuple[str, int]:
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit():
@@ -231,7 +308,33 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         alert_check_seconds=args.alert_check_seconds, cleanup_seconds=args.cleanup_seconds,
         metrics_token=args.metrics_token)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return serve(settings, log_level=args.log_level, access_log=args.access_log)
+    if args.inbox and not args.library:
+        raise SystemExit("piclient server: --inbox needs --library (where the packaged films go)")
+    with _worker_thread(args, settings):
+        return serve(settings, log_level=args.log_level, access_log=args.access_log)
+
+
+@contextlib.contextmanager
+def _worker_thread(args: argparse.Namespace, settings: Settings) -> Iterator[None]:
+    """One packaging worker beside the server, so a one-process setup needs nothing else."""
+    if not settings.library_dir or args.no_worker:
+        yield
+        return
+    import threading
+
+    from piclient.server.worker import Worker
+
+    db = _open(args)
+    stop = threading.Event()
+    worker = Worker(db, settings.library_dir, settings.data_dir, inbox=args.inbox)
+    thread = threading.Thread(target=worker.run, args=(stop,), name="publish-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
+        db.close()
 
 
 if __name__ == "__main__":

@@ -139,3 +139,45 @@ login_failures = sa.Table(
     sa.Index("ix_login_failures_ip_at", "ip", "at"),
     sa.Index("ix_login_failures_at", "at"),
 )
+
+# Maintainer tokens for the upload API (`piclient server add-maintainer-token`): never a box's token.
+maintainer_tokens = sa.Table(
+    "maintainer_tokens", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+
+# tus uploads (uploads.py); the bytes are in DATA/uploads/<id>.part until the last one arrives.
+uploads = sa.Table(
+    "uploads", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("length", sa.BigInteger, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),  # the Upload-Metadata pairs, decoded, as JSON
+    sa.Column("owner", sa.String(100), nullable=False),  # the maintainer token's name, or "dashboard"
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("completed_at", sa.Float),
+)
+
+# The packaging queue (jobs.py): any server or worker process claims a job with a lease it renews.
+publish_jobs = sa.Table(
+    "publish_jobs", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("film", sa.Text, nullable=False),  # the source file's path on the server
+    sa.Column("options", sa.Text, nullable=False),  # titles, series, subtitle paths... as JSON
+    sa.Column("upload_id", sa.String(32)),
+    sa.Column("state", sa.String(10), nullable=False),  # queued | running | done | failed
+    sa.Column("stage", sa.String(20)),
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("detail", sa.Text),
+    sa.Column("result", sa.Text),
+    sa.Column("worker", sa.String(100)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index("ix_publish_jobs_state", "state", "id"),
+)
