@@ -12,7 +12,7 @@ from piclient.player import hls
 from piclient.publish import PublishError
 from piclient.publish.pipeline import Request, publish
 from piclient.publish.tools import ffprobe_json
-from tests.publish.sources import make_film, make_sound
+from tests.publish.sources import make_sound
 
 BASE = "http://box.invalid/library/catalog.json"
 

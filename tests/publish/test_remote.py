@@ -1,0 +1,77 @@
+"""publish --server: upload with tuspy, a worker packages it, the catalog names it; and the inbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from piclient.server import jobs
+from piclient.server.maintainers import add_token
+from piclient.server.worker import Inbox, Worker
+from tests.publish.sources import make_film
+from tests.server.conftest import make_library
+from tests.server.helpers import migrated_database, running_server
+
+
+def test_publish_to_a_server_uploads_and_waits_for_the_packaging(sources: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library")
+    with running_server(tmp_path, None, "--library", str(library)) as server:
+        token = server.db.write_sync(add_token, "laptop")
+        done = subprocess.run(
+            [sys.executable, "-m", "piclient", "publish", str(sources / "episode.mp4"), "--server", server.url,
+             "--series", "Winter Sonata", "--episode", "3", "--subs", str(sources / "episode.smi")],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "PICLIENT_TOKEN": token, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        assert done.returncode == 0, done.stderr + server.log()
+    assert "published winter-sonata-s01e03: 360p; subtitles ko, en" in done.stdout
+    assert "uploading" in done.stderr
+    titles = json.loads((library / "catalog.json").read_text())["titles"]
+    assert [t["id"] for t in titles] == ["winter-sonata"]
+
+
+def test_the_inbox_takes_a_film_only_once_its_copy_has_held_still(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    now = [1000.0]
+    with migrated_database(f"sqlite:///{tmp_path / 'db.sqlite'}") as db:
+        watcher = Inbox(inbox, tmp_path / "data", clock=lambda: now[0], stable_s=30)
+        film = make_film(inbox / "Spring.Day.2001.mkv", seconds=2)
+        (inbox / "Spring.Day.2001.ko.srt").write_text("1\n00:00:00,500 --> 00:00:01,500\n안녕\n", encoding="utf-8")
+        assert watcher.scan(db) == []  # first seen
+        now[0] += 20
+        with film.open("ab") as still_copying:
+            still_copying.write(b"\0" * 10)
+        assert watcher.scan(db) == []  # it grew: the clock starts again
+        now[0] += 29
+        assert watcher.scan(db) == []
+        now[0] += 2
+        assert watcher.scan(db) == []  # 31 s since first seen, but only 11 s since it last changed
+        now[0] += 30
+        (job_id,) = watcher.scan(db)
+        assert not film.exists()
+        claimed = db.write_sync(_claim)
+        assert claimed.id == job_id and claimed.film.endswith("/Spring.Day.2001.mkv")
+        assert claimed.options["title_en"] == "Spring Day" and claimed.options["year"] == 2001
+        assert [Path(p).name for p in claimed.options["subtitles"]] == ["Spring.Day.2001.ko.srt"]
+
+
+def _claim(conn: sa.Connection) -> jobs.Job | None:
+    return jobs.claim(conn, "test", 10_000.0)
+
+
+def test_a_worker_marks_a_file_that_is_not_a_film_as_failed_with_the_reason(tmp_path: Path) -> None:
+    fake = tmp_path / "holiday.mkv"
+    fake.write_text("a text file")
+    with migrated_database(f"sqlite:///{tmp_path / 'db.sqlite'}") as db:
+        job_id = db.write_sync(jobs.enqueue, str(fake), {}, 1.0)
+        worker = Worker(db, tmp_path / "library", tmp_path / "data")
+        assert worker.run_once() and not worker.run_once()
+        job = db.read_sync(jobs.get, job_id)
+    assert job["state"] == "failed" and "holiday.mkv is not a video file" in job["error"]
+    assert not (tmp_path / "library" / "catalog.json").exists()
+
