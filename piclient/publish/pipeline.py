@@ -26,8 +26,7 @@ from piclient.publish.errors import PublishError
 from piclient.publish.ladder import Rung, choose_rungs
 from piclient.publish.probe import Source, probe
 from piclient.publish.subtitles import Track, read_tracks, sync_warnings, write_track
-from piclient.publish.tools import ffprobe_json
-from piclient.publish.transcode import DEFAULT_PRESET, PLAYLIST, EncodedRung, encode_rung, segments
+from piclient.publish.transcode import DEFAULT_PRESET, PLAYLIST, EncodedRung, encode_rung, first_video_pts
 
 WORK = ".work"
 MASTER = "master.m3u8"
@@ -99,7 +98,7 @@ def publish(request: Request, progress: ProgressFn = lambda stage, fraction: Non
     _remove_stale_rungs(work, rungs)
 
     report("subtitles", 0)
-    mpegts = _first_video_pts(encoded[0].folder)
+    mpegts = first_video_pts(encoded[0].folder)
     sidecars = []
     warnings = []
     for track in tracks:
@@ -267,16 +266,6 @@ def _remove_stale_rungs(work: Path, rungs: list[Rung]) -> None:
     for folder in work.iterdir():
         if folder.is_dir() and re.fullmatch(r"\d+p", folder.name) and folder.name not in wanted:
             shutil.rmtree(folder)
-
-
-def _first_video_pts(rung_folder: Path) -> int:
-    """The 90 kHz MPEG-TS time of the first video frame: subtitle renditions are mapped onto it."""
-    first = segments(rung_folder / PLAYLIST)[0][1]
-    info = ffprobe_json(first, "-select_streams", "v:0", "-show_entries", "stream=start_pts")
-    try:
-        return int(info["streams"][0]["start_pts"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return 0
 
 
 def master_playlist(encoded: list[EncodedRung], tracks: list[Track]) -> str:

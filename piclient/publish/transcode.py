@@ -21,6 +21,7 @@ from pathlib import Path
 from piclient.publish.errors import PublishError
 from piclient.publish.ladder import Rung
 from piclient.publish.probe import Source
+from piclient.publish.tools import ffprobe_json
 
 SEGMENT_S = 4  # within the 4-6 s the HLS guidelines suggest: short enough to switch rungs quickly
 KEYFRAME_S = 2  # segments are cut at keyframes; two per segment keeps seeking quick
@@ -163,3 +164,14 @@ def _measure(folder: Path, rung: Rung, fps: float, has_audio: bool) -> EncodedRu
     peak = max(path.stat().st_size * 8 / d for d, path in parts if d > 0)
     return EncodedRung(rung=rung, folder=folder, peak_bps=round(peak), average_bps=round(total_bytes * 8 / total_s),
                        codecs=codecs(rung, fps, has_audio), fps=fps)
+
+
+def first_video_pts(rung_folder: Path) -> int:
+    """The 90 kHz MPEG-TS time of a rung's first video frame (ffmpeg starts near 1.4 s, not 0):
+    subtitle renditions are mapped onto it with X-TIMESTAMP-MAP."""
+    first = segments(rung_folder / PLAYLIST)[0][1]
+    info = ffprobe_json(first, "-select_streams", "v:0", "-show_entries", "stream=start_pts")
+    try:
+        return int(info["streams"][0]["start_pts"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return 0
