@@ -21,6 +21,7 @@ from piclient.publish.errors import PublishError
 
 CATALOG = "catalog.json"
 LOCK = ".catalog.lock"
+HIDDEN = "hidden_titles"  # titles the boxes must not show (they read only "titles"); see edit.py
 # Relative URLs resolve against the catalog's own URL; any http base checks that they are usable.
 _CHECK_BASE = "http://library.invalid/library/catalog.json"
 

@@ -20,7 +20,7 @@ from piclient.publish.errors import PublishError
 from piclient.publish.subtitles import LABELS, Track, shift_track, write_track
 from piclient.publish.transcode import first_video_pts
 
-HIDDEN = "hidden_titles"
+HIDDEN = catalog_file.HIDDEN
 MAX_SHIFT_S = 3600.0
 
 

@@ -161,7 +161,10 @@ def _measure(folder: Path, rung: Rung, fps: float, has_audio: bool) -> EncodedRu
         raise PublishError(f"ffmpeg wrote no segments for the {rung.name} version")
     total_bytes = sum(path.stat().st_size for _, path in parts)
     total_s = sum(d for d, _ in parts) or 1.0
-    peak = max(path.stat().st_size * 8 / d for d, path in parts if d > 0)
+    # BANDWIDTH is the peak segment rate, but a last segment of a few frames (a keyframe in 0.04 s)
+    # would claim several times the real peak and push players onto lower rungs for nothing.
+    full = [(d, path) for d, path in parts if d >= SEGMENT_S / 2] or [(d, p) for d, p in parts if d > 0]
+    peak = max(path.stat().st_size * 8 / d for d, path in full)
     return EncodedRung(rung=rung, folder=folder, peak_bps=round(peak), average_bps=round(total_bytes * 8 / total_s),
                        codecs=codecs(rung, fps, has_audio), fps=fps)
 
