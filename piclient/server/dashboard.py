@@ -294,7 +294,11 @@ async def device_list_page(request: Request) -> Response:
     items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
     count, ip = _recent_unknown(srv, now)
     banner = viewer.t("w_unknown_tokens", n=count, ip=ip) if count else None
-    return render(request, viewer, "devices.html", devices=items, banner=banner, page="devices")
+    from piclient.server.library_page import new_titles_per_box  # it builds on this module
+
+    new_titles = await new_titles_per_box(srv)
+    return render(request, viewer, "devices.html", devices=items, banner=banner, page="devices",
+                  new_titles=new_titles)
 
 
 def _detail(conn: sa.Connection, device_id: int, now: float, full: bool = True) -> dict[str, Any] | None:

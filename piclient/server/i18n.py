@@ -12,7 +12,8 @@ DEFAULT = "en"
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
-        "title": "piclient", "library": "Library", "devices": "Devices", "login": "Log in", "logout": "Log out",
+        "title": "piclient", "library": "Library", "new_not_started": "{n} new films not started",
+        "devices": "Devices", "login": "Log in", "logout": "Log out",
         "password": "Password", "login_failed": "Wrong password.",
         "login_limited": "Too many attempts. Try again in {seconds} seconds.",
         "no_password": "No password is set yet. On the server run: piclient server set-password --data DIR",
@@ -71,7 +72,8 @@ TEXT: dict[str, dict[str, str]] = {
         "not_in_demo": "Not in the demo: this button works on a real box.",
     },
     "ko": {
-        "title": "piclient", "library": "라이브러리", "devices": "기기", "login": "로그인", "logout": "로그아웃",
+        "title": "piclient", "library": "라이브러리", "new_not_started": "아직 안 본 새 작품 {n}편",
+        "devices": "기기", "login": "로그인", "logout": "로그아웃",
         "password": "비밀번호", "login_failed": "비밀번호가 틀렸습니다.",
         "login_limited": "시도가 너무 많습니다. {seconds}초 후에 다시 시도하세요.",
         "no_password": "아직 비밀번호가 없습니다. 서버에서 실행하세요: piclient server set-password --data DIR",

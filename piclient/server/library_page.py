@@ -161,9 +161,16 @@ def _epoch(value: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(value))
 
 
-def new_not_started(conn: sa.Connection, doc: dict[str, Any]) -> dict[int, int]:
-    """For the device list: per box id, how many titles she has not started."""
-    return {b["id"]: b["new"] for b in box_views(conn, doc, "en")}
+async def new_titles_per_box(srv: Any) -> dict[int, int]:
+    """For the device list: per box id, how many titles she has not started ("3 new films not started")."""
+    if srv.settings.library_dir is None:
+        return {}
+    try:
+        doc = await asyncio.to_thread(catalog_file.read, srv.settings.library_dir)
+    except PublishError:
+        return {}
+    boxes = await srv.db.read(box_views, doc, "en")
+    return {b["id"]: b["new"] for b in boxes}
 
 
 def _uploads_in_progress(conn: sa.Connection) -> list[Any]:

@@ -32,6 +32,8 @@ def test_the_page_shows_titles_jobs_and_what_each_box_has_not_started(library: P
         assert "0 new titles not started" in boxes["Mother&#39;s TV"]
         assert "0:00:03 / 0:00:06" in boxes["Mother&#39;s TV"]
         assert "1 new titles not started" in boxes["Kitchen"]
+        device_list = session.get(f"{server.url}/", timeout=10).text
+        assert device_list.count("1 new films not started") == 1  # the kitchen's; her one film is started
         poster = re.search(r'src="(/titles/file/[^"]+)"', html).group(1)
         assert session.get(server.url + poster, timeout=10).headers["content-type"] == "image/jpeg"
         assert requests.get(server.url + poster, timeout=10, allow_redirects=False).status_code == 303
