@@ -81,6 +81,16 @@ def finish(conn: sa.Connection, job_id: int, worker: str, now: float, *, result:
     return done is not None
 
 
+def release(conn: sa.Connection, job_id: int, worker: str, now: float) -> bool:
+    """Give a job back to the queue (its worker is stopping); the next claim reuses its finished rungs."""
+    done = conn.execute(publish_jobs.update().where(_J.id == job_id, _J.worker == worker, _J.state == "running")
+                        .values(state="queued", stage="queued", worker=None, lease_until=None,
+                                attempts=sa.func.max(_J.attempts - 1, 0) if conn.dialect.name == "sqlite"
+                                else sa.func.greatest(_J.attempts - 1, 0), updated_at=now)
+                        .returning(_J.id)).first()
+    return done is not None
+
+
 def get(conn: sa.Connection, job_id: int | None = None, upload_id: str | None = None) -> dict[str, Any] | None:
     where = _J.id == job_id if job_id is not None else _J.upload_id == upload_id
     row = conn.execute(sa.select(publish_jobs).where(where).order_by(_J.id.desc()).limit(1)).first()

@@ -35,6 +35,10 @@ class LeaseLost(Exception):
     """Another worker took this job over (ours was presumed dead): stop without writing anything."""
 
 
+class Stopping(Exception):
+    """The worker is asked to stop: ffmpeg is ended and the job goes back to the queue."""
+
+
 class Worker:
     def __init__(self, db: Database, library: Path, data_dir: Path, *, inbox: Path | None = None,
                  name: str | None = None, clock: Callable[[], float] = time.time,
@@ -54,14 +58,15 @@ class Worker:
             try:
                 if self.inbox is not None:
                     self.inbox.scan(self.db)
-                busy = self.run_once()
+                busy = self.run_once(stop)
             except Exception:  # one bad round must not end the worker; the job itself is marked failed
                 log.exception("publish worker round failed")
             if not busy:
                 stop.wait(idle_s)
 
-    def run_once(self) -> bool:
-        """Claim and run one job; False when the queue is empty."""
+    def run_once(self, stop: threading.Event | None = None) -> bool:
+        """Claim and run one job; False when the queue is empty. ``stop`` ends the job early (it is
+        queued again, and its finished rungs are kept for whoever takes it next)."""
         job = self.db.write_sync(jobs.claim, self.name, self.clock())
         if job is None:
             return False
@@ -69,6 +74,8 @@ class Worker:
         last = [0.0]
 
         def progress(stage: str, fraction: float) -> None:
+            if stop is not None and stop.is_set():
+                raise Stopping
             now = self.clock()
             if now - last[0] < REPORT_EVERY_S and fraction < 1.0:
                 return
@@ -78,6 +85,10 @@ class Worker:
 
         try:
             result = self._publish(job, progress)
+        except Stopping:
+            self.db.write_sync(jobs.release, job.id, self.name, self.clock())
+            log.info("job %s queued again: the worker is stopping", job.id)
+            return False
         except LeaseLost:
             log.warning("job %s was taken over by another worker; stopped", job.id)
             return True

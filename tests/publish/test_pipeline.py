@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from piclient.catalog.model import parse_catalog
 from piclient.player import hls
+from piclient.player.subtitles import parse_subtitles
 from piclient.publish import PublishError
 from piclient.publish.pipeline import Request, publish
 from piclient.publish.tools import ffprobe_json
+from piclient.publish.transcode import first_video_pts
+from piclient.publish.verify import serve
 from tests.publish.sources import make_sound
 
 BASE = "http://box.invalid/library/catalog.json"
@@ -84,6 +88,13 @@ def test_an_episode_with_a_two_language_cp949_sami_joins_its_series(sources: Pat
     assert {s.language for s in episode.subtitles} == {"ko", "en"}
     master = (folder / "master.m3u8").read_text()
     assert master.count("TYPE=SUBTITLES") == 2 and "RESOLUTION=640x360" in master
+    # The master's rendition, read the way the box's player reads it, lands on the sidecar's times.
+    start = first_video_pts(folder / "360p") / hls.MPEGTS_HZ
+    with serve(folder) as base, requests.Session() as session:
+        rendition = hls.fetch_master(base + "master.m3u8", session).subtitle("ko")
+        cues = hls.fetch_subtitle_rendition(rendition, session, video_start_pts=start)
+    sidecar = parse_subtitles((folder / "subs" / "ko.vtt").read_text(encoding="utf-8"), "ko.vtt")
+    assert [(round(c.start, 3), c.text) for c in cues] == [(c.start, c.text) for c in sidecar]
 
 
 @pytest.mark.parametrize("kind", ["text named .mkv", "empty file", "sound only", "missing"])

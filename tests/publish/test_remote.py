@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -75,3 +76,12 @@ def test_a_worker_marks_a_file_that_is_not_a_film_as_failed_with_the_reason(tmp_
     assert job["state"] == "failed" and "holiday.mkv is not a video file" in job["error"]
     assert not (tmp_path / "library" / "catalog.json").exists()
 
+
+
+def test_a_worker_asked_to_stop_puts_its_job_back(sources: Path, tmp_path: Path) -> None:
+    with migrated_database(f"sqlite:///{tmp_path / 'db.sqlite'}") as db:
+        job_id = db.write_sync(jobs.enqueue, str(sources / "episode.mp4"), {}, 1.0)
+        stop = threading.Event()
+        stop.set()
+        assert not Worker(db, tmp_path / "library", tmp_path / "data").run_once(stop)
+        assert db.read_sync(jobs.get, job_id)["state"] == "queued"

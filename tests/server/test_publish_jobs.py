@@ -48,3 +48,11 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_not_retried_forever(db: D
         assert db.write_sync(jobs.claim, f"w{attempt}", 1000.0 * attempt, 10.0).id == job_id
     assert db.write_sync(jobs.claim, "last", 10_000.0) is None
     assert "several times" in db.read_sync(jobs.get, job_id)["error"]
+
+
+def test_a_stopping_worker_gives_its_job_back_to_the_queue(db: Database) -> None:
+    job_id = db.write_sync(jobs.enqueue, "/in/a.mkv", {}, 0.0)
+    db.write_sync(jobs.claim, "leaving", 1.0)
+    assert db.write_sync(jobs.release, job_id, "leaving", 2.0)
+    again = db.write_sync(jobs.claim, "next", 3.0)
+    assert again is not None and again.id == job_id and again.attempts == 1
