@@ -6,8 +6,9 @@ the cost of resuming.
 1. ffmpeg writes a ``--seconds`` long 1920x1080 25 fps source (``testsrc2`` with film grain added by
    ``noise``, so x264 cannot cheat on a flat picture, and a 5.1 tone) into a temporary folder;
 2. every rung of the ladder is encoded with ``encode_rung`` exactly as ``piclient publish`` does
-   (wall time per rung; speed is film seconds per wall second, so 2.0x means an hour of film takes
-   half an hour for that rung); the output size per hour of film is the rung's segments, scaled;
+   (wall time and ffmpeg's CPU time per rung; speed is film seconds per second, so 2.0x means an hour
+   of film takes half an hour for that rung; "per core" divides by CPU time, the figure that holds on
+   a loaded machine); the output size per hour of film is the rung's segments, scaled;
 3. a server (``piclient server``, SQLite, ``--no-worker``) runs on 127.0.0.1 with a maintainer token;
    tuspy uploads an ``--upload-mb`` file in 8 MB chunks (throughput over loopback: the server's own
    cost, not a network's), then the same file again, stopped at half, and resumed by a new uploader
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,17 +47,28 @@ def bench_encode(work: Path, seconds: float, preset: str) -> None:
     make_source(source_path, seconds)
     source = probe(source_path)
     print(f"source: {source.width}x{source.height} {source.fps:g} fps, {source.duration:.1f} s, preset {preset}")
-    print(f"{'rung':6} {'wall s':>7} {'x real time':>11} {'MB per hour':>12} {'avg kbit/s':>10} {'peak kbit/s':>11}")
-    total = 0.0
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'rung':6} {'wall s':>7} {'x real time':>11} {'CPU s':>7} {'x per core':>10} {'MB per hour':>12} "
+          f"{'avg kbit/s':>10} {'peak kbit/s':>11}")
+    total = cpu_total = 0.0
     for rung in choose_rungs(source):
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), _children_cpu()
         encoded = encode_rung(source, rung, work / "out", preset=preset)
-        wall = time.monotonic() - started
+        wall, cpu = time.monotonic() - started, _children_cpu() - cpu_before
         total += wall
+        cpu_total += cpu
         size = sum(p.stat().st_size for _, p in segments(encoded.folder / "index.m3u8"))
-        print(f"{rung.name:6} {wall:7.1f} {source.duration / wall:10.2f}x {size / source.duration * 3600 / 1e6:12.0f} "
-              f"{encoded.average_bps / 1000:10.0f} {encoded.peak_bps / 1000:11.0f}")
-    print(f"all rungs: {total:.1f} s wall, {source.duration / total:.2f}x real time")
+        print(f"{rung.name:6} {wall:7.1f} {source.duration / wall:10.2f}x {cpu:7.1f} {source.duration / cpu:9.2f}x "
+              f"{size / source.duration * 3600 / 1e6:12.0f} {encoded.average_bps / 1000:10.0f} "
+              f"{encoded.peak_bps / 1000:11.0f}")
+    print(f"all rungs: {total:.1f} s wall ({source.duration / total:.2f}x real time), {cpu_total:.1f} CPU s "
+          f"({source.duration / cpu_total:.2f}x real time per core); load average after: {os.getloadavg()[0]:.1f}")
+
+
+def _children_cpu() -> float:
+    # ffmpeg's user+system time: on a shared machine it moves far less with the load than wall time.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_upload(work: Path, megabytes: int) -> None:
