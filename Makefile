@@ -12,7 +12,7 @@ DEB_PACKAGES := python3-venv python3-dev gcc pkg-config libsystemd-dev libmpv2 f
 	libcec-dev python3-cec fonts-noto-cjk postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps venv test lint demo bench screenshots clean
+.PHONY: all deps venv test test-slow lint demo bench screenshots clean
 
 all: test
 
@@ -41,6 +41,10 @@ lint: venv
 
 test: venv lint
 	$(VENV)/bin/pytest -q
+
+# The end-to-end runs marked slow (uploads packaged by a server, the dashboard's uploader in chromium).
+test-slow: venv
+	$(VENV)/bin/pytest -q -m slow
 
 demo: venv
 	$(VENV)/bin/piclient demo

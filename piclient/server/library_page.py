@@ -45,6 +45,10 @@ WORDS: dict[str, dict[str, str]] = {
         "seconds": "seconds (+ later, − earlier)", "boxes": "What she watched",
         "new_not_started": "{n} new titles not started", "watched": "Watched", "stopped": "Stopped at",
         "nothing": "nothing yet", "saved": "Saved.", "detail": "details", "poster": "Poster",
+        "add": "Add a film", "film_file": "Film file", "sub_files": "Subtitle files (optional)",
+        "series": "Episode of a series", "season": "Season", "episode": "Episode", "upload": "Upload",
+        "sending": "Uploading the film; it resumes if the connection drops.",
+        "sent": "Uploaded. Packaging starts now.",
     },
     "ko": {
         "library": "라이브러리", "no_library": "이 서버에는 --library가 없습니다. --library DIR로 시작하세요.",
@@ -59,6 +63,10 @@ WORDS: dict[str, dict[str, str]] = {
         "seconds": "초 (+ 늦게, − 빠르게)", "boxes": "시청 기록",
         "new_not_started": "아직 안 본 새 작품 {n}편", "watched": "다 봄", "stopped": "멈춘 곳",
         "nothing": "아직 없음", "saved": "저장했습니다.", "detail": "자세히", "poster": "포스터",
+        "add": "작품 추가", "film_file": "영상 파일", "sub_files": "자막 파일 (선택)",
+        "series": "시리즈의 한 회", "season": "시즌", "episode": "회", "upload": "업로드",
+        "sending": "영상을 올리는 중입니다. 연결이 끊겨도 이어서 올립니다.",
+        "sent": "업로드했습니다. 변환을 시작합니다.",
     },
 }
 

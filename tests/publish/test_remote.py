@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from piclient.server import jobs
@@ -19,6 +20,7 @@ from tests.server.conftest import make_library
 from tests.server.helpers import migrated_database, running_server
 
 
+@pytest.mark.slow
 def test_publish_to_a_server_uploads_and_waits_for_the_packaging(sources: Path, tmp_path: Path) -> None:
     library = make_library(tmp_path / "library")
     with running_server(tmp_path, None, "--library", str(library)) as server:
