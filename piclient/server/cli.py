@@ -8,8 +8,9 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from piclient.server.settings import LOCAL_HOSTS, SMTP_PASSWORD_ENV, EmailSettings, Settings
 
@@ -148,16 +149,10 @@ def _cmd_add(args: argparse.Namespace) -> int:
 def _cmd_revoke(args: argparse.Namespace) -> int:
     from piclient.server.devices import DeviceError, revoke_device
 
-    db = _open(args)
-    try:
-        db.write_sync(revoke_device, args.name)
-    except DeviceError as exc:
-        print(f"piclient server: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        db.close()
-    print(f"Device {args.name!r} revoked: its token no longer works.")
-    return 0
+    ok, _ = _write_once(args, revoke_device, args.name, errors=DeviceError)
+    if ok:
+        print(f"Device {args.name!r} revoked: its token no longer works.")
+    return 0 if ok else 1
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -195,17 +190,25 @@ def _cmd_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_once(args: argparse.Namespace, fn: Callable[..., Any], *fn_args: Any,
+                errors: type[Exception]) -> tuple[bool, Any]:
+    """One transaction for a subcommand: (True, result), or (False, None) after printing the refusal."""
+    db = _open(args)
+    try:
+        return True, db.write_sync(fn, *fn_args)
+    except errors as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return False, None
+    finally:
+        db.close()
+
+
 def _cmd_add_maintainer_token(args: argparse.Namespace) -> int:
     from piclient.server.maintainers import MaintainerTokenError, add_token
 
-    db = _open(args)
-    try:
-        token = db.write_sync(add_token, args.name)
-    except MaintainerTokenError as exc:
-        print(f"piclient server: {exc}", file=sys.stderr)
+    ok, token = _write_once(args, add_token, args.name, errors=MaintainerTokenError)
+    if not ok:
         return 1
-    finally:
-        db.close()
     print(f"Maintainer token {args.name!r} added. It is shown only this once:\n\n{token}\n\n"
           "Use it as `piclient publish FILM --server URL --token TOKEN` (or PICLIENT_TOKEN=TOKEN).")
     return 0
@@ -214,16 +217,10 @@ def _cmd_add_maintainer_token(args: argparse.Namespace) -> int:
 def _cmd_revoke_maintainer_token(args: argparse.Namespace) -> int:
     from piclient.server.maintainers import MaintainerTokenError, revoke_token
 
-    db = _open(args)
-    try:
-        db.write_sync(revoke_token, args.name)
-    except MaintainerTokenError as exc:
-        print(f"piclient server: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        db.close()
-    print(f"Maintainer token {args.name!r} revoked.")
-    return 0
+    ok, _ = _write_once(args, revoke_token, args.name, errors=MaintainerTokenError)
+    if ok:
+        print(f"Maintainer token {args.name!r} revoked.")
+    return 0 if ok else 1
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

@@ -103,3 +103,24 @@ def test_only_maintainers_upload_and_filenames_are_plain(server: RunningServer, 
         headers.update(Authorization=f"Bearer {_token(server, 'x')}", **{"Upload-Metadata": _meta(filename="../x")})
     reply = requests.post(f"{server.url}/api/v1/uploads/", headers=headers, timeout=10)
     assert reply.status_code == (400 if who == "a wrong filename" else 401)
+
+
+def test_a_maintainer_token_is_printed_once_stored_hashed_and_revocable(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "piclient", "server", *args, "--data", str(data)],
+                              capture_output=True, text=True, timeout=120)
+
+    added = cli("add-maintainer-token", "laptop")
+    assert added.returncode == 0
+    token = added.stdout.split("\n\n")[1].strip()
+    assert len(token) > 40
+    assert token.encode() not in (data / "piclient.db").read_bytes()
+    assert cli("add-maintainer-token", "laptop").returncode == 1  # one name, one token
+    assert cli("revoke-maintainer-token", "laptop").returncode == 0
+    again = cli("revoke-maintainer-token", "laptop")
+    assert again.returncode == 1 and "no active maintainer token" in again.stderr
