@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from piclient.server import jobs
+from piclient.server.commands import deliver_pending
+from piclient.server.devices import add_device
 from piclient.server.maintainers import add_token
-from piclient.server.worker import Inbox, Worker
+from piclient.server.schema import devices
+from piclient.server.worker import Inbox, Worker, tell_boxes
 from tests.publish.sources import make_film
 from tests.server.conftest import make_library
 from tests.server.helpers import migrated_database, running_server
@@ -87,3 +90,13 @@ def test_a_worker_asked_to_stop_puts_its_job_back(sources: Path, tmp_path: Path)
         stop.set()
         assert not Worker(db, tmp_path / "library", tmp_path / "data").run_once(stop)
         assert db.read_sync(jobs.get, job_id)["state"] == "queued"
+
+
+def test_the_boxes_are_told_to_reload_when_a_title_is_ready(tmp_path: Path) -> None:
+    with migrated_database(f"sqlite:///{tmp_path / 'db.sqlite'}") as db:
+        box = db.write_sync(add_device, "Living room")
+        assert box
+        assert db.write_sync(tell_boxes, 5.0) == 1
+        device_id = db.read_sync(lambda c: c.execute(sa.select(devices.c.id)).scalar())
+        offered = db.write_sync(deliver_pending, device_id, 6.0)
+    assert [c["type"] for c in offered] == ["reload"]
