@@ -111,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         _finish(bar)
-        print("stopped; finished rungs are kept, run the same command again to go on", file=sys.stderr)
+        print("stopped; run the same command again to go on "
+              + ("(the upload resumes where it stopped)" if args.server else "(finished rungs are kept)"),
+              file=sys.stderr)
         return 130
     _finish(bar)
     print(f"published {result.playable_id}: {', '.join(result.rungs)}"

@@ -43,6 +43,7 @@ class Request:
     film: Path
     library: Path
     subtitles: tuple[Path, ...] = ()
+    subtitle_languages: tuple[str, ...] = ()  # per subtitle file, "" (or missing) to tell by name and text
     title_ko: str = ""
     title_en: str = ""
     year: int | None = None
@@ -151,8 +152,9 @@ def _check_request(request: Request) -> None:
 
 def _read_subtitles(request: Request) -> list[Track]:
     tracks: list[Track] = []
-    for path in request.subtitles:
-        tracks += read_tracks(Path(path), offset=request.subtitle_offset)
+    for index, path in enumerate(request.subtitles):
+        language = request.subtitle_languages[index] if index < len(request.subtitle_languages) else ""
+        tracks += read_tracks(Path(path), offset=request.subtitle_offset, language=language)
     seen: dict[str, int] = {}
     named = []
     for track in tracks:

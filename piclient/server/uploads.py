@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import fcntl
 import json
 import os
 import re
@@ -45,7 +46,6 @@ SUBTITLE_EXTENSIONS = (".srt", ".smi", ".sami", ".vtt", ".ass", ".ssa")
 FILM_KEYS = ("title_ko", "title_en", "year", "series", "season", "episode", "subtitle_offset")
 WRITE_CHUNK = 1024 * 1024
 _ID = re.compile(r"^[0-9a-f]{32}$")
-_locks: dict[str, asyncio.Lock] = {}
 
 
 def _tus_headers(**extra: str) -> dict[str, str]:
@@ -185,49 +185,58 @@ async def patch(request: Request) -> Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/offset+octet-stream":
         raise ApiError(415, "a PATCH body is application/offset+octet-stream")
     upload_id, row = await _upload(request)
-    lock = _locks.setdefault(upload_id, asyncio.Lock())
-    if lock.locked():
-        raise ApiError(409, "this upload is being written by another request")
-    async with lock:
-        data_dir = srv.settings.data_dir
-        offset = await asyncio.to_thread(_offset, data_dir, upload_id, row)
-        if row.completed_at is not None:
-            raise ApiError(409, "this upload is complete", offset=offset)
-        try:
-            claimed = int(request.headers.get("upload-offset", ""))
-        except ValueError:
-            raise ApiError(400, "Upload-Offset is required") from None
+    if row.completed_at is not None:
+        raise ApiError(409, "this upload is complete", offset=int(row.length))
+    try:
+        claimed = int(request.headers.get("upload-offset", ""))
+    except ValueError:
+        raise ApiError(400, "Upload-Offset is required") from None
+    part = partial_path(srv.settings.data_dir, upload_id)
+    handle = await asyncio.to_thread(_open_locked, part)
+    try:
+        offset = os.fstat(handle.fileno()).st_size
         if claimed != offset:
             raise ApiError(409, f"the server has {offset} bytes, not {claimed}", offset=offset)
-        offset = await _append(request, partial_path(data_dir, upload_id), offset, int(row.length))
-        if offset == row.length:
-            await _complete(request, upload_id, row)
-    _locks.pop(upload_id, None)
+        offset = await _append(request, handle, offset, int(row.length))
+    finally:
+        await asyncio.to_thread(handle.close)  # closing drops the lock
+    if offset == row.length:
+        await _complete(request, upload_id, row)
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)}))
 
 
-async def _append(request: Request, part: Path, offset: int, length: int) -> int:
+def _open_locked(part: Path) -> Any:
+    """The partial file for appending, locked against a second PATCH (from this or another process)."""
+    try:
+        handle = open(part, "ab")  # noqa: SIM115 - closed by the caller, which holds it across awaits
+    except FileNotFoundError:
+        raise ApiError(404, "this upload's data is gone; start it again") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ApiError(409, "this upload is being written by another request") from None
+    return handle
+
+
+async def _append(request: Request, handle: Any, offset: int, length: int) -> int:
     """Append the body; every byte that arrived stays, even when the client goes away mid-body."""
-    handle = await asyncio.to_thread(open, part, "ab")
     buffered: list[bytes] = []
     size = 0
     try:
-        try:
-            async for chunk in request.stream():
-                if offset + size + len(chunk) > length:
-                    raise ApiError(413, "the body runs past Upload-Length")
-                buffered.append(chunk)
-                size += len(chunk)
-                if sum(map(len, buffered)) >= WRITE_CHUNK:
-                    await asyncio.to_thread(handle.write, b"".join(buffered))
-                    buffered.clear()
-        except ClientDisconnect:
-            pass  # the link dropped: keep what came, the client resumes from there
-        if buffered:
-            await asyncio.to_thread(handle.write, b"".join(buffered))
-        await asyncio.to_thread(_sync, handle)
-    finally:
-        await asyncio.to_thread(handle.close)
+        async for chunk in request.stream():
+            if offset + size + len(chunk) > length:
+                raise ApiError(413, "the body runs past Upload-Length")
+            buffered.append(chunk)
+            size += len(chunk)
+            if sum(map(len, buffered)) >= WRITE_CHUNK:
+                await asyncio.to_thread(handle.write, b"".join(buffered))
+                buffered.clear()
+    except ClientDisconnect:
+        pass  # the link dropped: keep what came, the client resumes from there
+    if buffered:
+        await asyncio.to_thread(handle.write, b"".join(buffered))
+    await asyncio.to_thread(_sync, handle)
     return offset + size
 
 
@@ -250,10 +259,11 @@ async def _complete(request: Request, upload_id: str, row: Any) -> None:
         if is_subtitle(meta["filename"]):
             return
         subs = conn.execute(sa.select(uploads).where(uploads.c.completed_at.is_not(None))).all()
-        subtitle_paths = [str(incoming_dir(srv.settings.data_dir, s.id) / json.loads(s.metadata)["filename"])
-                          for s in subs if json.loads(s.metadata).get("film") == upload_id]
+        named = [(s.id, json.loads(s.metadata)) for s in subs]
+        mine = [(sub_id, m) for sub_id, m in named if m.get("film") == upload_id]
         options = {k: meta[k] for k in FILM_KEYS if meta.get(k)}
-        options.update(subtitles=subtitle_paths, library=str(library))
+        options.update(subtitles=[str(incoming_dir(srv.settings.data_dir, i) / m["filename"]) for i, m in mine],
+                       subtitle_languages=[m.get("subtitle_language", "") for _, m in mine], library=str(library))
         jobs.enqueue(conn, str(target / meta["filename"]), options, now, upload_id=upload_id)
 
     await srv.db.write(record)

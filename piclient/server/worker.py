@@ -114,6 +114,7 @@ class Worker:
         o = job.options
         request = Request(
             film=Path(job.film), library=self.library, subtitles=tuple(Path(p) for p in o.get("subtitles", [])),
+            subtitle_languages=tuple(o.get("subtitle_languages", [])),
             title_ko=o.get("title_ko", ""), title_en=o.get("title_en", ""),
             year=int(o["year"]) if o.get("year") else None, series=o.get("series", ""),
             season=int(o.get("season") or 1), episode=int(o["episode"]) if o.get("episode") else None,

@@ -124,3 +124,32 @@ def test_a_maintainer_token_is_printed_once_stored_hashed_and_revocable(tmp_path
     assert cli("revoke-maintainer-token", "laptop").returncode == 0
     again = cli("revoke-maintainer-token", "laptop")
     assert again.returncode == 1 and "no active maintainer token" in again.stderr
+
+
+def test_a_subtitle_that_names_its_film_goes_into_the_films_job(server: RunningServer) -> None:
+    auth = {**TUS, "Authorization": f"Bearer {_token(server, 'phone')}"}
+
+    def create(data: bytes, **meta: str) -> str:
+        reply = requests.post(f"{server.url}/api/v1/uploads/", timeout=10, headers={
+            **auth, "Upload-Length": str(len(data)), "Upload-Metadata": _meta(**meta)})
+        assert reply.status_code == 201, reply.text
+        return server.url + reply.headers["Location"]
+
+    def send(url: str, data: bytes) -> None:
+        reply = requests.patch(url, data=data, timeout=10, headers={
+            **auth, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        assert reply.status_code == 204 and reply.headers["Upload-Offset"] == str(len(data))
+
+    film = create(b"0123456789", filename="Home.mkv", series="Home", episode="2")
+    film_id = film.rsplit("/", 1)[-1]
+    orphan = requests.post(f"{server.url}/api/v1/uploads/", timeout=10, headers={
+        **auth, "Upload-Length": "5", "Upload-Metadata": _meta(filename="Home.srt")})
+    assert orphan.status_code == 400 and "names its film" in orphan.json()["error"]
+    subtitle = create(b"1\n00:00:01,000 --> 00:00:02,000\nhi\n", filename="Home.srt", film=film_id,
+                      subtitle_language="en")
+    send(subtitle, b"1\n00:00:01,000 --> 00:00:02,000\nhi\n")
+    send(film, b"0123456789")
+    job = requests.get(f"{film}/job", headers=auth, timeout=10).json()
+    assert job["options"]["series"] == "Home" and job["options"]["episode"] == "2"
+    assert [Path(p).name for p in job["options"]["subtitles"]] == ["Home.srt"]
+    assert job["options"]["subtitle_languages"] == ["en"]
