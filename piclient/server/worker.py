@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import socket
 import threading
 import time
@@ -106,7 +107,15 @@ class Worker:
             return True
         self.db.write_sync(jobs.finish, job.id, self.name, self.clock(), result=result)
         self.db.write_sync(tell_boxes, self.clock())
+        self._drop_source(Path(job.film))
         return True
+
+    def _drop_source(self, film: Path) -> None:
+        """An uploaded or inbox source is tens of GB that the library no longer needs once packaged."""
+        incoming = (self.data_dir / "incoming").resolve()
+        folder = film.resolve().parent
+        if folder.parent == incoming:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _publish(self, job: jobs.Job, progress: Callable[[str, float], None]) -> dict[str, Any]:
         from piclient.publish.pipeline import Request, publish

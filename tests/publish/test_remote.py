@@ -38,6 +38,7 @@ def test_publish_to_a_server_uploads_and_waits_for_the_packaging(sources: Path, 
     assert "uploading" in done.stderr
     titles = json.loads((library / "catalog.json").read_text())["titles"]
     assert [t["id"] for t in titles] == ["winter-sonata"]
+    assert not any((server.data_dir / "incoming").iterdir())  # the packaged source is not kept twice
 
 
 def test_the_inbox_takes_a_film_only_once_its_copy_has_held_still(tmp_path: Path) -> None:
