@@ -107,15 +107,16 @@ class Worker:
             return True
         self.db.write_sync(jobs.finish, job.id, self.name, self.clock(), result=result)
         self.db.write_sync(tell_boxes, self.clock())
-        self._drop_source(Path(job.film))
+        self._drop_sources([job.film, *job.options.get("subtitles", [])])
         return True
 
-    def _drop_source(self, film: Path) -> None:
+    def _drop_sources(self, paths: list[str]) -> None:
         """An uploaded or inbox source is tens of GB that the library no longer needs once packaged."""
         incoming = (self.data_dir / "incoming").resolve()
-        folder = film.resolve().parent
-        if folder.parent == incoming:
-            shutil.rmtree(folder, ignore_errors=True)
+        for path in paths:
+            folder = Path(path).resolve().parent
+            if folder.parent == incoming:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _publish(self, job: jobs.Job, progress: Callable[[str, float], None]) -> dict[str, Any]:
         from piclient.publish.pipeline import Request, publish
