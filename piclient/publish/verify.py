@@ -93,8 +93,11 @@ def _tail(url: str) -> str:
 def play_points(master_url: str, duration: float, *, clock: Clock = time.monotonic) -> list[float]:
     """Decode ``PLAY_S`` seconds at the start, middle and end with libmpv; the points checked."""
     # libmpv only when a film is really checked: importing this module must not need it.
-    from piclient.player._mpv import MpvPlayer
-    from piclient.player.api import Media
+    try:
+        from piclient.player._mpv import MpvPlayer
+        from piclient.player.api import Media
+    except (ImportError, OSError) as exc:
+        raise PublishError("the check by playing needs libmpv (Debian package libmpv2)", detail=str(exc)) from None
 
     events: queue.Queue[PlayerEvent] = queue.Queue()
     player = MpvPlayer(output="embedded", audio_output="null", hwdec="no", readahead_s=5,
