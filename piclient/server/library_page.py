@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,18 +20,19 @@ from urllib.parse import parse_qs, quote
 
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from piclient.publish import PublishError, catalog_file
 from piclient.server import jobs
 from piclient.server.context import server_of
 from piclient.server.dashboard import Viewer, render, viewer_of
-from piclient.server.http import read_body
+from piclient.server.http import ApiError, read_body
 from piclient.server.schema import devices, progress, uploads
 from piclient.server.uploads import partial_path
 
 FORM_LIMIT = 64 * 1024
+POSTER_LIMIT = 15 * 1024 * 1024  # what the box accepts for a poster (docs/catalog.md)
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "library": "Library", "no_library": "This server has no --library: start it with --library DIR.",
@@ -45,7 +47,8 @@ WORDS: dict[str, dict[str, str]] = {
         "seconds": "seconds (+ later, − earlier)", "boxes": "What she watched",
         "new_not_started": "{n} new titles not started", "watched": "Watched", "stopped": "Stopped at",
         "nothing": "nothing yet", "saved": "Saved.", "detail": "details", "poster": "Poster",
-        "add": "Add a film", "film_file": "Film file", "sub_files": "Subtitle files (optional)",
+        "new_poster": "New poster picture", "add": "Add a film", "film_file": "Film file",
+        "sub_files": "Subtitle files (optional)",
         "series": "Episode of a series", "season": "Season", "episode": "Episode", "upload": "Upload",
         "sending": "Uploading the film; it resumes if the connection drops.",
         "sent": "Uploaded. Packaging starts now.",
@@ -63,7 +66,7 @@ WORDS: dict[str, dict[str, str]] = {
         "seconds": "초 (+ 늦게, − 빠르게)", "boxes": "시청 기록",
         "new_not_started": "아직 안 본 새 작품 {n}편", "watched": "다 봄", "stopped": "멈춘 곳",
         "nothing": "아직 없음", "saved": "저장했습니다.", "detail": "자세히", "poster": "포스터",
-        "add": "작품 추가", "film_file": "영상 파일", "sub_files": "자막 파일 (선택)",
+        "new_poster": "새 포스터 그림", "add": "작품 추가", "film_file": "영상 파일", "sub_files": "자막 파일 (선택)",
         "series": "시리즈의 한 회", "season": "시즌", "episode": "회", "upload": "업로드",
         "sending": "영상을 올리는 중입니다. 연결이 끊겨도 이어서 올립니다.",
         "sent": "업로드했습니다. 변환을 시작합니다.",
@@ -285,6 +288,34 @@ def _apply(root: Path, title_id: str, action: str, form: dict[str, str]) -> None
         raise PublishError(f"unknown action {action!r}")
 
 
+async def poster(request: Request) -> Response:
+    """A new poster: the picture's bytes as the body (the page's script sends the chosen file)."""
+    viewer = await viewer_of(request)
+    if viewer.csrf is None:
+        raise ApiError(401, "log in first")
+    given = request.headers.get("x-csrf-token") or ""
+    if not secrets.compare_digest(given.encode(), viewer.csrf.encode()):
+        raise ApiError(403, "missing or wrong CSRF token")
+    root = server_of(request).settings.library_dir
+    if root is None:
+        raise ApiError(409, "this server has no --library")
+    body = await read_body(request, POSTER_LIMIT)
+    await asyncio.to_thread(_set_poster, root, request.path_params["title_id"], body)
+    return JSONResponse({"ok": True})
+
+
+def _set_poster(root: Path, title_id: str, body: bytes) -> None:
+    from piclient.publish import edit
+
+    with tempfile.TemporaryDirectory(prefix=".poster-", dir=root) as tmp:
+        image = Path(tmp) / "upload"
+        image.write_bytes(body)
+        try:
+            edit.set_poster(root, title_id, image)
+        except PublishError as exc:
+            raise ApiError(400, str(exc)) from None
+
+
 async def page(request: Request) -> Response:
     return await library_page(request, message=words((await viewer_of(request)).lang)["saved"]
                               if request.query_params.get("saved") else "")
@@ -295,4 +326,5 @@ def routes() -> list[Route]:
         Route("/titles", page, methods=["GET"]),
         Route("/titles/file/{path:path}", library_file, methods=["GET"]),
         Route("/titles/{title_id}", change, methods=["POST"]),
+        Route("/titles/{title_id}/poster", poster, methods=["POST"]),
     ]

@@ -4,9 +4,21 @@
 // laptop resumes from the server's last byte (HEAD) instead of starting over.
 "use strict";
 (function () {
+  const csrf = document.querySelector('meta[name="csrf"]').content;
+  // A new poster: the picture itself is the body; the page reloads to show it.
+  for (const input of document.querySelectorAll(".poster-input")) {
+    input.addEventListener("change", async () => {
+      const file = input.files[0];
+      if (!file) return;
+      const reply = await fetch("/titles/" + encodeURIComponent(input.dataset.title) + "/poster", {
+        method: "POST", credentials: "same-origin", body: file,
+        headers: {"X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream"}});
+      if (reply.ok) location.reload();
+      else alert((await reply.json()).error || reply.statusText);
+    });
+  }
   const form = document.getElementById("upload-form");
   if (!form) return;
-  const csrf = document.querySelector('meta[name="csrf"]').content;
   const status = document.getElementById("upload-status");
   const bar = document.getElementById("upload-progress");
   const CHUNK = 8 * 1024 * 1024;
