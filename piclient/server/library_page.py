@@ -91,6 +91,7 @@ class TitleView:
     hidden: bool
     added: str
     form: dict[str, str]  # the edit form's current values
+    shiftable: list[tuple[str, list[str]]]  # (episode id or "", its subtitle languages)
 
 
 def _name(value: Any, lang: str) -> str:
@@ -127,8 +128,13 @@ def title_views(doc: dict[str, Any], lang: str) -> list[TitleView]:
                 rungs=sorted({r for m in meta for r in m.get("rungs", [])}, key=lambda r: int(r.rstrip("p") or 0)),
                 subtitles=sorted({s.get("language", "?") for p in parts for s in p.get("subtitles", [])}),
                 warnings=[w for m in meta for w in m.get("warnings", [])], hidden=hidden,
-                added=_date(t.get("added_at")), form=_form(t)))
+                added=_date(t.get("added_at")), form=_form(t),
+                shiftable=[("" if p is t else str(p.get("id")), _languages(p)) for p in parts if p.get("subtitles")]))
     return views
+
+
+def _languages(entry: dict[str, Any]) -> list[str]:
+    return [str(s.get("language")) for s in entry.get("subtitles", []) if isinstance(s, dict)]
 
 
 def _form(title: dict[str, Any]) -> dict[str, str]:

@@ -38,6 +38,10 @@ def test_the_page_shows_titles_jobs_and_what_each_box_has_not_started(library: P
         assert session.get(server.url + poster, timeout=10).headers["content-type"] == "image/jpeg"
         assert requests.get(server.url + poster, timeout=10, allow_redirects=False).status_code == 303
 
+        shifted = session.post(f"{server.url}/titles/spring-day-2001", timeout=10, data={
+            "csrf": csrf, "action": "shift", "language": "en", "seconds": "2", "episode": ""})
+        assert shifted.status_code == 200 and "Saved." in shifted.text
+        assert "00:00:02.500 --> 00:00:04.000" in (library / "films/spring-day-2001/subs/en.vtt").read_text()
         changed = session.post(f"{server.url}/titles/spring-day-2001", timeout=10, data={
             "csrf": csrf, "action": "edit", "title_ko": "봄날", "title_en": "Spring Day", "year": "2001"})
         assert changed.status_code == 200 and "Saved." in changed.text
