@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--library", type=Path, default=None, help="the library: catalog.json, posters, media")
     serve.add_argument("--inbox", type=Path, default=None,
                        help="package films dropped into this folder once their copy has finished (needs --library)")
+    serve.add_argument("--inbox-settle", type=float, default=30.0, metavar="SECONDS",
+                       help="a dropped file is taken once its size and time held still this long (default 30)")
     serve.add_argument("--no-worker", action="store_true",
                        help="do not package uploads in this process (run `piclient server worker` instead)")
     serve.add_argument("--retention-days", type=float, default=14.0)
@@ -100,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     _common(worker)
     worker.add_argument("--library", type=Path, required=True, help="the library the server serves")
     worker.add_argument("--inbox", type=Path, default=None, help="also watch this folder for finished copies")
+    worker.add_argument("--inbox-settle", type=float, default=30.0, metavar="SECONDS",
+                        help="a dropped file is taken once its size and time held still this long (default 30)")
     worker.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
     worker.add_argument("--log-level", default="info")
     worker.set_defaults(func=_cmd_worker)
@@ -231,7 +235,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = _open(args)
-    worker = Worker(db, args.library.resolve(), args.data.resolve(), inbox=args.inbox)
+    worker = Worker(db, args.library.resolve(), args.data.resolve(), inbox=args.inbox,
+                    inbox_settle_s=args.inbox_settle)
     try:
         if args.once:
             while worker.run_once():
@@ -323,7 +328,7 @@ def _worker_thread(args: argparse.Namespace, settings: Settings) -> Iterator[Non
 
     db = _open(args)
     stop = threading.Event()
-    worker = Worker(db, settings.library_dir, settings.data_dir, inbox=args.inbox)
+    worker = Worker(db, settings.library_dir, settings.data_dir, inbox=args.inbox, inbox_settle_s=args.inbox_settle)
     thread = threading.Thread(target=worker.run, args=(stop,), name="publish-worker", daemon=True)
     thread.start()
     try:

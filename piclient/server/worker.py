@@ -46,12 +46,12 @@ class Stopping(Exception):
 
 class Worker:
     def __init__(self, db: Database, library: Path, data_dir: Path, *, inbox: Path | None = None,
-                 name: str | None = None, clock: Callable[[], float] = time.time,
+                 inbox_settle_s: float = STABLE_S, name: str | None = None, clock: Callable[[], float] = time.time,
                  check_playback: bool = True) -> None:
         self.db = db
         self.library = library
         self.data_dir = data_dir
-        self.inbox = Inbox(inbox, data_dir, clock) if inbox else None
+        self.inbox = Inbox(inbox, data_dir, clock, inbox_settle_s) if inbox else None
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.clock = clock
         self.check_playback = check_playback

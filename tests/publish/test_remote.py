@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from piclient.server.worker import Inbox, Worker, tell_boxes
 from tests.publish.sources import make_film
 from tests.server.conftest import make_library
 from tests.server.helpers import migrated_database, running_server
+from tests.waiting import wait_until
 
 
 @pytest.mark.slow
@@ -101,3 +103,18 @@ def test_the_boxes_are_told_to_reload_when_a_title_is_ready(tmp_path: Path) -> N
         device_id = db.read_sync(lambda c: c.execute(sa.select(devices.c.id)).scalar())
         offered = db.write_sync(deliver_pending, device_id, 6.0)
     assert [c["type"] for c in offered] == ["reload"]
+
+
+@pytest.mark.slow
+def test_a_film_dropped_into_the_servers_inbox_is_packaged_by_itself(sources: Path, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "library")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with running_server(tmp_path, None, "--library", str(library), "--inbox", str(inbox), "--inbox-settle", "2"):
+        shutil.copy(sources / "episode.mp4", inbox / "Sea.Walk.2020.mp4")
+        shutil.copy(sources / "spring.en.srt", inbox / "Sea.Walk.2020.en.srt")
+        titles = wait_until(lambda: json.loads((library / "catalog.json").read_text())["titles"], timeout=300,
+                            what="the inbox film in the catalog")
+    assert titles[0]["id"] == "sea-walk-2020" and titles[0]["year"] == 2020
+    assert [s["language"] for s in titles[0]["subtitles"]] == ["en"]
+    assert not any(inbox.iterdir())
