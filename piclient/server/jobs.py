@@ -41,6 +41,11 @@ def _claimable(now: float) -> Any:
     return sa.or_(_J.state == "queued", sa.and_(_J.state == "running", _J.lease_until < now))
 
 
+def has_work(conn: sa.Connection, now: float) -> bool:
+    """A read-only look first: an idle worker must not take SQLite's write lock every few seconds."""
+    return conn.execute(sa.select(_J.id).where(_claimable(now)).limit(1)).first() is not None
+
+
 def claim(conn: sa.Connection, worker: str, now: float, lease_s: float = LEASE_S) -> Job | None:
     """The next job for ``worker``, now leased to it; None when there is nothing to do."""
     for _ in range(5):  # another worker may win the row between the SELECT and the UPDATE

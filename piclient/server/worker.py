@@ -72,6 +72,8 @@ class Worker:
     def run_once(self, stop: threading.Event | None = None) -> bool:
         """Claim and run one job; False when the queue is empty. ``stop`` ends the job early (it is
         queued again, and its finished rungs are kept for whoever takes it next)."""
+        if not self.db.read_sync(jobs.has_work, self.clock()):
+            return False
         job = self.db.write_sync(jobs.claim, self.name, self.clock())
         if job is None:
             return False
