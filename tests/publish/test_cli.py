@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,11 @@ def test_the_bar_shows_the_time_left_from_the_work_done_so_far() -> None:
     assert lines[0].endswith("encoding") and "left" not in lines[0]
     assert lines[1].startswith("[#######") and "25 %" in lines[1] and lines[1].endswith("3 min left")
     assert format_duration(3 * 3600 + 5 * 60) == "3 h 05 min" and format_duration(42) == "42 s"
+
+
+def test_publish_to_a_server_without_a_token_says_how_to_get_one(sources: Path, tmp_path: Path) -> None:
+    env_free = subprocess.run([sys.executable, "-m", "piclient", "publish", str(sources / "episode.mp4"),
+                               "--server", "http://127.0.0.1:9"], capture_output=True, text=True, timeout=120,
+                              env={k: v for k, v in os.environ.items() if k != "PICLIENT_TOKEN"})
+    assert env_free.returncode == 1
+    assert "needs a maintainer token" in env_free.stderr and "add-maintainer-token" in env_free.stderr
