@@ -25,6 +25,7 @@ from piclient.player.hls import Variant
 from piclient.player.languages import same_language, same_tag
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
 from piclient.player.stall import StallTuning, StallWatcher
+from piclient.protocol import NowPlaying, Rendition, SubtitleTrack
 from piclient.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class PlaybackSession:
                  http_headers: Callable[[str], dict[str, str]] = lambda url: {},
                  fetch_thumbnails: Callable[[str, str], None] | None = None,
                  stall_tuning: StallTuning | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.player = player
         self.store = store
         self.title = title
@@ -71,6 +72,8 @@ class PlaybackSession:
         self._http_headers = http_headers
         self._fetch_thumbnails = fetch_thumbnails
         self._clock = clock
+        self._wall = wall
+        self.started_at = wall()  # for the maintainer: a reconnect keeps it, the next episode starts anew
         self._readahead_s = readahead_s
         self.phase = "starting"  # starting | playing | countdown | done
         self.error: str | None = None
@@ -249,6 +252,7 @@ class PlaybackSession:
             self._finish("watched")
             return
         self.episode = following
+        self.started_at = self._wall()
         self._ladder = ()
         self._playing_bandwidth = None
         self.retries = 0
@@ -520,39 +524,53 @@ class PlaybackSession:
     # -- status --------------------------------------------------------------------------------
 
     def status(self, now: float) -> dict[str, Any]:
+        return self.now_playing(now).wire()
+
+    def now_playing(self, now: float) -> NowPlaying:
+        """What plays, as the launcher reports it and the heartbeat carries it (piclient/protocol)."""
         snap = self.player.snapshot()
         video = snap.selected("video")
         sub = snap.selected("sub")
         bitrate = next((v.bandwidth for v, track, _ in self._variant_tracks(snap) if video and track == video.id),
                        video.bitrate if video else None)
         estimate = self._meter.estimate_bps
-        return {
-            "title": self.title.id,
-            "playable": self.playable_id,
-            "phase": self.phase,
-            "position": round(snap.position, 2) if snap.position is not None else None,
-            "duration": round(snap.duration, 2) if snap.duration else None,
-            "paused": snap.paused,
-            "buffering": snap.buffering,
-            "variant": {"track": video.id, "bitrate": bitrate, "height": video.height} if video else None,
-            "input_bps": round(snap.input_rate_bps) if snap.input_rate_bps else None,
-            "buffer_s": round(snap.buffer_s, 2) if snap.buffer_s is not None else None,
-            "subtitle": {"track": sub.id, "lang": sub.lang, "title": sub.title} if sub else None,
-            "subtitle_tracks": len([t for t in snap.tracks if t.type == "sub"]),
-            "sub_delay": round(self.sub_delay, 3),  # what it set; mpv reports it a moment later
-            "sub_text": snap.sub_text,
-            "dropped_frames": snap.dropped_frames,
-            "hwdec": snap.hwdec,
-            "countdown": self.countdown_left(now),
-            "abr": {
+        return NowPlaying(
+            id=self.playable_id,
+            title_id=self.title.id,
+            title=dict(self.title.title),
+            season=self._season_number(),
+            episode=self.episode.number if self.episode else None,
+            episode_title=dict(self.episode.title) if self.episode else {},
+            phase=self.phase,
+            started_at=round(self.started_at, 3),
+            position=round(snap.position, 2) if snap.position is not None else None,
+            duration=round(snap.duration, 2) if snap.duration else None,
+            paused=snap.paused,
+            buffering=snap.buffering,
+            variant=Rendition(track=video.id, bitrate=bitrate, height=video.height) if video else None,
+            input_bps=round(snap.input_rate_bps) if snap.input_rate_bps else None,
+            buffer_s=round(snap.buffer_s, 2) if snap.buffer_s is not None else None,
+            subtitle=SubtitleTrack(track=sub.id, lang=sub.lang, title=sub.title) if sub else None,
+            subtitle_tracks=len([t for t in snap.tracks if t.type == "sub"]),
+            sub_delay=round(self.sub_delay, 3),  # what it set; mpv reports it a moment later
+            sub_text=snap.sub_text,
+            dropped_frames=snap.dropped_frames,
+            hwdec=snap.hwdec,
+            countdown=self.countdown_left(now),
+            abr={
                 "estimate_bps": round(estimate) if estimate else None,
                 # Why it does not step up now: the controller's own inputs, not a guess from outside.
                 "up_blocker": self._abr.up_blocker if self._abr is not None else None,
                 "switches": [dict(s) for s in self.switches[-5:]],
             },
-            "stall": {"still_s": round(self._stall.still_for(now), 1) if self.phase == "playing" else 0.0,
-                      "waiting": self.waiting(now), "recoveries": self.recoveries},
-            "retries": self.retries,
-            "error": self.error,
-        }
+            stall={"still_s": round(self._stall.still_for(now), 1) if self.phase == "playing" else 0.0,
+                   "waiting": self.waiting(now), "recoveries": self.recoveries},
+            retries=self.retries,
+            error=self.error,
+        )
+
+    def _season_number(self) -> int | None:
+        if self.episode is None:
+            return None
+        return next((s.number for s in self.title.seasons if self.episode in s.episodes), None)
 

@@ -26,6 +26,7 @@ from piclient.config import Config
 from piclient.logs import RECENT
 from piclient.player.api import Player, PlayerEvent
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
+from piclient.protocol import CatalogState, LauncherStatus, OverlayState
 from piclient.remote.buttons import Button
 from piclient.remote.cec import CEC_KEEPALIVE_TIMEOUT_S
 from piclient.remote.keymap import Keymap
@@ -564,36 +565,40 @@ class App:
         return {"ok": True, "playable": found[1].id if found[1] else found[0].id}
 
     def status(self) -> dict[str, Any]:
+        return self.status_report().wire()
+
+    def status_report(self) -> LauncherStatus:
+        """What the control socket's ``status`` answers (piclient/protocol/status.py)."""
         meta = self._meta
         catalog = self.ui.library.catalog
         cec_state = None
         if self.cec is not None:
             state = self.cec.state()
             cec_state = state.__dict__ if hasattr(state, "__dict__") else state
-        return {
-            "version": __version__,
-            "device": self.config.device.name,
-            "uptime": round(self._clock() - self.started, 1),
-            "size": list(self.surface.get_size()),
-            "screen": self.top.name,
-            "depth": len(self.stack),
-            "focus": self.top.status(),
-            "overlay": self.overlays.status(),
-            "catalog": {
-                "titles": len(catalog),
-                "skipped": len(catalog.skipped),
-                "skipped_reasons": [f"{s.where}: {s.reason}" for s in catalog.skipped[:20]],
-                "source": meta.source,
-                "fetched_at": meta.fetched_at,
-                "error": meta.last_error,
-                "error_kind": meta.error_kind if meta.last_error else None,
-            },
-            "cec": cec_state,
-            "cec_events": self.cec_events[-5:],
-            "now_playing": self.top.status() if isinstance(self.top, PlayerScreen) else None,
-            "play_requests": self.play_requests[-5:],
-            "errors": RECENT.items(),
-        }
+        return LauncherStatus(
+            version=__version__,
+            device=self.config.device.name,
+            uptime=round(self._clock() - self.started, 1),
+            size=list(self.surface.get_size()),
+            screen=self.top.name,
+            depth=len(self.stack),
+            focus=self.top.status(),
+            overlay=OverlayState(**self.overlays.status()),
+            catalog=CatalogState(
+                titles=len(catalog),
+                skipped=len(catalog.skipped),
+                skipped_reasons=[f"{s.where}: {s.reason}" for s in catalog.skipped[:20]],
+                source=meta.source,
+                fetched_at=meta.fetched_at,
+                error=meta.last_error,
+                error_kind=meta.error_kind if meta.last_error else None,
+            ),
+            cec=cec_state,
+            cec_events=self.cec_events[-5:],
+            now_playing=self.top.now_playing() if isinstance(self.top, PlayerScreen) else None,
+            play_requests=self.play_requests[-5:],
+            errors=RECENT.items(),
+        )
 
     def close(self) -> None:
         # Save her place and stop playback while libmpv is still alive, then free it.

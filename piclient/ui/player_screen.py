@@ -17,6 +17,7 @@ from piclient.catalog import Episode, Title, pick
 from piclient.player.api import Player, PlayerEvent, Snapshot
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
 from piclient.player.session import PlaybackSession, PrepareSubtitles
+from piclient.protocol import NowPlaying
 from piclient.remote.buttons import Button
 from piclient.remote.repeat import ButtonEvent
 from piclient.state import StateStore
@@ -512,14 +513,17 @@ class PlayerScreen:
     # -- status --------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        return self.now_playing().wire()
+
+    def now_playing(self) -> NowPlaying:
+        """The session's report with what this screen draws over the picture."""
         now = self._clock()
-        return {
-            **self.session.status(now),
+        return self.session.now_playing(now).model_copy(update={
             "notice": self._toast[0] if self._toast else None,
             "legend": now < self._legend_until,
             "seek_target": self._seek_target,
             "thumbnail": self._seek_target is not None and self._thumbnail_at(self._seek_target) is not None,
-        }
+        })
 
 
 def thumbnail_size(tile: tuple[int, int]) -> tuple[int, int]:

@@ -95,7 +95,7 @@ def test_the_next_episode_starts_by_itself_after_a_countdown(tv: Launcher) -> No
     play(tv, "hood-e1")
     countdown = tv.wait_for(lambda s: playing(s).get("phase") == "countdown", timeout=30)
     assert 1 <= playing(countdown)["countdown"] <= 10
-    started = tv.wait_for(lambda s: playing(s).get("playable") == "hood-e2" and position(s) > 0, timeout=20)
+    started = tv.wait_for(lambda s: playing(s).get("id") == "hood-e2" and position(s) > 0, timeout=20)
     assert playing(started)["phase"] == "playing"
     tv.key("back")
     home = tv.wait_for(lambda s: s["screen"] == "home")
@@ -107,7 +107,7 @@ def test_ok_during_the_countdown_starts_the_next_episode_at_once(tv: Launcher) -
     play(tv, "hood-e1")
     tv.wait_for(lambda s: playing(s).get("phase") == "countdown", timeout=30)
     tv.key("ok")
-    status = tv.wait_for(lambda s: playing(s).get("playable") == "hood-e2", timeout=5)
+    status = tv.wait_for(lambda s: playing(s).get("id") == "hood-e2", timeout=5)
     assert playing(status)["countdown"] is None or playing(status)["phase"] != "countdown"
 
 

@@ -1,0 +1,43 @@
+"""The messages that cross a process boundary, one model each, imported by both sides.
+
+``status``: what the launcher answers on its control socket; ``heartbeat``: what the agent sends the
+server and what the server answers; ``commands``: the server's commands and the box's results.
+Every model keeps fields it does not know (an older server accepts a newer box) and carries a
+``schema`` number that grows when a field changes meaning. docs/protocol.md is written from these.
+"""
+
+from piclient.protocol.base import SCHEMA, WireModel, parse_or_none
+from piclient.protocol.commands import (
+    COMMAND_TYPES,
+    Command,
+    CommandResult,
+    CommandsReply,
+    LiveWindow,
+    ResultReply,
+)
+from piclient.protocol.heartbeat import (
+    AgentReport,
+    CecSection,
+    DeviceInfo,
+    Heartbeat,
+    HeartbeatReply,
+    SpoolSection,
+    SystemSection,
+    TvSection,
+)
+from piclient.protocol.status import (
+    CatalogState,
+    LauncherStatus,
+    NowPlaying,
+    OverlayState,
+    ProblemEntry,
+    Rendition,
+    SubtitleTrack,
+)
+
+__all__ = [
+    "COMMAND_TYPES", "SCHEMA", "AgentReport", "CatalogState", "CecSection", "Command", "CommandResult",
+    "CommandsReply", "DeviceInfo", "Heartbeat", "HeartbeatReply", "LauncherStatus", "LiveWindow", "NowPlaying",
+    "OverlayState", "ProblemEntry", "Rendition", "ResultReply", "SpoolSection", "SubtitleTrack", "SystemSection",
+    "TvSection", "WireModel", "parse_or_none",
+]
