@@ -23,6 +23,16 @@ from piclient.agent.spool import Record, Spool
 from piclient.agent.system import SystemProbe
 from piclient.agent.transport import Reply, Transport, TransportError
 from piclient.agent.tvlink import TvLink, TvState
+from piclient.protocol import (
+    AgentReport,
+    CecSection,
+    DeviceInfo,
+    Heartbeat,
+    SpoolSection,
+    SystemSection,
+    TvSection,
+    parse_or_none,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,8 @@ MAX_ERRORS = 10
 JITTER = 0.1
 SERVER_PACE_FLOOR_S = 5.0
 GOING_DOWN_TIMEOUT_S = 3.0
+LIVE_EVERY_S = 1.0
+LIVE_TIMEOUT_S = 3.0
 
 
 class Heartbeats:
@@ -65,18 +77,33 @@ class Heartbeats:
         self.last_state = state
         self.screenshots.observe(state)
         self._watch_errors(state)
-        doc = self.build(state)
-        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self.spool.put(doc["id"], "heartbeat", "POST", PATH, body)
+        beat = self.build(state)
+        if beat.live and self._send_live(beat):
+            return LIVE_EVERY_S
+        body = json.dumps(beat.wire(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.spool.put(beat.id, "heartbeat", "POST", PATH, body)
         self.wake_uplink()
+        if beat.live:
+            return LIVE_EVERY_S
         return self.interval_s * self._rng.uniform(1 - JITTER, 1 + JITTER)
+
+    def _send_live(self, beat: Heartbeat) -> bool:
+        """While the maintainer watches, a heartbeat a second goes straight out, so the page follows
+        the film within two seconds. Not spooled: a second-by-second history would wear the SD card
+        for nothing, and a lost one is replaced a second later. Refused or unsent, it is spooled."""
+        try:
+            reply = self.transport.request("POST", PATH, json_body=beat.wire(), timeout_s=LIVE_TIMEOUT_S)
+        except TransportError as exc:
+            log.debug("live heartbeat not sent directly: %s", exc)
+            return False
+        self._apply_reply(reply, beat.agent.wire() if beat.agent else {})
+        return True
 
     def _watch_errors(self, state: TvState) -> None:
         """A screenshot when the launcher reports an error it had not reported before."""
         if not state.running:
             return
-        times = [e.get("time") for e in state.status.get("errors") or [] if isinstance(e, dict)]
-        newest = max((t for t in times if isinstance(t, int | float)), default=0.0)
+        newest = max((e.time for e in state.status.errors if e.time is not None), default=0.0)
         # The first look is the baseline: errors from before the agent started are not news.
         if self._newest_error is not None and newest > self._newest_error:
             log.info("the TV app reported a new problem; taking a screenshot")
@@ -85,33 +112,36 @@ class Heartbeats:
 
     # -- content ----------------------------------------------------------------------------------
 
-    def build(self, state: TvState | None, *, going_down: bool = False) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
-            "sent_at": round(self._wall(), 3),
-            "going_down": going_down,
-            "live": self.live.active(),
-            "device": {"name": self.device_name, "version": __version__,
-                       "uptime_s": self.system.uptime_s(),
-                       "agent_uptime_s": round(self._clock() - self._started, 1),
-                       "commands": self.offered},
-        }
-        if state is not None:
-            doc["tv"] = tv_section(state)
-            cec = cec_section(state)
-            if cec is not None:
-                doc["cec"] = cec
-        doc["system"] = self.system.snapshot()
+    def build(self, state: TvState | None, *, going_down: bool = False) -> Heartbeat:
         stats = self.spool.stats()
-        doc["spool"] = {"pending": stats["pending"], "bytes": stats["bytes"], "dropped": stats["dropped"]}
-        doc["agent"] = self.transport.report()
-        return doc
+        return Heartbeat(
+            id=uuid.uuid4().hex,
+            sent_at=round(self._wall(), 3),
+            going_down=going_down,
+            live=self.live.active(),
+            device=DeviceInfo(name=self.device_name, version=__version__, uptime_s=self.system.uptime_s(),
+                              agent_uptime_s=round(self._clock() - self._started, 1), commands=self.offered),
+            tv=tv_section(state) if state is not None else None,
+            cec=cec_section(state) if state is not None else None,
+            system=SystemSection.read(self.system.snapshot()),
+            spool=SpoolSection(pending=stats["pending"], bytes=stats["bytes"], dropped=stats["dropped"]),
+            agent=AgentReport.read(self.transport.report()),
+        )
 
     # -- replies ----------------------------------------------------------------------------------
 
     def handle_reply(self, record: Record, reply: Reply) -> None:
         if record.kind != "heartbeat":
             return
+        try:
+            sent = json.loads(record.body)
+        except ValueError:
+            sent = {}
+        self._apply_reply(reply, (sent.get("agent") if isinstance(sent, dict) else None) or {})
+
+    def _apply_reply(self, reply: Reply, sent_agent: dict[str, Any]) -> None:
+        # Read field by field rather than as one HeartbeatReply: a garbled field must not cost the
+        # box its commands, and the box must never need a fix for what a server sends.
         doc = reply.json_object()
         self.commands.submit(doc.get("commands"))
         if "live" in doc:
@@ -121,18 +151,15 @@ class Heartbeats:
             # The server may slow boxes down (fleet load) but not make them hammer it.
             floor = min(self.configured_s, SERVER_PACE_FLOOR_S)
             self.interval_s = min(3600.0, max(floor, float(pace)))
-        try:
-            sent = json.loads(record.body)
-            self.transport.acknowledge(sent.get("agent") or {})
-        except (ValueError, AttributeError):
-            pass
+        if isinstance(sent_agent, dict):
+            self.transport.acknowledge(sent_agent)
 
     def going_down(self) -> bool:
         """Tell the server this is a clean shutdown. Sent directly, never spooled: replayed after a
         restart it would mark a running box as down."""
-        doc = self.build(self.last_state, going_down=True)
+        beat = self.build(self.last_state, going_down=True)
         try:
-            self.transport.request("POST", PATH, json_body=doc, timeout_s=GOING_DOWN_TIMEOUT_S)
+            self.transport.request("POST", PATH, json_body=beat.wire(), timeout_s=GOING_DOWN_TIMEOUT_S)
         except TransportError as exc:
             log.info("going-down heartbeat not sent: %s", exc)
             return False
@@ -140,47 +167,28 @@ class Heartbeats:
         return True
 
 
-def tv_section(state: TvState) -> dict[str, Any]:
-    section: dict[str, Any] = {"state": state.state}
-    if state.detail:
-        section["detail"] = state.detail[:300]
-    status = state.status
-    if not status:
+def tv_section(state: TvState) -> TvSection:
+    section = TvSection(state=state.state, detail=state.detail[:300] or None)
+    if not state.running:
         return section
-    focus = status.get("focus") if isinstance(status.get("focus"), dict) else {}
-    section["screen"] = status.get("screen")
-    uptime = status.get("uptime")
-    if isinstance(uptime, int | float) and not isinstance(uptime, bool):
-        section["uptime_s"] = round(float(uptime), 1)  # since the TV app started; device.uptime_s is the box
-    section["focused"] = focus.get("focused") or focus.get("focused_episode") or focus.get("title")
-    section["now_playing"] = now_playing(status)
-    overlay = status.get("overlay")
-    if isinstance(overlay, dict):
-        section["overlay"] = {k: overlay.get(k) for k in ("message", "notice", "dimmed")}
-    section["errors"] = [
-        {"time": e.get("time"), "level": e.get("level"), "message": str(e.get("message", ""))[:500]}
-        for e in (status.get("errors") or [])[-MAX_ERRORS:] if isinstance(e, dict)
-    ]
-    catalog = status.get("catalog")
-    if isinstance(catalog, dict):
-        section["catalog"] = {k: catalog.get(k) for k in ("titles", "skipped", "fetched_at", "error", "error_kind")}
+    status = state.status
+    focus = status.focus
+    section.screen = status.screen
+    # Since the TV app started; device.uptime_s is the box's.
+    section.uptime_s = round(status.uptime, 1) if status.uptime is not None else None
+    focused = focus.get("focused") or focus.get("focused_episode") or focus.get("title")
+    section.focused = focused if isinstance(focused, str) else None
+    section.now_playing = status.now_playing  # as the player reported it: the dashboard shows this
+    section.overlay = status.overlay
+    section.errors = [e.model_copy(update={"message": e.message[:500]}) for e in status.errors[-MAX_ERRORS:]]
+    section.catalog = status.catalog.model_copy(update={"skipped_reasons": []}) if status.catalog else None
     return section
 
 
-def now_playing(status: dict[str, Any]) -> dict[str, Any] | None:
-    """What the player reports, when the launcher's status has it (older launchers do not)."""
-    playing = status.get("now_playing") or status.get("player")
-    if not isinstance(playing, dict) or not playing.get("id"):
-        return None
-    return {k: playing.get(k) for k in ("id", "title", "position", "duration", "paused")}
-
-
-def cec_section(state: TvState) -> dict[str, Any] | None:
+def cec_section(state: TvState) -> CecSection | None:
     if not state.running:
         return None
-    cec = state.status.get("cec")
+    cec = state.status.cec
     if cec is None:
-        return {"adapter": "disabled"}
-    if not isinstance(cec, dict):
-        return None
-    return {k: cec.get(k) for k in ("adapter", "tv_power", "active_source", "detail", "last_error")}
+        return CecSection(adapter="disabled")
+    return parse_or_none(CecSection, cec, "the launcher's cec")

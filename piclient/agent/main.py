@@ -85,7 +85,7 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
         screenshot_loop = Loop("screenshots", screenshots.step)
         live_loop = Loop("live", live.step)
         screenshots.wake = screenshot_loop.wake
-        live.on_start += [live_loop.wake, screenshot_loop.wake]
+        live.on_start += [live_loop.wake, screenshot_loop.wake, heartbeat_loop.wake]
         loops = [uplink_loop, heartbeat_loop, screenshot_loop, live_loop, *runner.loops.values(),
                  Loop("sync", schedule.step)]
 

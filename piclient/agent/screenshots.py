@@ -79,7 +79,7 @@ class Screenshots:
         state = self.tv_state
         if state is None or not state.running:
             return False
-        cec = state.status.get("cec")
+        cec = state.status.cec
         return not (isinstance(cec, dict) and cec.get("tv_power") == "standby")
 
     def step(self) -> float:

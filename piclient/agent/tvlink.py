@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from piclient.control.client import ControlClient, ControlUnavailable
+from piclient.protocol import LauncherStatus, problems
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ WORKERS = 4
 class TvState:
     state: str
     detail: str = ""
-    status: dict[str, Any] = field(default_factory=dict)  # the launcher's status reply, when running
+    status: LauncherStatus = field(default_factory=LauncherStatus)  # the launcher's status, when running
 
     @property
     def running(self) -> bool:
@@ -96,7 +99,13 @@ class TvLink:
             return TvState(UNRESPONSIVE, f"{type(exc).__name__}: {exc}")
         if not reply.get("ok"):
             return TvState(UNRESPONSIVE, str(reply.get("error", "the TV app refused the status request")))
-        return TvState(RUNNING, "", reply)
+        try:
+            return TvState(RUNNING, "", LauncherStatus.read(reply))
+        except ValidationError as exc:
+            # It answers, so it runs; what it says does not fit the protocol (a launcher of another
+            # version with a changed field): the maintainer sees which field.
+            log.warning("the TV app's status does not fit the protocol: %s", problems(exc))
+            return TvState(RUNNING, f"the TV app's status does not fit the protocol: {problems(exc)}")
 
     def _gone(self, detail: str) -> TvState:
         unit = self._unit_state(self.unit) if self.unit else None

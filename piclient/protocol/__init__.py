@@ -6,7 +6,7 @@ Every model keeps fields it does not know (an older server accepts a newer box) 
 ``schema`` number that grows when a field changes meaning. docs/protocol.md is written from these.
 """
 
-from piclient.protocol.base import SCHEMA, WireModel, parse_or_none
+from piclient.protocol.base import SCHEMA, WireModel, parse_or_none, problems
 from piclient.protocol.commands import (
     COMMAND_TYPES,
     Command,
@@ -39,5 +39,5 @@ __all__ = [
     "COMMAND_TYPES", "SCHEMA", "AgentReport", "CatalogState", "CecSection", "Command", "CommandResult",
     "CommandsReply", "DeviceInfo", "Heartbeat", "HeartbeatReply", "LauncherStatus", "LiveWindow", "NowPlaying",
     "OverlayState", "ProblemEntry", "Rendition", "ResultReply", "SpoolSection", "SubtitleTrack", "SystemSection",
-    "TvSection", "WireModel", "parse_or_none",
+    "TvSection", "WireModel", "parse_or_none", "problems",
 ]

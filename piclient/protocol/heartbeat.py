@@ -16,6 +16,8 @@ class DeviceInfo(WireModel):
     version: str | None = Field(None, description="piclient's version on the box")
     uptime_s: float | None = Field(None, description="seconds since the machine booted")
     agent_uptime_s: float | None = Field(None, description="seconds since the agent started")
+    commands: list[str] | None = Field(None, description="the command types this box carries out (the dashboard "
+                                       "offers only these)")
 
 
 class TvSection(WireModel):

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pydantic import ValidationError
+
+from piclient.protocol import CommandResult, Heartbeat, problems
 from tests.waiting import wait_until
 
 TOKEN = "device-token-for-tests"
@@ -132,8 +135,10 @@ class ProtocolServer:
         s = self.state
         if method == "POST" and path == "/api/v1/heartbeat":
             doc = _json(body)
-            if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
-                return 400, {"error": "a heartbeat needs an id"}
+            try:
+                Heartbeat.read(doc)  # the agent's heartbeats must fit the shared model, field by field
+            except ValidationError as exc:
+                return 400, {"error": f"the heartbeat does not fit the protocol: {problems(exc)}"}
             with self.lock:
                 s.heartbeats.setdefault(doc["id"], doc)
                 s.heartbeat_posts.append(doc["id"])
@@ -151,8 +156,10 @@ class ProtocolServer:
         if method == "POST" and path.startswith("/api/v1/commands/") and path.endswith("/result"):
             command_id = unquote(path[len("/api/v1/commands/"):-len("/result")])
             doc = _json(body)
-            if not isinstance(doc, dict) or not isinstance(doc.get("ok"), bool):
-                return 400, {"error": "a result needs ok"}
+            try:
+                CommandResult.read(doc)
+            except ValidationError as exc:
+                return 400, {"error": f"the result does not fit the protocol: {problems(exc)}"}
             with self.lock:
                 s.result_posts.append(command_id)
                 if self.lose_results > 0:

@@ -66,7 +66,7 @@ def test_a_heartbeat_tells_who_the_box_is_what_the_tv_shows_and_how_healthy_it_i
     assert 0 < beat["tv"]["uptime_s"] < beat["device"]["uptime_s"]
     assert beat["tv"]["now_playing"] is None
     assert isinstance(beat["tv"]["errors"], list)
-    assert beat["cec"] == {"adapter": "disabled"}  # the test launcher runs without CEC
+    assert beat["cec"]["adapter"] == "disabled"  # the test launcher runs without CEC
     system = beat["system"]
     assert len(system["load"]) == 3
     assert system["mem_total"] >= system["mem_available"] > 0
