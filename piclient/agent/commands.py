@@ -14,28 +14,22 @@ import queue
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from piclient.agent.loops import Loop
 from piclient.agent.spool import Spool
+from piclient.protocol import COMMAND_TYPES, Command, CommandResult
 
 log = logging.getLogger(__name__)
 
-VOCABULARY = ("screenshot", "key", "message", "reload", "restart_tv", "reboot", "upload_logs")
+VOCABULARY = COMMAND_TYPES
 QUICK = frozenset({"screenshot", "key", "message"})
 MAX_ID_CHARS = 128
 # Result records get a stable id per command, so queueing a result again never stores it twice.
 RESULT_NAMESPACE = uuid.UUID("5b0f8a0e-6f1d-4c55-9a53-2f7f3d1c9e42")
 FORGET_AFTER_S = 30 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class Command:
-    id: str
-    type: str
-    args: dict[str, Any] = field(default_factory=dict)
 
 
 class CommandFailed(Exception):
@@ -68,7 +62,7 @@ def parse_commands(value: Any) -> list[Command]:
             log.warning("server sent a malformed command; ignored: %.200r", item)
             continue
         args = item.get("args")
-        commands.append(Command(ident, kind[:40], args if isinstance(args, dict) else {}))
+        commands.append(Command(id=ident, type=kind[:40], args=args if isinstance(args, dict) else {}))
     return commands
 
 
@@ -92,8 +86,8 @@ class CommandRunner:
         """Commands that were running when the agent died: report them, never run them again."""
         for command_id, kind in self.spool.unfinished_commands():
             log.warning("command %s (%s) was interrupted by an agent restart; not run again", command_id, kind)
-            self._finish(command_id, {"ok": False, "result": None,
-                                      "error": "the agent stopped before this command finished"})
+            self._finish(command_id, CommandResult(ok=False, error="the agent stopped before this command "
+                                                   "finished").wire())
         self.spool.forget_commands(FORGET_AFTER_S)
 
     def submit(self, value: Any) -> None:
@@ -126,21 +120,21 @@ class CommandRunner:
         handler = self.handlers.get(command.type)
         then = None
         if handler is None:
-            result = {"ok": False, "result": None,
-                      "error": f"unknown command type {command.type!r}; known: {', '.join(VOCABULARY)}"}
+            result = CommandResult(ok=False, error=f"unknown command type {command.type!r}; "
+                                                   f"known: {', '.join(VOCABULARY)}")
         else:
             try:
                 outcome = handler(command.args)
                 if isinstance(outcome, Outcome):
                     outcome, then = outcome.result, outcome.then
-                result = {"ok": True, "result": outcome, "error": None}
+                result = CommandResult(ok=True, result=outcome)
             except CommandFailed as exc:
-                result = {"ok": False, "result": None, "error": str(exc)}
+                result = CommandResult(ok=False, error=str(exc))
             except Exception as exc:
                 log.exception("command %s (%s) failed", command.id, command.type)
-                result = {"ok": False, "result": None, "error": f"{type(exc).__name__}: {exc}"}
-        log.info("command %s (%s): %s", command.id, command.type, "ok" if result["ok"] else result["error"])
-        record_id = self._finish(command.id, result)
+                result = CommandResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        log.info("command %s (%s): %s", command.id, command.type, "ok" if result.ok else result.error)
+        record_id = self._finish(command.id, result.wire())
         if then is not None:
             self._await_delivery(record_id)
             then()

@@ -8,6 +8,7 @@ from typing import Any
 
 from piclient.agent.commands import CommandFailed, CommandRunner, Outcome, result_record_id
 from piclient.agent.spool import Spool
+from piclient.protocol import CommandResult
 
 
 class Recorder:
@@ -36,9 +37,11 @@ def drain(r: CommandRunner) -> None:
 
 
 def results(spool: Spool) -> dict[str, dict[str, Any]]:
+    """The queued results by command id, read back through the shared model (as the server reads them)."""
     found = {}
     while (record := spool.next_record()) is not None:
-        found[record.path.split("/")[4]] = json.loads(record.body)
+        result = CommandResult.read(json.loads(record.body))
+        found[record.path.split("/")[4]] = result.model_dump(include={"ok", "result", "error"})
         spool.delete(record.id)
     return found
 

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from piclient.control.client import ControlClient, ControlUnavailable
+from piclient.protocol import CommandResult
 from tests.agent.agent_process import AgentProcess
 from tests.agent.protocol_server import ProtocolServer
 from tests.launcher import Launcher, write_config
@@ -26,7 +27,9 @@ START_LAUNCHER = Path(__file__).with_name("start_launcher.py")
 
 
 def result(server: ProtocolServer, command_id: str, timeout: float = 15) -> dict[str, Any]:
-    return server.wait_for(lambda: server.state.results.get(command_id), timeout, f"result of {command_id}")
+    """The result the box sent, read through the shared model: its ok, result and error."""
+    sent = server.wait_for(lambda: server.state.results.get(command_id), timeout, f"result of {command_id}")
+    return CommandResult.read(sent).model_dump(include={"ok", "result", "error"})
 
 
 def home(tv: Launcher) -> dict[str, Any]:
