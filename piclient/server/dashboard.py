@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from piclient.server import alerts as alert_log
 from piclient.server import commands as cq
-from piclient.server import heartbeats, logstore, passwords, screenshots, sessions
+from piclient.server import heartbeats, logstore, now_playing, passwords, screenshots, sessions
 from piclient.server.charts import sparkline
 from piclient.server.context import Server, server_of
 from piclient.server.health import warnings_for
@@ -195,19 +195,6 @@ def _device_rows(conn: sa.Connection) -> tuple[list[sa.Row], dict[int, sa.Row]]:
     return rows, _latest_shots(conn)
 
 
-def _clock(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-def _title_text(title: Any, lang: str) -> str:
-    if isinstance(title, dict):
-        return str(title.get(lang) or next(iter(title.values()), ""))
-    return str(title or "")
-
-
 def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now: float) -> dict[str, Any]:
     """One device as the pages and their script see it, words already in the viewer's language."""
     t = viewer.t
@@ -225,14 +212,7 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
     else:
         status, status_text = "offline", t("offline_since", dur=duration(t, now - row.last_seen))
     tv = hb.get("tv") if isinstance(hb.get("tv"), dict) else {}
-    playing = tv.get("now_playing") if isinstance(tv.get("now_playing"), dict) else None
-    playing_text = t("nothing_playing")
-    if playing:
-        where = " / ".join(p for p in (_clock(heartbeats.number(playing, "position")),
-                                       _clock(heartbeats.number(playing, "duration"))) if p)
-        playing_text = _title_text(playing.get("title") or playing.get("id"), viewer.lang)
-        playing_text += f" · {where}" if where else ""
-        playing_text += f" ({t('paused')})" if playing.get("paused") is True else ""
+    playing = now_playing.view(hb, t, viewer.lang)
     warnings = []
     for w in warnings_for(hb, row.last_seen, rejected_at=row.rejected_at, now=now):
         params = dict(w.params)
@@ -248,7 +228,8 @@ def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now
         "status_label": t({"never": "never_seen"}.get(status, status)),
         "status_text": status_text, "last_seen": row.last_seen,
         "tv_state": heartbeats.text(tv, "state"), "screen": _screen_text(t, heartbeats.text(tv, "screen")),
-        "now_playing": playing_text, "playing": bool(playing),
+        "now_playing": playing["summary"] if playing else t("nothing_playing"), "playing": bool(playing),
+        "np": playing,
         "version": heartbeats.text(device, "version"),
         "uptime": _uptime(t, device),
         # A TV app much younger than its box has restarted (a crash, a watchdog, a restart command).
@@ -269,6 +250,11 @@ def _screen_text(t: Any, screen: str | None) -> str | None:
     if not screen:
         return None
     return t(f"screen_{screen}") if screen in SCREENS else screen
+
+
+def now_playing_html(viewer: Viewer, np: dict[str, Any] | None, *, compact: bool = False) -> str:
+    """The ``_now_playing.html`` partial on its own, for the page script to swap in."""
+    return _env.get_template("_now_playing.html").render(t=viewer.t, np=np, compact=compact)
 
 
 def _uptime(t: Any, section: dict[str, Any]) -> str | None:
@@ -434,7 +420,10 @@ async def api_devices(request: Request) -> Response:
     srv = server_of(request)
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
-    return JSONResponse({"devices": [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]})
+    items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
+    for item in items:
+        item["now_playing_html"] = now_playing_html(viewer, item["np"], compact=True)
+    return JSONResponse({"devices": items})
 
 
 async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, Any] | None:
@@ -443,8 +432,9 @@ async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, 
     detail = await srv.db.read(_detail, device_id, now, False)
     if detail is None:
         return None
-    return {"device": summarize(srv, detail["row"], detail["shot"], viewer, now),
-            "commands": _commands_view(detail["commands"], viewer)}
+    device = summarize(srv, detail["row"], detail["shot"], viewer, now)
+    device["now_playing_html"] = now_playing_html(viewer, device["np"])
+    return {"device": device, "commands": _commands_view(detail["commands"], viewer)}
 
 
 async def api_device(request: Request) -> Response:
@@ -453,6 +443,20 @@ async def api_device(request: Request) -> Response:
     if payload is None:
         raise ApiError(404, "no such device")
     return JSONResponse(payload)
+
+
+def _latest_heartbeat(conn: sa.Connection, device_id: int) -> str | None:
+    return conn.execute(sa.select(devices.c.last_heartbeat).where(devices.c.id == device_id)).scalar()
+
+
+async def api_now_playing(request: Request) -> Response:
+    """Only what the box plays: the page asks every second while live, so this reads one column."""
+    viewer = await api_viewer(request)
+    srv = server_of(request)
+    raw = await srv.db.read(_latest_heartbeat, request.path_params["device_id"])
+    np = now_playing.view(heartbeats.latest(raw), viewer.t, viewer.lang)
+    return JSONResponse({"now_playing": np, "html": now_playing_html(viewer, np)},
+                        headers={"Cache-Control": "no-store"})
 
 
 def _active_device(conn: sa.Connection, device_id: int) -> bool:
@@ -510,6 +514,7 @@ def routes() -> list[Route]:
         Route("/screenshots/{shot_id:int}.jpg", screenshot_file, methods=["GET"]),
         Route("/api/dash/devices", api_devices, methods=["GET"]),
         Route("/api/dash/devices/{device_id:int}", api_device, methods=["GET"]),
+        Route("/api/dash/devices/{device_id:int}/now-playing", api_now_playing, methods=["GET"]),
         Route("/api/dash/devices/{device_id:int}/commands", api_queue_command, methods=["POST"]),
         Route("/api/dash/devices/{device_id:int}/live", api_live, methods=["POST"]),
     ]

@@ -26,6 +26,11 @@ TEXT: dict[str, dict[str, str]] = {
         "no_screenshot": "No screenshot yet", "now_playing": "Now playing", "paused": "paused",
         "screen": "Screen", "nothing_playing": "Nothing playing", "version": "Version", "uptime": "Box up",
         "tv_uptime": "TV app up",
+        "np_playing": "playing", "np_paused": "paused", "np_buffering": "buffering", "np_starting": "starting",
+        "np_countdown": "next episode soon", "np_done": "finished", "np_episode": "S{season} E{episode}",
+        "np_subtitles": "Subtitles", "np_no_subtitles": "no subtitles", "np_sub_delay": "subtitle delay",
+        "np_playing_for": "started {dur} ago", "np_unreadable": "The box sent what it plays in a form this "
+        "server cannot read (a newer box?)",
         "warnings": "Warnings", "remote": "Remote", "message": "Message to the TV", "send": "Send",
         "screenshot_now": "Screenshot now", "reload": "Reload catalog", "restart_tv": "Restart TV app",
         "reboot": "Reboot", "fetch_logs": "Fetch logs", "confirm_reboot": "Reboot the box now?",
@@ -86,6 +91,11 @@ TEXT: dict[str, dict[str, str]] = {
         "no_screenshot": "아직 화면 캡처가 없습니다", "now_playing": "재생 중", "paused": "일시정지",
         "screen": "화면", "nothing_playing": "재생 중인 것 없음", "version": "버전", "uptime": "기기 가동",
         "tv_uptime": "TV 앱 가동",
+        "np_playing": "재생 중", "np_paused": "일시정지", "np_buffering": "불러오는 중", "np_starting": "시작하는 중",
+        "np_countdown": "곧 다음 회", "np_done": "끝남", "np_episode": "시즌 {season} {episode}화",
+        "np_subtitles": "자막", "np_no_subtitles": "자막 없음", "np_sub_delay": "자막 지연",
+        "np_playing_for": "{dur} 전에 시작", "np_unreadable": "기기가 보낸 재생 정보를 이 서버가 읽을 수 없습니다 "
+        "(더 새 버전의 기기?)",
         "warnings": "경고", "remote": "리모컨", "message": "TV에 메시지 보내기", "send": "보내기",
         "screenshot_now": "지금 화면 캡처", "reload": "목록 새로 고침", "restart_tv": "TV 앱 다시 시작",
         "reboot": "재부팅", "fetch_logs": "로그 가져오기", "confirm_reboot": "지금 기기를 재부팅할까요?",

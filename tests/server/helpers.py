@@ -22,6 +22,15 @@ from typing import Any
 import requests
 from PIL import Image
 
+from piclient.protocol import (
+    CecSection,
+    DeviceInfo,
+    Heartbeat,
+    NowPlaying,
+    SpoolSection,
+    SystemSection,
+    TvSection,
+)
 from piclient.server import migrate
 from piclient.server.db import Database, default_url
 from piclient.server.devices import add_device, revoke_device
@@ -122,20 +131,26 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def now_playing(ident: str = "spring-day", title: str = "봄날", **fields: Any) -> dict[str, Any]:
+    """A launcher's now_playing as the wire carries it, built with the shared model."""
+    return NowPlaying(id=ident, title_id=fields.pop("title_id", ident), title={"ko": title}, **fields).wire()
+
+
 def heartbeat_body(record_id: str | None = None, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": record_id or uuid.uuid4().hex, "sent_at": time.time(), "going_down": False, "live": False,
-        "device": {"name": "Living room", "version": "0.1.0", "uptime_s": 3600},
-        "tv": {"state": "running", "screen": "home", "focused": "spring-day", "now_playing": None, "errors": []},
-        "system": {"cpu_temp_c": 51.2, "throttled": {"raw": "0x0", "under_voltage_now": False,
-                                                      "under_voltage_occurred": False, "throttled_now": False,
-                                                      "throttled_occurred": False},
-                   "load": [0.1, 0.2, 0.3], "mem_total": 1000, "mem_available": 500, "disk_total": 1000,
-                   "disk_free": 500, "wifi": {"interface": "wlan0", "signal_dbm": -61, "quality": 0.7}},
-        "cec": {"adapter": "open", "tv_power": "on", "active_source": True},
-        "spool": {"pending": 0, "dropped": 0},
-        "results": [],
-    }
+    """A box's heartbeat built with the shared model; ``overrides`` replace whole sections as raw JSON
+    (which is how tests send what no model would build)."""
+    body = Heartbeat(
+        id=record_id or uuid.uuid4().hex, sent_at=time.time(),
+        device=DeviceInfo(name="Living room", version="0.1.0", uptime_s=3600),
+        tv=TvSection(state="running", screen="home", focused="spring-day"),
+        system=SystemSection(cpu_temp_c=51.2, throttled={"raw": "0x0", "under_voltage_now": False,
+                                                         "under_voltage_occurred": False, "throttled_now": False,
+                                                         "throttled_occurred": False},
+                             load=[0.1, 0.2, 0.3], mem_total=1000, mem_available=500, disk_total=1000,
+                             disk_free=500, wifi={"interface": "wlan0", "signal_dbm": -61, "quality": 0.7}),
+        cec=CecSection(adapter="open", tv_power="on", active_source=True),
+        spool=SpoolSection(),
+    ).wire()
     body.update(overrides)
     return body
 

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.browser import needs_chromium
-from tests.server.helpers import PASSWORD, RunningServer, jpeg, running_server, send_heartbeat, upload_screenshot
+from tests.server.helpers import (
+    PASSWORD,
+    RunningServer,
+    jpeg,
+    now_playing,
+    running_server,
+    send_heartbeat,
+    upload_screenshot,
+)
 
 pytestmark = needs_chromium
 
@@ -28,8 +36,8 @@ def test_the_maintainer_logs_in_sees_the_box_and_presses_a_key_that_reaches_it(s
     page: Page = phone_page  # type: ignore[assignment]
     name, token = server.add_device("Living room")
     send_heartbeat(server, token, tv={"state": "running", "screen": "home",
-                                      "now_playing": {"id": "spring-day", "title": "Spring Day", "position": 60,
-                                                      "duration": 5400, "paused": False}})
+                                      "now_playing": now_playing(title="Spring Day", position=60,
+                                                                 duration=5400)})
     assert upload_screenshot(server, token, jpeg(colour=(200, 30, 30))).status_code == 200
 
     page.goto(server.url + "/")

@@ -16,6 +16,7 @@ from tests.server.helpers import (
     auth,
     jpeg,
     login,
+    now_playing,
     running_server,
     send_heartbeat,
     start_server,
@@ -181,15 +182,16 @@ def test_a_command_outside_the_vocabulary_is_refused(server: RunningServer) -> N
 def test_the_device_list_shows_state_screenshot_playing_and_warnings(server: RunningServer) -> None:
     name, token = server.add_device()
     system = {"cpu_temp_c": 81.0, "throttled": {"under_voltage_now": True}, "mem_total": 100, "mem_available": 50}
-    tv = {"state": "unresponsive", "now_playing": {"id": "spring-day", "title": "봄날", "position": 754,
-                                                   "duration": 5400, "paused": True}}
+    tv = {"state": "unresponsive", "now_playing": now_playing(position=754, duration=5400, paused=True)}
     assert send_heartbeat(server, token, system=system, tv=tv).status_code == 200
     assert upload_screenshot(server, token, jpeg()).status_code == 200
     session, _ = login(server)
     page = session.get(f"{server.url}/", headers={"Accept-Language": "en"}, timeout=10).text
     card = page.split(f"<h2>{name}</h2>", 1)[1].split("</li>\n", 1)[0]
     assert 'class="badge online"' in card
-    assert "봄날 · 12:34 / 1:30:00 (paused)" in card
+    playing = card.split('data-field="now_playing">', 1)[1]
+    assert "<strong>봄날</strong>" in playing and ">paused<" in playing
+    assert '<span class="np-position">12:34</span> / <span class="np-duration">1:30:00</span>' in playing
     assert "Under-voltage now" in card and "CPU hot: 81 °C" in card and "TV app not responding" in card
     shot = re.search(r'<img class="thumb" src="(/screenshots/\d+\.jpg)"', page.split(f"<h2>{name}</h2>")[0]
                      .rsplit('<li class="device', 1)[1]).group(1)

@@ -24,6 +24,10 @@
   }
 
   function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
+  // For HTML the server rendered from its own template (escaped there): swapped only when it changed.
+  function setHtml(el, html) {
+    if (el && html !== undefined && el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -77,7 +81,7 @@
         badge.className = `badge ${d.status}`;
         setText(badge, d.status_label);
         setText(card.querySelector('[data-field="status_text"]'), d.status_text);
-        setText(card.querySelector('[data-field="now_playing"]'), d.now_playing);
+        setHtml(card.querySelector('[data-field="now_playing"]'), d.now_playing_html);
         setWarnings(card.querySelector('[data-field="warnings"]'), d.warnings);
         let img = card.querySelector("img.thumb");
         const empty = card.querySelector(".thumb.empty");
@@ -127,7 +131,7 @@
       label.className = `badge ${d.status}`;
       setText(label, d.status_label);
       setText(document.getElementById("status-text"), d.status_text);
-      setText(document.getElementById("now-playing"), d.now_playing);
+      setHtml(document.getElementById("now-playing"), d.now_playing_html);
       setText(document.getElementById("tv-screen"), d.screen || "–");
       setText(document.getElementById("tv-uptime"), d.tv_uptime || "–");
       const warnings = document.getElementById("warnings");
