@@ -56,6 +56,22 @@ def test_live_mode_long_polls_sends_screenshots_every_few_seconds_and_ends_by_it
             len([s for s in server.state.screenshots.values() if s["reason"] == "live"])) == settled
 
 
+def test_while_live_a_heartbeat_goes_out_every_second(
+        server: ProtocolServer, start_agent: StartAgent, tv: Launcher) -> None:
+    # 10 s apart otherwise. Live mode reaches the box with the next heartbeat's reply (at most ~11 s);
+    # five live heartbeats within 25 s of that can only come at live mode's pace (at 10 s: ~50 s).
+    start_agent(heartbeat_seconds=10)
+    tv.wait_for(lambda s: s["screen"] == "home", timeout=15)
+    server.wait_for(lambda: server.heartbeat_list(), 10, "a first heartbeat")
+    server.live = {"until": time.time() + 60, "poll_seconds": 0.5, "screenshot_seconds": 60}
+    server.wait_for(lambda: len([b for b in server.heartbeat_list() if b["live"]]) >= 5, 25,
+                    "five live heartbeats")
+    live = [b for b in server.heartbeat_list() if b["live"]]
+    assert all(b["tv"]["state"] == "running" and b["tv"]["screen"] == "home" for b in live)
+    server.live = None
+    server.wait_for(lambda: not server.heartbeat_list()[-1]["live"], 15, "a heartbeat after live mode")
+
+
 def test_watch_progress_goes_up_and_the_servers_newer_copy_comes_down(
         tmp_path: Path, server: ProtocolServer, start_agent: StartAgent) -> None:
     now = time.time()
