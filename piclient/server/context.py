@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from piclient.protocol import LiveWindow
 from piclient.server.alerts import AlertMonitor, AlertSender
 from piclient.server.db import Database
 from piclient.server.devices import note_rejected
@@ -62,11 +63,11 @@ class Server:
         if not task.cancelled() and task.exception() is not None:
             log.warning("could not note a revoked token's use: %s", task.exception())
 
-    def live(self, live_until: float | None, now: float) -> dict[str, float] | None:
+    def live(self, live_until: float | None, now: float) -> LiveWindow | None:
         if not live_until or live_until <= now:
             return None
-        return {"until": live_until, "poll_seconds": self.settings.live_poll_seconds,
-                "screenshot_seconds": self.settings.live_screenshot_seconds}
+        return LiveWindow(until=live_until, poll_seconds=self.settings.live_poll_seconds,
+                          screenshot_seconds=self.settings.live_screenshot_seconds)
 
 
 def server_of(request: Request) -> Server:

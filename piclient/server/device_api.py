@@ -9,10 +9,12 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from piclient.protocol import CommandResult, CommandsReply, HeartbeatReply, ResultReply, problems
 from piclient.server import commands as cq
 from piclient.server import heartbeats, logstore, progress, screenshots
 from piclient.server.context import Server, server_of
@@ -95,8 +97,9 @@ class Heartbeat:
             raise ApiError(400, outcome.problem)
         srv.metrics.heartbeats.labels("true" if outcome.stored else "false").inc()
         srv.page_wakeups.wake(outcome.device.id)
-        reply = json.dumps({"ok": True, "commands": outcome.commands, "live": srv.live(outcome.live_until, now),
-                            "heartbeat_seconds": srv.settings.heartbeat_seconds}, separators=(",", ":")).encode()
+        reply = json.dumps(HeartbeatReply(commands=outcome.commands, live=srv.live(outcome.live_until, now),
+                                          heartbeat_seconds=srv.settings.heartbeat_seconds).wire(),
+                           separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(reply)).encode())]})
         await send({"type": "http.response.body", "body": reply})
@@ -149,28 +152,30 @@ async def poll_commands(request: Request) -> Response:
     if pending:
         srv.page_wakeups.wake(device.id)
     live_until = await srv.db.read(_live_until, device.id)
-    return JSONResponse({"commands": pending, "live": srv.live(live_until, now)})
+    return JSONResponse(CommandsReply(commands=pending, live=srv.live(live_until, now)).wire())
 
 
 async def command_result(request: Request) -> Response:
     srv = server_of(request)
     device = await authenticate(request)
     command_id = request.path_params["command_id"]
-    payload = await read_json_object(request)
+    try:
+        sent = CommandResult.read(await read_json_object(request))
+    except ValidationError as exc:
+        raise ApiError(400, f"the result does not fit the protocol: {problems(exc)}") from None
     now = time.time()
 
     def store(conn: sa.Connection) -> bool | None:
         if conn.execute(sa.select(cq.commands.c.id).where(cq.commands.c.id == command_id,
                                                           cq.commands.c.device_id == device.id)).first() is None:
             return None
-        return cq.apply_result(conn, device.id, command_id, payload.get("ok"), payload.get("result"),
-                               payload.get("error"), now)
+        return cq.apply_result(conn, device.id, command_id, sent.ok, sent.result, sent.error, now)
 
     stored = await srv.db.write(store)
     if stored is None:
         raise ApiError(404, "no such command for this device")
     srv.page_wakeups.wake(device.id)
-    return JSONResponse({"ok": True, "stored": stored})
+    return JSONResponse(ResultReply(stored=stored).wire())
 
 
 async def upload_screenshot(request: Request) -> Response:

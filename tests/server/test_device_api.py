@@ -12,6 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
+from piclient.protocol import CommandResult
 from tests.server.helpers import (
     RunningServer,
     auth,
@@ -147,6 +148,21 @@ def test_a_result_can_be_posted_directly(server: RunningServer) -> None:
                           json={"ok": True, "result": {"id": "abc"}, "error": None}, headers=auth(token), timeout=10)
     assert reply.json() == {"ok": True, "stored": True}
     assert requests.get(f"{server.url}/api/v1/commands", headers=auth(token), timeout=10).json()["commands"] == []
+
+
+def test_a_result_that_does_not_fit_the_protocol_is_a_400_naming_the_field_and_stores_nothing(
+        server: RunningServer) -> None:
+    name, token = server.add_device()
+    command_id = queue(server, name, "screenshot")
+    url = f"{server.url}/api/v1/commands/{command_id}/result"
+    for body, field in (({"result": {}}, "ok"), ({"ok": "maybe"}, "ok"), ({"ok": False, "error": ["x"]}, "error")):
+        reply = requests.post(url, json=body, headers=auth(token), timeout=10)
+        assert reply.status_code == 400, body
+        assert reply.json()["error"].startswith(f"the result does not fit the protocol: {field}:"), reply.json()
+    # Nothing stored: the real result still counts.
+    good = requests.post(url, json=CommandResult(ok=True, result={"id": "abc"}).wire(), headers=auth(token),
+                         timeout=10)
+    assert good.json() == {"ok": True, "stored": True}
 
 
 def test_a_long_poll_returns_promptly_when_a_command_is_queued(server: RunningServer) -> None:
