@@ -445,16 +445,18 @@ async def api_device(request: Request) -> Response:
     return JSONResponse(payload)
 
 
-def _latest_heartbeat(conn: sa.Connection, device_id: int) -> str | None:
-    return conn.execute(sa.select(devices.c.last_heartbeat).where(devices.c.id == device_id)).scalar()
+def _latest_heartbeat(conn: sa.Connection, device_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(devices.c.last_heartbeat).where(devices.c.id == device_id)).first()
 
 
 async def api_now_playing(request: Request) -> Response:
     """Only what the box plays: the page asks every second while live, so this reads one column."""
     viewer = await api_viewer(request)
     srv = server_of(request)
-    raw = await srv.db.read(_latest_heartbeat, request.path_params["device_id"])
-    np = now_playing.view(heartbeats.latest(raw), viewer.t, viewer.lang)
+    row = await srv.db.read(_latest_heartbeat, request.path_params["device_id"])
+    if row is None:
+        raise ApiError(404, "no such device")
+    np = now_playing.view(heartbeats.latest(row.last_heartbeat), viewer.t, viewer.lang)
     return JSONResponse({"now_playing": np, "html": now_playing_html(viewer, np)},
                         headers={"Cache-Control": "no-store"})
 
