@@ -73,18 +73,18 @@ class Heartbeat(WireModel):
     sent_at: float | None = Field(None, description="box clock, epoch seconds")
     going_down: bool = Field(False, description="true on a clean shutdown")
     live: bool = Field(False, description="the agent is in live mode")
-    device: DeviceInfo | None = None
-    tv: TvSection | None = None
-    cec: CecSection | None = Field(None, description="absent while the TV app does not answer")
-    system: SystemSection | None = None
-    spool: SpoolSection | None = None
+    device: DeviceInfo | None = Field(None, description="who the box is")
+    tv: TvSection | None = Field(None, description="the TV app: its state, screen and what it plays")
+    cec: CecSection | None = Field(None, description="null while the TV app does not answer")
+    system: SystemSection | None = Field(None, description="the machine's health")
+    spool: SpoolSection | None = Field(None, description="what waits to be sent")
     agent: AgentReport | None = Field(None, description="how the agent's requests fare")
     results: list[CommandResult] = Field(default_factory=list, description="command results (usually sent "
                                          "directly instead)")
 
 
 class HeartbeatReply(WireModel):
-    ok: bool = True
+    ok: bool = Field(True, description="the heartbeat was taken")
     commands: list[Command] = Field(default_factory=list, description="commands to run")
     live: LiveWindow | None = Field(None, description="live mode, or null")
     heartbeat_seconds: float | None = Field(None, description="the pace the server wants")
