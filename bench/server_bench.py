@@ -9,8 +9,9 @@ What it does, all on 127.0.0.1 and bounded in requests and time:
    moment a request was *due*, so a server that falls behind shows it (no coordinated omission);
 4. saturation: a closed loop for ``--saturate-seconds`` to find the most it sustains.
 
-Each heartbeat is a realistic ~1 KB body with a fresh record id, from devices taken in turn. The
-server stores every one durably (group commit, ``synchronous=FULL``) before it answers.
+Each heartbeat is a realistic ~1.6 KB body (a box playing a film, built from the shared models) with
+a fresh record id, from devices taken in turn. The server stores every one durably (group commit,
+``synchronous=FULL``) before it answers.
 
 The load generator is a minimal HTTP/1.1 keep-alive client on asyncio's transports rather than
 httpx: on a 2-core machine the generator shares the CPU with the server, and httpx spends several
@@ -36,6 +37,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from piclient.protocol import (  # noqa: E402
+    AgentReport,
+    CecSection,
+    DeviceInfo,
+    Heartbeat,
+    NowPlaying,
+    Rendition,
+    SpoolSection,
+    SubtitleTrack,
+    SystemSection,
+    TvSection,
+)
 from piclient.server import migrate  # noqa: E402
 from piclient.server.db import Database, default_url  # noqa: E402
 from piclient.server.schema import devices  # noqa: E402
@@ -72,22 +85,29 @@ def start_server(data: Path, url: str) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit(f"the server did not start; see {data / 'server.log'}")
 
 
+# Built once from the shared models (what a box playing a film sends); each request changes id and time.
+HEARTBEAT = Heartbeat(
+    device=DeviceInfo(name="Living room", version="0.1.0", uptime_s=3600, agent_uptime_s=3500),
+    tv=TvSection(state="running", screen="player", uptime_s=1200,
+                 now_playing=NowPlaying(id="spring-day", title_id="spring-day",
+                                        title={"ko": "봄날", "en": "Spring Day"},
+                                        phase="playing", started_at=1795312000.0, position=1200.5, duration=5400,
+                                        variant=Rendition(track=1, height=720, bitrate=2_500_000),
+                                        subtitle=SubtitleTrack(track=3, lang="ko", title="한국어"),
+                                        subtitle_tracks=1, sub_text="해가 떠요")),
+    system=SystemSection(cpu_temp_c=51.2, throttled={"raw": "0x0", "under_voltage_now": False,
+                                                     "under_voltage_occurred": False, "throttled_now": False,
+                                                     "throttled_occurred": False},
+                         load=[0.1, 0.2, 0.3], mem_total=1_000_000_000, mem_available=500_000_000,
+                         disk_total=30_000_000_000, disk_free=20_000_000_000,
+                         wifi={"interface": "wlan0", "signal_dbm": -61, "quality": 0.7}),
+    cec=CecSection(adapter="open", tv_power="on", active_source=True), spool=SpoolSection(), agent=AgentReport(),
+    id="template",
+).wire()
+
+
 def body(now: float) -> bytes:
-    return json.dumps({
-        "id": uuid.uuid4().hex, "sent_at": now, "going_down": False, "live": False,
-        "device": {"name": "Living room", "version": "0.1.0", "uptime_s": 3600},
-        "tv": {"state": "running", "screen": "home", "focused": "spring-day",
-               "now_playing": {"id": "spring-day", "title": "Spring Day", "position": 1200.5, "duration": 5400,
-                               "paused": False}, "errors": []},
-        "system": {"cpu_temp_c": 51.2, "throttled": {"raw": "0x0", "under_voltage_now": False,
-                                                      "under_voltage_occurred": False, "throttled_now": False,
-                                                      "throttled_occurred": False},
-                   "load": [0.1, 0.2, 0.3], "mem_total": 1_000_000_000, "mem_available": 500_000_000,
-                   "disk_total": 30_000_000_000, "disk_free": 20_000_000_000,
-                   "wifi": {"interface": "wlan0", "signal_dbm": -61, "quality": 0.7}},
-        "cec": {"adapter": "open", "tv_power": "on", "active_source": True},
-        "spool": {"pending": 0, "dropped": 0}, "results": [],
-    }).encode()
+    return json.dumps({**HEARTBEAT, "id": uuid.uuid4().hex, "sent_at": now}, ensure_ascii=False).encode()
 
 
 @dataclass
