@@ -252,9 +252,9 @@ def _screen_text(t: Any, screen: str | None) -> str | None:
     return t(f"screen_{screen}") if screen in SCREENS else screen
 
 
-def now_playing_html(viewer: Viewer, np: dict[str, Any] | None, *, compact: bool = False) -> str:
+def now_playing_html(viewer: Viewer, np: dict[str, Any] | None) -> str:
     """The ``_now_playing.html`` partial on its own, for the page script to swap in."""
-    return _env.get_template("_now_playing.html").render(t=viewer.t, np=np, compact=compact)
+    return _env.get_template("_now_playing.html").render(t=viewer.t, np=np)
 
 
 def _uptime(t: Any, section: dict[str, Any]) -> str | None:
@@ -422,7 +422,7 @@ async def api_devices(request: Request) -> Response:
     rows, shots = await srv.db.read(_device_rows)
     items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
     for item in items:
-        item["now_playing_html"] = now_playing_html(viewer, item["np"], compact=True)
+        item["now_playing_html"] = now_playing_html(viewer, item["np"])
     return JSONResponse({"devices": items})
 
 

@@ -119,6 +119,7 @@ def test_a_film_playing_on_the_tv_shows_on_the_dashboard_with_its_position_and_s
     # The list: title, episode and where it is, without opening the box's page.
     expect(card.locator('[data-field="now_playing"] .np-title')).to_contain_text(SERIES, timeout=WAIT_MS)
     expect(card.locator('[data-field="now_playing"] .np-episode')).to_contain_text("S1 E2")
+    expect(card.locator('[data-field="now_playing"] .np-sub-text')).to_have_text(LINE, timeout=WAIT_MS)
 
     card.locator("a.device-link").click()
     device_id = page.locator("body").get_attribute("data-device")
@@ -130,6 +131,8 @@ def test_a_film_playing_on_the_tv_shows_on_the_dashboard_with_its_position_and_s
     expect(playing.locator(".np-rendition")).to_contain_text("p · ")
     expect(playing.locator(".np-duration")).to_have_text("1:00")
     expect(playing.locator(".np-bar")).to_be_visible()
+    page.wait_for_function("bar => bar.value > 0", arg=playing.locator(".np-bar").element_handle(),
+                           timeout=WAIT_MS)
 
     # Opening the page made the box live: it reports every second and the position moves on.
     wait_until(lambda: "live mode for" in box.agent.log(), 30, "the agent in live mode")

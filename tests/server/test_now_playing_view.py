@@ -53,7 +53,7 @@ def test_the_device_page_shows_everything_the_player_reports(server: RunningServ
     assert "<strong>우리 동네</strong>" in shown
     assert '<span class="np-episode">S1 E2 · 봄이 와요</span>' in shown
     assert '<span class="np-state np-state-buffering">buffering</span>' in shown
-    assert 'aria-valuenow="25.0"' in shown and "width: 25.0%" in shown
+    assert '<progress class="np-bar" max="100" value="25.0">' in shown
     assert '<span class="np-position">12:34</span> / <span class="np-duration">50:16</span>' in shown
     assert '<span class="np-rendition">720p · 2.5 Mbit/s</span>' in shown
     assert '<span class="np-subtitle">Subtitles: 한국어</span>' in shown
