@@ -131,7 +131,8 @@ def test_a_film_playing_on_the_tv_shows_on_the_dashboard_with_its_position_and_s
     expect(playing.locator(".np-rendition")).to_contain_text("p · ")
     expect(playing.locator(".np-duration")).to_have_text("1:00")
     expect(playing.locator(".np-bar")).to_be_visible()
-    page.wait_for_function("bar => bar.value > 0", arg=playing.locator(".np-bar").element_handle(),
+    # Looked up each time: the script swaps the partial in as it changes, every second while live.
+    page.wait_for_function("() => (document.querySelector('#now-playing .np-bar') || {}).value > 0",
                            timeout=WAIT_MS)
 
     # Opening the page made the box live: it reports every second and the position moves on.
