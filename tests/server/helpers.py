@@ -131,6 +131,12 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def device_id(server: RunningServer, name: str) -> int:
+    from piclient.server.devices import list_devices
+
+    return next(row.id for row in server.db.read_sync(list_devices) if row.name == name)
+
+
 def now_playing(ident: str = "spring-day", title: str = "봄날", **fields: Any) -> dict[str, Any]:
     """A launcher's now_playing as the wire carries it, built with the shared model."""
     return NowPlaying(id=ident, title_id=fields.pop("title_id", ident), title={"ko": title}, **fields).wire()

@@ -1,29 +1,13 @@
-"""What a box plays, on the device page, in the list and in the page's own call, from real heartbeats."""
+"""What a box plays, on the device page, in the list and in the page's own call, from real heartbeats
+(the server fixture runs each test on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 import requests
 
-from piclient.server.devices import list_devices
-from tests.server.helpers import RunningServer, login, now_playing, send_heartbeat, start_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("np") / "data")
-    running.set_password()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-def device_id(server: RunningServer, name: str) -> int:
-    return next(row.id for row in server.db.read_sync(list_devices) if row.name == name)
+from tests.server.helpers import RunningServer, device_id, login, now_playing, send_heartbeat
 
 
 def episode(**fields: object) -> dict:
