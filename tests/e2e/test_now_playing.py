@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from piclient.media.hls import make_hls
+from piclient.demo.hls import make_hls
 from piclient.protocol import LauncherStatus
 from tests.agent.agent_process import AgentProcess, write_agent_config
 from tests.browser import needs_chromium
