@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from piclient import __version__
 from piclient.agent.commands import VOCABULARY, CommandRunner
 from piclient.agent.live import LiveMode
@@ -32,6 +34,7 @@ from piclient.protocol import (
     SystemSection,
     TvSection,
     parse_or_none,
+    problems,
 )
 
 log = logging.getLogger(__name__)
@@ -123,7 +126,7 @@ class Heartbeats:
                               agent_uptime_s=round(self._clock() - self._started, 1), commands=self.offered),
             tv=tv_section(state) if state is not None else None,
             cec=cec_section(state) if state is not None else None,
-            system=SystemSection.read(self.system.snapshot()),
+            system=system_section(self.system.snapshot()),
             spool=SpoolSection(pending=stats["pending"], bytes=stats["bytes"], dropped=stats["dropped"]),
             agent=AgentReport.read(self.transport.report()),
         )
@@ -183,6 +186,16 @@ def tv_section(state: TvState) -> TvSection:
     section.errors = [e.model_copy(update={"message": e.message[:500]}) for e in status.errors[-MAX_ERRORS:]]
     section.catalog = status.catalog.model_copy(update={"skipped_reasons": []}) if status.catalog else None
     return section
+
+
+def system_section(snapshot: dict[str, Any]) -> SystemSection:
+    """The machine's figures; one a probe got wrong is left out (and logged), never the heartbeat."""
+    try:
+        return SystemSection.read(snapshot)
+    except ValidationError as exc:
+        log.warning("left out of the heartbeat: %s", problems(exc))
+        wrong = {error["loc"][0] for error in exc.errors() if error["loc"]}
+        return SystemSection.read({k: v for k, v in snapshot.items() if k not in wrong})
 
 
 def cec_section(state: TvState) -> CecSection | None:

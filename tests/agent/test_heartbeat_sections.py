@@ -1,4 +1,4 @@
-"""The agent reads the launcher's status with the shared model, over a real Unix socket."""
+"""The agent reads the launcher's status (over a real Unix socket) and its own probes with the shared models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from piclient.agent.heartbeat import tv_section
+from piclient.agent.heartbeat import system_section, tv_section
 from piclient.agent.tvlink import RUNNING, TvLink
 from piclient.control.server import ControlServer
 from piclient.protocol import LauncherStatus, NowPlaying
@@ -53,3 +53,8 @@ def test_a_status_that_does_not_fit_the_protocol_is_running_with_the_field_named
     assert "now_playing.position" in state.detail and "does not fit the protocol" in state.detail
     section = tv_section(state)
     assert section.state == RUNNING and section.detail == state.detail and section.now_playing is None
+
+
+def test_a_system_figure_a_probe_got_wrong_is_left_out_not_the_heartbeat() -> None:
+    section = system_section({"cpu_temp_c": 51.2, "load": "high", "mem_total": 1000})
+    assert (section.cpu_temp_c, section.load, section.mem_total) == (51.2, None, 1000)
