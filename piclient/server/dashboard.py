@@ -445,22 +445,6 @@ async def api_device(request: Request) -> Response:
     return JSONResponse(payload)
 
 
-def _latest_heartbeat(conn: sa.Connection, device_id: int) -> sa.Row | None:
-    return conn.execute(sa.select(devices.c.last_heartbeat).where(devices.c.id == device_id)).first()
-
-
-async def api_now_playing(request: Request) -> Response:
-    """Only what the box plays: the page asks every second while live, so this reads one column."""
-    viewer = await api_viewer(request)
-    srv = server_of(request)
-    row = await srv.db.read(_latest_heartbeat, request.path_params["device_id"])
-    if row is None:
-        raise ApiError(404, "no such device")
-    np = now_playing.view(heartbeats.latest(row.last_heartbeat), viewer.t, viewer.lang)
-    return JSONResponse({"now_playing": np, "html": now_playing_html(viewer, np)},
-                        headers={"Cache-Control": "no-store"})
-
-
 def _active_device(conn: sa.Connection, device_id: int) -> bool:
     return conn.execute(sa.select(devices.c.id).where(devices.c.id == device_id,
                                                       devices.c.revoked_at.is_(None))).first() is not None
@@ -516,7 +500,6 @@ def routes() -> list[Route]:
         Route("/screenshots/{shot_id:int}.jpg", screenshot_file, methods=["GET"]),
         Route("/api/dash/devices", api_devices, methods=["GET"]),
         Route("/api/dash/devices/{device_id:int}", api_device, methods=["GET"]),
-        Route("/api/dash/devices/{device_id:int}/now-playing", api_now_playing, methods=["GET"]),
         Route("/api/dash/devices/{device_id:int}/commands", api_queue_command, methods=["POST"]),
         Route("/api/dash/devices/{device_id:int}/live", api_live, methods=["POST"]),
     ]

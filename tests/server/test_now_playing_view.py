@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import requests
-
 from tests.server.helpers import RunningServer, device_id, login, now_playing, send_heartbeat
 
 
@@ -82,15 +80,10 @@ def test_nothing_playing_is_said_when_the_tv_shows_its_menus(server: RunningServ
     assert "Nothing playing" in page_of(server, name)
 
 
-def test_the_pages_own_call_answers_the_partial_only_to_a_logged_in_maintainer(server: RunningServer) -> None:
+def test_the_pages_json_carries_the_partial_the_script_swaps_in(server: RunningServer) -> None:
     name, token = server.add_device("Polled box")
     send_heartbeat(server, token, tv={"state": "running", "now_playing": episode()})
-    url = f"{server.url}/api/dash/devices/{device_id(server, name)}/now-playing"
-    assert requests.get(url, timeout=10).status_code == 401
     session, _ = login(server)
-    reply = session.get(url, timeout=10)
-    assert reply.status_code == 200 and reply.headers["cache-control"] == "no-store"
-    body = reply.json()
-    assert body["now_playing"]["title"] == "우리 동네" and body["now_playing"]["sub_text"] == "해가 떠요"
-    assert '<span class="np-sub-text">해가 떠요</span>' in body["html"]
-    assert session.get(f"{server.url}/api/dash/devices/999999/now-playing", timeout=10).status_code == 404
+    device = session.get(f"{server.url}/api/dash/devices/{device_id(server, name)}", timeout=10).json()["device"]
+    assert device["np"]["title"] == "우리 동네" and device["np"]["sub_text"] == "해가 떠요"
+    assert '<span class="np-sub-text">해가 떠요</span>' in device["now_playing_html"]
