@@ -41,7 +41,7 @@ def test_the_device_page_shows_everything_the_player_reports(server: RunningServ
     assert '<span class="np-subtitle">Subtitles: 한국어</span>' in shown
     assert '<span class="np-sub-text">해가 떠요</span>' in shown
     assert '<span class="np-sub-delay">subtitle delay +0.3 s</span>' in shown
-    assert '<span class="np-since">started 12 min ago</span>' in shown
+    assert '<span class="np-since">started 12\u00a0min ago</span>' in shown  # a no-break space: one line
 
 
 def test_in_korean_the_episode_and_state_read_naturally(server: RunningServer) -> None:
