@@ -15,6 +15,7 @@ import uvicorn
 
 from piclient.server.app import build_app
 from piclient.server.settings import Settings
+from piclient.service import Service
 
 ANNOUNCE = "piclient server: listening on "
 
@@ -38,6 +39,8 @@ class _Server(uvicorn.Server):
         self.announce = announce
         self.app = app
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.service = Service()
+        self._watchdog: asyncio.Task[None] | None = None
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
@@ -45,6 +48,7 @@ class _Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)
+        self.service.stopping()
         # Open long-polls would otherwise hold the graceful shutdown for its whole timeout.
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.app.state.server.wakeups.close)
@@ -55,6 +59,14 @@ class _Server(uvicorn.Server):
         if self.started:
             # Printed only once migrations ran and the app is ready: tests and scripts wait for this line.
             print(self.announce, flush=True, file=sys.stdout)
+            self.service.ready(self.announce.strip())
+            self._watchdog = asyncio.create_task(self._ping_watchdog(), name="watchdog")
+
+    async def _ping_watchdog(self) -> None:
+        # On the event loop itself: a loop blocked by a stuck request handler stops the pings.
+        while not self.should_exit:
+            self.service.watchdog()
+            await asyncio.sleep(1.0)
 
 
 def serve(settings: Settings, *, log_level: str = "info", access_log: bool = False) -> int:
