@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -57,10 +58,43 @@ class JournalSource:
             head = out.read(300).decode(errors="replace")
             if done.returncode != 0:
                 raise CommandFailed(f"journalctl failed ({done.returncode}): {head}")
-            if head.startswith("No journal files were found"):
-                # journalctl says so and exits 0: sending that one line would look like logs.
-                raise CommandFailed("this box keeps no journal; set agent.log_file to its log files")
+            _refuse_missing_journal(head)
             return _tail(out, max_bytes)
+
+
+class SocketJournalSource:
+    """The journal through piclient-journal.socket: on the box the agent runs as an unprivileged user
+    that may not read the system journal, so a root helper answers with the piclient units' lines only.
+    Without the socket (a desktop, a test) it reads the journal itself."""
+
+    def __init__(self, path: Path | str, fallback: LogSource, timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.fallback = fallback
+        self.timeout_s = timeout_s
+
+    def read(self, since_s: float, max_bytes: int) -> bytes:
+        if not self.path.exists():
+            return self.fallback.read(since_s, max_bytes)
+        with tempfile.TemporaryFile() as out, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self.timeout_s)
+            try:
+                sock.connect(str(self.path))
+                sock.sendall(f"{max(1, int(since_s))}\n".encode())
+                sock.shutdown(socket.SHUT_WR)
+                # To a file, not memory: the tail is what is kept.
+                while chunk := sock.recv(65536):
+                    out.write(chunk)
+            except OSError as exc:
+                raise CommandFailed(f"the journal socket {self.path} did not answer: {exc}") from None
+            out.seek(0)
+            _refuse_missing_journal(out.read(300).decode(errors="replace"))
+            return _tail(out, max_bytes)
+
+
+def _refuse_missing_journal(head: str) -> None:
+    if head.startswith("No journal files were found"):
+        # journalctl says so and exits 0: sending that one line would look like logs.
+        raise CommandFailed("this box keeps no journal; set agent.log_file to its log files")
 
 
 class FileSource:

@@ -17,7 +17,7 @@ from piclient.agent.catalog import CatalogSyncer
 from piclient.agent.commands import CommandRunner
 from piclient.agent.heartbeat import Heartbeats
 from piclient.agent.live import LiveMode
-from piclient.agent.logupload import FileSource, JournalSource, LogSource, LogUploader
+from piclient.agent.logupload import FileSource, JournalSource, LogSource, LogUploader, SocketJournalSource
 from piclient.agent.loops import Loop, stop_all
 from piclient.agent.progress import ProgressSync
 from piclient.agent.schedule import SyncSchedule
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
 STATUS_EVERY_S = 10.0
+# piclient-journal.socket (systemd/): the piclient units' journal for an agent that may not read the rest.
+JOURNAL_SOCKET = "/run/piclient-journal.sock"
 
 
 def run_agent(config: Config, stop: threading.Event | None = None) -> int:
@@ -120,7 +122,7 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
 def _log_source(config: Config) -> LogSource:
     if config.agent.log_file:
         return FileSource(*config.agent.log_file)
-    return JournalSource(config.agent.log_units)
+    return SocketJournalSource(JOURNAL_SOCKET, JournalSource(config.agent.log_units))
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:

@@ -62,3 +62,58 @@ def test_several_log_files_each_give_their_tail_under_their_name(tmp_path: Path)
     assert b"tv's last line\n" in text and b"gone.log" not in text
     with pytest.raises(CommandFailed, match="cannot read"):
         FileSource(tmp_path / "gone.log", tmp_path / "also-gone.log").read(3600, 100)
+
+
+@pytest.fixture
+def journal_socket(tmp_path: Path):
+    """piclient-journal.socket as systemd runs it (Accept=yes): each connection gets the real
+    unit-journal script with the connection as its stdin and stdout; journalctl echoes its arguments."""
+    import socket
+    import subprocess
+    import tempfile
+    import threading
+
+    from tests.systemd.units import SYSTEMD_DIR
+
+    echo = fake_journalctl(tmp_path, "print('\\n'.join(sys.argv[1:]))")
+    folder = tempfile.TemporaryDirectory(prefix="jrn-")
+    path = Path(folder.name) / "journal.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(2)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                subprocess.run([str(SYSTEMD_DIR / "libexec" / "unit-journal")], stdin=conn, stdout=conn,
+                               stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "JOURNALCTL": echo},
+                               timeout=60, check=False)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield path
+    server.close()
+    thread.join(timeout=5)
+    folder.cleanup()
+
+
+def test_on_the_box_the_journal_comes_through_the_root_helpers_socket(journal_socket: Path,
+                                                                      tmp_path: Path) -> None:
+    from piclient.agent.logupload import SocketJournalSource
+
+    unused = JournalSource(["u"], str(tmp_path / "nothing-here"))
+    lines = SocketJournalSource(journal_socket, unused).read(7200.7, 10_000).decode().split("\n")
+    assert "--since=-7200s" in lines
+    assert "--unit=piclient-tv.service" in lines and "--unit=piclient-agent.service" in lines
+
+
+def test_without_the_socket_the_agent_reads_the_journal_itself(tmp_path: Path) -> None:
+    from piclient.agent.logupload import SocketJournalSource
+
+    journalctl = fake_journalctl(tmp_path, "print('direct')")
+    source = SocketJournalSource(tmp_path / "absent.sock", JournalSource(["u"], journalctl))
+    assert source.read(60, 100) == b"direct\n"
