@@ -84,6 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(publish)
     publish.set_defaults(func=_cmd_publish)
 
+    boot = sub.add_parser("boot-config", help="on the SD image: apply piclient.yaml at boot, show its mistakes")
+    boot_sub = boot.add_subparsers(metavar="ACTION")
+    apply = boot_sub.add_parser("apply", help="write Wi-Fi, host name, locale, time zone, SSH keys, runtime config")
+    apply.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
+    apply.add_argument("--root", default="/", help="the system's root folder (for building and testing)")
+    apply.add_argument("--run-dir", default="/run/piclient")
+    apply.set_defaults(func=_cmd_boot_apply)
+    notice = boot_sub.add_parser("notice", help="show the config's mistakes on the TV")
+    notice.add_argument("--run-dir", default="/run/piclient")
+    notice.add_argument("--socket", default="/run/piclient/tv.sock")
+    notice.set_defaults(func=_cmd_boot_notice)
+
     demo = sub.add_parser("demo", help="the whole loop on 127.0.0.1: demo library, server, agent, launcher")
     demo.add_argument("--cache", default=None, help="where the demo library is built (default ~/.cache/piclient)")
     demo.add_argument("--headless", action="store_true", help="no window even if a display is available")
@@ -192,6 +204,24 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     from piclient.publish.cli import run
 
     return run(args)
+
+
+def _cmd_boot_apply(args: argparse.Namespace) -> int:
+    from piclient.bootconfig import apply
+    from piclient.logs import setup_logging
+
+    setup_logging("info", "piclient-boot-config")
+    apply(Path(args.path), Path(args.root), Path(args.run_dir))
+    return 0  # never fail the boot: the mistakes are logged and shown on the TV
+
+
+def _cmd_boot_notice(args: argparse.Namespace) -> int:
+    from piclient.bootconfig.notice import send_notice
+    from piclient.logs import setup_logging
+
+    setup_logging("info", "piclient-boot-config")
+    send_notice(Path(args.run_dir), Path(args.socket))
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

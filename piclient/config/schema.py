@@ -6,6 +6,7 @@ setting that silently does nothing. Defaults are what a box flashed from the ima
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -209,6 +210,101 @@ class LogConfig(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+# Locales generated in the SD image (image/base-finish.sh); another one would fall back to C.
+IMAGE_LOCALES = ("ko_KR.UTF-8", "en_US.UTF-8", "en_GB.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8", "ja_JP.UTF-8")
+HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com"
+                     r"|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( [^\n\r]*)?$")
+
+
+class WifiConfig(Section):
+    """The box's Wi-Fi (the SD image writes it for wpa_supplicant at every boot). No ssid: cable only."""
+
+    # Two-letter country code (KR, DE, US): which channels and power the radio may use.
+    country: str = ""
+    ssid: str = ""
+    password: str = Field("", repr=False)
+    # A network that does not announce its name.
+    hidden: bool = False
+
+    @field_validator("country")
+    @classmethod
+    def _country_code(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError("use the two-letter country code, e.g. KR, DE or US")
+        return value
+
+    @field_validator("ssid")
+    @classmethod
+    def _ssid_fits(cls, value: str) -> str:
+        if len(value.encode("utf-8")) > 32:
+            raise ValueError("a Wi-Fi name has at most 32 bytes; copy it exactly as the router shows it")
+        if any(not ch.isprintable() for ch in value):
+            raise ValueError("the Wi-Fi name has control characters; type it again")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _wpa_passphrase(cls, value: str) -> str:
+        if not value or re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            return value
+        if not 8 <= len(value) <= 63:
+            raise ValueError("a Wi-Fi password has 8 to 63 characters; check it on the router")
+        if any(not (" " <= ch <= "~") for ch in value):
+            raise ValueError("a Wi-Fi password uses only English letters, digits and keyboard signs")
+        return value
+
+    @model_validator(mode="after")
+    def _country_with_network(self) -> WifiConfig:
+        if self.ssid and not self.country:
+            raise ValueError("country: set the two-letter country code (e.g. KR) so the Wi-Fi may switch on")
+        return self
+
+
+class SystemConfig(Section):
+    """What the SD image sets up at every boot from this file (piclient/bootconfig)."""
+
+    # The box's network name (letters, digits and -).
+    hostname: str = "piclient"
+    # A name from the time zone database, e.g. Asia/Seoul or Europe/Berlin.
+    timezone: str = "Asia/Seoul"
+    locale: Literal[IMAGE_LOCALES] = "ko_KR.UTF-8"  # type: ignore[valid-type]
+    wifi: WifiConfig = WifiConfig()
+    # Public keys allowed to log in over SSH as piclient; none keeps SSH switched off.
+    ssh_authorized_keys: list[str] = Field(default_factory=list)
+
+    @field_validator("hostname")
+    @classmethod
+    def _hostname(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not HOSTNAME.match(value):
+            raise ValueError("use letters a-z, digits and -, at most 63, not starting or ending with -")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            if "." in value or value.startswith("/"):
+                raise ValueError(value)
+            zoneinfo.ZoneInfo(value)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise ValueError("not a known time zone; use a name such as Asia/Seoul or Europe/Berlin") from None
+        return value
+
+    @field_validator("ssh_authorized_keys")
+    @classmethod
+    def _public_keys(cls, value: list[str]) -> list[str]:
+        keys = [key.strip() for key in value]
+        for n, key in enumerate(keys, 1):
+            if not SSH_KEY.match(key):
+                raise ValueError(f"key {n} is not an OpenSSH public key line (ssh-ed25519 AAAA... comment)")
+        return keys
+
+
 class Config(Section):
     device: DeviceConfig = DeviceConfig()
     catalog: CatalogConfig = CatalogConfig()
@@ -220,6 +316,7 @@ class Config(Section):
     log: LogConfig = LogConfig()
     server: ServerConfig = ServerConfig()
     agent: AgentConfig = AgentConfig()
+    system: SystemConfig = SystemConfig()
 
     @property
     def subtitle_language(self) -> str:
@@ -231,4 +328,4 @@ class Config(Section):
 
 
 # Keys whose values never get printed (config show, logs, the dashboard).
-SECRET_KEYS: frozenset[str] = frozenset({"server.token"})
+SECRET_KEYS: frozenset[str] = frozenset({"server.token", "system.wifi.password"})
