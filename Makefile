@@ -1,7 +1,9 @@
 # Two commands set everything up on a fresh Debian 12 / Raspberry Pi OS machine:
 #   make demo   - build a demo library, serve it on 127.0.0.1 and open the launcher
 #   make test   - run the whole test suite
-# Both install what is missing and are safe to run again.
+#   make image  - build the Raspberry Pi SD image (root, slow: image/build.sh)
+#   make image-test - boot that image under QEMU and check it from the outside (slow)
+# They install what is missing and are safe to run again.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -9,16 +11,26 @@ PY := $(VENV)/bin/python
 # Debian's python, so the venv can see Debian's libcec binding (python3-cec).
 SYSTEM_PYTHON := /usr/bin/python3
 DEB_PACKAGES := python3-venv python3-dev gcc pkg-config libsystemd-dev libmpv2 ffmpeg \
-	libcec-dev python3-cec fonts-noto-cjk postgresql chromium
+	libcec-dev python3-cec fonts-noto-cjk postgresql chromium shellcheck
+# What `make image` and `make image-test` need on top.
+IMAGE_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk \
+	bmap-tools xz-utils qemu-system-arm qemu-efi-aarch64 qemu-utils
+SHELL_SCRIPTS := image/build.sh image/assemble.sh image/base-finish.sh image/test/boot-vm.sh systemd/libexec/*
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps venv test test-slow lint demo bench screenshots clean
+.PHONY: all deps image-deps install-packages venv test test-slow lint lint-scripts demo bench screenshots image image-test clean
 
 all: test
 
 # Install only the Debian packages that are missing; apt-get update only when needed.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+image-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(IMAGE_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -36,8 +48,13 @@ $(VENV)/.stamp: pyproject.toml constraints.txt
 
 venv: deps $(VENV)/.stamp
 
-lint: venv
-	$(VENV)/bin/ruff check piclient tests bench
+lint: venv lint-scripts
+	$(VENV)/bin/ruff check piclient tests bench image
+
+# The image's shell scripts: shellcheck (Debian's package, installed by deps).
+lint-scripts:
+	@if command -v shellcheck >/dev/null; then shellcheck -x $(SHELL_SCRIPTS); \
+	else echo "shellcheck is missing: syntax check only"; for f in $(SHELL_SCRIPTS); do bash -n $$f || exit 1; done; fi
 
 test: venv lint
 	$(VENV)/bin/pytest -q
@@ -56,6 +73,14 @@ bench: venv
 # The README's pictures, made by the project itself from the demo library.
 screenshots: venv
 	$(VENV)/bin/piclient demo --screenshots docs/images
+
+# The SD image in build/image (image/build.sh; docs/benchmarks.md has how long it takes).
+image: venv image-deps
+	$(SUDO) env HOST_PY=$(PY) image/build.sh
+
+# Boots build/image under QEMU and checks it from the outside; not part of `make test`.
+image-test: venv image-deps
+	$(SUDO) $(VENV)/bin/pytest -q -p no:cacheprovider image/test
 
 clean:
 	rm -rf $(VENV) build *.egg-info
