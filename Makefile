@@ -80,7 +80,7 @@ image: venv image-deps
 
 # Boots build/image under QEMU and checks it from the outside; not part of `make test`.
 image-test: venv image-deps
-	$(SUDO) $(VENV)/bin/pytest -q -p no:cacheprovider image/test
+	$(SUDO) $(PY) -m pytest -q -s -p no:cacheprovider image/test
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Boots a piclient SD image under QEMU's arm64 "virt" board, the way image/test/test_image_boot.py does;
+# also handy by hand. The Pi's firmware does not run there, so QEMU loads the image's own kernel and
+# initramfs (build/image/vmlinuz, initrd.img) and the root, overlay and data partitions are the card's.
+#
+#   image/test/boot-vm.sh DISK KERNEL INITRD WORKDIR SERVER_PORT [SSH_PORT]
+#
+# The guest's network is QEMU's user network with restrict=on: it reaches nothing but 10.0.2.100:8470,
+# forwarded to the piclient server on the host's 127.0.0.1:SERVER_PORT (and, with SSH_PORT, the host's
+# 127.0.0.1:SSH_PORT reaches the guest's SSH). The screen is a virtio GPU; WORKDIR/monitor.sock is the
+# QEMU monitor (screendump), WORKDIR/console.log the serial console.
+set -euo pipefail
+
+[ $# -ge 5 ] || { sed -n '2,12p' "$0"; exit 2; }
+disk=$1 kernel=$2 initrd=$3 work=$4 server_port=$5 ssh_port=${6:-}
+
+netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-tcp:127.0.0.1:$server_port"
+[ -z "$ssh_port" ] || netdev="$netdev,hostfwd=tcp:127.0.0.1:$ssh_port-:22"
+
+accel=(-accel "tcg,thread=multi")
+if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi
+
+exec qemu-system-aarch64 -M virt "${accel[@]}" -cpu cortex-a72 -smp 2 -m 1536 \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "root=LABEL=piclient-root rootwait console=ttyAMA0 console=tty1 net.ifnames=0 systemd.show_status=1" \
+	-drive "file=$disk,format=raw,if=none,id=card,cache=writeback" -device virtio-blk-pci,drive=card \
+	-device virtio-gpu-pci,xres=1280,yres=720 -device virtio-keyboard-pci \
+	-netdev "$netdev" -device virtio-net-pci,netdev=net0 \
+	-display none -serial "file:$work/console.log" \
+	-monitor "unix:$work/monitor.sock,server,nowait"

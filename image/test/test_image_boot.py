@@ -1,0 +1,288 @@
+"""`make image-test`: the SD image from `make image`, booted under QEMU and checked from the outside.
+
+The image boots with its own kernel, initramfs, read-only root and data partition on QEMU's arm64
+"virt" board (image/test/boot-vm.sh), a virtio GPU as the TV's screen. The only network it has is one
+forward to a real `piclient server` on this machine's 127.0.0.1, and piclient.yaml is written onto the
+card's FAT partition with mtools, as an installer would from a PC. Every check goes through the server,
+its dashboard API, QEMU's monitor (what the screen really shows) or SSH as the piclient user.
+
+Slow (software emulation: minutes per boot), so not part of `make test`. Skipped without an image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+
+from tests.catalogs import film, write_catalog
+from tests.server.helpers import RunningServer, login, running_server
+from tests.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("PICLIENT_IMAGE_DIR", REPO / "build" / "image"))
+BOOT_VM = Path(__file__).with_name("boot-vm.sh")
+DEVICE = "QEMU box"
+FAT_OFFSET = "4M"  # image/assemble.sh puts the FAT partition at 4 MiB
+# Software emulation of a Pi-sized machine on shared cores: boots take minutes, not seconds.
+BOOT_TIMEOUT_S = float(os.environ.get("PICLIENT_IMAGE_BOOT_TIMEOUT", 1200))
+STEP_TIMEOUT_S = 600.0
+
+pytestmark = pytest.mark.timeout(7200)
+
+
+def _image() -> Path:
+    found = sorted(BUILD.glob("piclient-*-arm64.img"))
+    if not found or not (BUILD / "vmlinuz").exists() or not (BUILD / "initrd.img").exists():
+        pytest.skip(f"no image in {BUILD}: run `make image` first")
+    if not shutil.which("qemu-system-aarch64") or not shutil.which("mcopy"):
+        pytest.skip("needs qemu-system-aarch64 and mtools (make image-deps)")
+    return found[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def card_config(token: str, ssh_key: str, **system: Any) -> str:
+    """piclient.yaml as the installer writes it; the server is the host's, through QEMU's forward."""
+    lines = {
+        "device": {"name": DEVICE},
+        "server": {"url": "http://10.0.2.100:8470", "token": token, "allow_http": True},
+        # Quick beats so the checks below take minutes, not hours.
+        "agent": {"heartbeat_seconds": 5, "screenshot_seconds": 0, "tv_unit": "piclient-tv.service"},
+        "system": {"hostname": "qemu-box", "timezone": "Europe/Berlin", "ssh_authorized_keys": [ssh_key],
+                   **system},
+    }
+    return json.dumps(lines, ensure_ascii=False, indent=1)  # JSON is YAML, and no quoting to get wrong
+
+
+def write_card_config(disk: Path, text: str) -> None:
+    source = disk.with_name("piclient.yaml")
+    source.write_text(text, encoding="utf-8")
+    subprocess.run(["mcopy", "-o", "-i", f"{disk}@@{FAT_OFFSET}", str(source), "::/piclient.yaml"], check=True,
+                   timeout=60)
+
+
+@dataclass
+class Vm:
+    disk: Path
+    work: Path
+    server_port: int
+    ssh_port: int
+    key: Path
+    process: subprocess.Popen[bytes] | None = None
+    powered_on: float = 0.0
+    boots: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.work / "monitor.sock").unlink()
+        log = (self.work / f"qemu-{len(self.boots)}.log").open("wb")
+        self.powered_on = time.monotonic()
+        self.boots.append(time.time())
+        self.process = subprocess.Popen([str(BOOT_VM), str(self.disk), str(BUILD / "vmlinuz"),
+                                         str(BUILD / "initrd.img"), str(self.work), str(self.server_port),
+                                         str(self.ssh_port)], stdout=log, stderr=subprocess.STDOUT)
+
+    def power_cut(self) -> None:
+        """Pull the plug: SIGKILL to QEMU, nothing flushed, nothing shut down."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def monitor(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(str(self.work / "monitor.sock"))
+            sock.recv(4096)  # the banner
+            sock.sendall(command.encode() + b"\n")
+            time.sleep(0.5)
+            return sock.recv(65536).decode(errors="replace")
+
+    def screendump(self, name: str) -> Image.Image:
+        """What the virtio GPU scans out: what a TV on the HDMI port would show."""
+        path = self.work / name
+        path.unlink(missing_ok=True)
+        self.monitor(f"screendump {path}")
+        wait_until(lambda: path.exists() and path.stat().st_size > 0, 30, "the screendump file")
+        with Image.open(path) as image:
+            return image.convert("RGB")
+
+    def ssh(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["ssh", "-i", str(self.key), "-p", str(self.ssh_port), "-o", "BatchMode=yes",
+                               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                               "-o", "ConnectTimeout=20", "piclient@127.0.0.1", *command],
+                              capture_output=True, text=True, timeout=120, check=check)
+
+    def console(self) -> str:
+        path = self.work / "console.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+@dataclass
+class Box:
+    vm: Vm
+    server: RunningServer
+    session: requests.Session
+    csrf: str
+    device_id: int | None = None
+
+    def devices(self) -> list[dict[str, Any]]:
+        reply = self.session.get(f"{self.server.url}/api/dash/devices", timeout=10)
+        reply.raise_for_status()
+        return reply.json()["devices"]
+
+    def device(self) -> dict[str, Any]:
+        return next(d for d in self.devices() if d["name"] == DEVICE)
+
+    def command(self, kind: str, args: dict[str, Any] | None = None) -> None:
+        device = self.device()
+        reply = self.session.post(f"{self.server.url}/api/dash/devices/{device['id']}/commands",
+                                  json={"type": kind, "args": args or {}}, headers={"X-CSRF-Token": self.csrf},
+                                  timeout=10)
+        assert reply.status_code == 200, reply.text
+
+    def heartbeat(self) -> dict[str, Any]:
+        """The newest heartbeat as the box sent it (the server keeps it as JSON)."""
+        path = self.server.database_url.removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            row = db.execute("SELECT last_heartbeat FROM devices WHERE name = ?", (DEVICE,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def wait(self, predicate: Any, what: str, timeout: float = STEP_TIMEOUT_S) -> Any:
+        try:
+            return wait_until(predicate, timeout, what)
+        except AssertionError:
+            raise AssertionError(f"{what}: not within {timeout:g} s\nconsole:\n{self.vm.console()}") from None
+
+
+def _library(root: Path) -> Path:
+    """Three films with posters: enough for a grid to show on the TV."""
+    titles = []
+    for n in range(1, 4):
+        poster = root / "posters" / f"film-{n}.jpg"
+        poster.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (200, 300), (60 * n, 90, 200 - 50 * n)).save(poster, "JPEG")
+        titles.append(film(f"film-{n}", f"영화 {n}", f"Film {n}", poster=f"posters/film-{n}.jpg"))
+    write_catalog(root / "catalog.json", titles)
+    return root
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    image = _image()
+    work = tmp_path_factory.mktemp("vm")
+    key = work / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+    public_key = (work / "id_ed25519.pub").read_text().strip()
+    library = _library(work / "library")
+    with running_server(work, None, "--library", str(library), "--heartbeat-seconds", "5") as server:
+        server.set_password()
+        _name, token = server.add_device(DEVICE)
+        # The card: a copy of the image, grown to a small SD card's size (the data partition follows).
+        disk = work / "card.img"
+        subprocess.run(["cp", "--sparse=always", str(image), str(disk)], check=True, timeout=600)
+        subprocess.run(["truncate", "-s", "4G", str(disk)], check=True)
+        write_card_config(disk, card_config(token, public_key))
+        port = int(server.url.rsplit(":", 1)[1])
+        vm = Vm(disk, work, port, _free_port(), key)
+        vm.start()
+        session, csrf = login(server)
+        try:
+            yield Box(vm, server, session, csrf)
+        finally:
+            vm.power_cut()
+
+
+def test_the_first_heartbeat_reaches_the_server_and_the_dashboard_shows_the_box_online(box: Box) -> None:
+    box.wait(lambda: box.heartbeat(), "the first heartbeat", BOOT_TIMEOUT_S)
+    first = time.monotonic() - box.vm.powered_on
+    print(f"\npower-on to first heartbeat: {first:.0f} s")
+    (box.vm.work / "first-heartbeat-seconds").write_text(f"{first:.0f}\n")
+    box.wait(lambda: box.device()["status"] == "online", "the dashboard shows the box online", 60)
+    assert box.heartbeat()["device"]["name"] == DEVICE
+
+
+def test_the_screen_and_the_dashboards_screenshot_show_the_launcher(box: Box) -> None:
+    box.wait(lambda: box.heartbeat().get("tv", {}).get("state") == "running", "the launcher running")
+    box.command("screenshot")
+    shot = box.wait(lambda: box.device()["screenshot"], "a screenshot on the dashboard")
+    reply = box.session.get(f"{box.server.url}{shot['url']}", timeout=10)
+    assert reply.status_code == 200
+    picture = Image.open(io.BytesIO(reply.content)).convert("RGB")
+    # Not a black or single-colour frame: the launcher painted its screen.
+    assert len(picture.getcolors(maxcolors=1 << 20) or []) > 8
+    screen = box.vm.screendump("screen.ppm")
+    assert screen.getbbox() is not None, "the virtio GPU shows nothing but black"
+    assert len(screen.getcolors(maxcolors=1 << 20) or []) > 8
+
+
+def test_restart_tv_app_from_the_dashboard_restarts_the_unit(box: Box) -> None:
+    box.wait(lambda: box.heartbeat().get("tv", {}).get("uptime_s", 0) > 60, "a launcher up for a minute")
+    box.command("restart_tv")
+    box.wait(lambda: 0 < box.heartbeat().get("tv", {}).get("uptime_s", 1e9) < 60, "the TV app's uptime reset")
+
+
+def test_fetch_logs_returns_the_units_journal(box: Box) -> None:
+    box.command("upload_logs", {"since_s": 3600})
+    path = box.server.database_url.removeprefix("sqlite:///")
+
+    def uploaded() -> tuple[int, str] | None:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            return db.execute("SELECT device_id, upload_id FROM log_uploads WHERE done").fetchone()
+
+    device_id, upload = box.wait(uploaded, "a finished log upload")
+    text = box.session.get(f"{box.server.url}/devices/{device_id}/logs/{upload}.txt", timeout=10).text
+    assert "piclient-tv" in text and "piclient-agent" in text
+
+
+def test_a_launcher_killed_with_sigkill_comes_back_by_itself(box: Box) -> None:
+    before = box.vm.ssh("systemctl", "show", "-p", "MainPID", "--value", "piclient-tv.service").stdout.strip()
+    assert before and before != "0"
+    box.vm.ssh("kill", "-KILL", before)
+    box.wait(lambda: box.vm.ssh("systemctl", "show", "-p", "MainPID", "--value", "piclient-tv.service",
+                                check=False).stdout.strip() not in ("", "0", before), "a new launcher process")
+    box.wait(lambda: box.vm.ssh("systemctl", "is-active", "piclient-tv.service", check=False).stdout.strip()
+             == "active", "the launcher ready again")
+
+
+def test_a_power_cut_keeps_the_root_and_the_data_and_a_wrong_setting_shows_on_the_tv(box: Box) -> None:
+    # Something on the data partition to find again: a file the piclient user wrote, synced to disk.
+    box.vm.ssh("sh", "-c", "echo kept > /var/lib/piclient/power-cut-marker && sync")
+    box.vm.power_cut()
+    # The installer mistypes the time zone; the server lines stay right.
+    write_card_config(box.vm.disk, card_config(*_token_and_key(box), timezone="Seoul"))
+    since = time.time()
+    box.vm.start()
+    box.wait(lambda: (box.heartbeat().get("sent_at") or 0) > since, "a heartbeat after the power cut",
+             BOOT_TIMEOUT_S)
+    assert box.vm.ssh("cat", "/var/lib/piclient/power-cut-marker").stdout.strip() == "kept"
+    problems = json.loads(box.vm.ssh("cat", "/run/piclient/config-problems.json").stdout)["problems"]
+    assert any(p.startswith("system.timezone:") for p in problems)
+    status = json.loads(box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "status").stdout)
+    assert "system.timezone" in json.dumps(status["overlay"], ensure_ascii=False)
+
+
+def _token_and_key(box: Box) -> tuple[str, str]:
+    text = (box.vm.disk.with_name("piclient.yaml")).read_text()
+    data = json.loads(text)
+    return data["server"]["token"], data["system"]["ssh_authorized_keys"][0]
