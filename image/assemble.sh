@@ -140,7 +140,7 @@ assemble() {
 	img="$OUT/$name.img"
 
 	step "copying the base layer"
-	rm -rf "$stage" && mkdir -p "$stage"
+	rm -rf "$stage" "$img" "$img".* && mkdir -p "$stage"
 	cp -a "$BASE_DIR" "$ROOTFS"
 
 	step "aarch64 wheels"
@@ -159,6 +159,7 @@ assemble() {
 	rm -rf "$stage"
 
 	step "block map, compression and checksum"
+	# The .bmap also tells image/test that the raw image is complete.
 	bmaptool -q create -o "$img.bmap" "$img"
 	xz -T0 "-$XZ_LEVEL" -k -f "$img"
 	(cd "$OUT" && sha256sum "$name.img.xz" > "$name.img.xz.sha256")

@@ -47,7 +47,8 @@ pytestmark = pytest.mark.timeout(7200)
 
 
 def _image() -> Path:
-    found = sorted(BUILD.glob("piclient-*-arm64.img"))
+    # The .bmap is written once the raw image is complete (image/assemble.sh), before compression.
+    found = sorted(p for p in BUILD.glob("piclient-*-arm64.img") if p.with_name(p.name + ".bmap").exists())
     if not found or not (BUILD / "vmlinuz").exists() or not (BUILD / "initrd.img").exists():
         pytest.skip(f"no image in {BUILD}: run `make image` first")
     if not shutil.which("qemu-system-aarch64") or not shutil.which("mcopy"):
