@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     apply.set_defaults(func=_cmd_boot_apply)
     notice = boot_sub.add_parser("notice", help="show the config's mistakes on the TV")
     notice.add_argument("--run-dir", default="/run/piclient")
-    notice.add_argument("--socket", default="/run/piclient/tv.sock")
+    notice.add_argument("--socket", default=None, help="the launcher's socket (default: the runtime config's)")
     notice.set_defaults(func=_cmd_boot_notice)
 
     demo = sub.add_parser("demo", help="the whole loop on 127.0.0.1: demo library, server, agent, launcher")
@@ -220,7 +220,13 @@ def _cmd_boot_notice(args: argparse.Namespace) -> int:
     from piclient.logs import setup_logging
 
     setup_logging("info", "piclient-boot-config")
-    send_notice(Path(args.run_dir), Path(args.socket))
+    run_dir = Path(args.run_dir)
+    socket = args.socket
+    if socket is None:
+        from piclient.bootconfig.salvage import salvage_file
+
+        socket = salvage_file(run_dir / "piclient.yaml").config.paths.socket
+    send_notice(run_dir, Path(socket))
     return 0
 
 
