@@ -113,3 +113,15 @@ def test_the_command_never_fails_the_boot(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0
     assert "not valid YAML" in done.stderr + done.stdout
+
+
+def test_the_notice_command_finds_the_launchers_socket_in_the_runtime_config(tmp_path: Path) -> None:
+    card = tmp_path / "boot" / "piclient.yaml"
+    card.parent.mkdir()
+    card.write_text(f"paths: {{socket: {tmp_path / 'elsewhere.sock'}}}\nsystem: {{timezone: Seoul}}\n")
+    run = tmp_path / "run"
+    apply(card, tmp_path / "root", run)
+    done = subprocess.run([sys.executable, "-m", "piclient", "boot-config", "notice", "--run-dir", str(run)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0  # never fails the unit's start
+    assert "elsewhere.sock" in done.stderr + done.stdout  # it asked the launcher where the config says
