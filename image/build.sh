@@ -93,11 +93,15 @@ build_base() {
 			--setup-hook="mkdir -p \"\$1/usr/share/keyrings\" && cp '$HERE/raspios/raspberrypi-archive-keyring.gpg' \"\$1/usr/share/keyrings/\"")
 	fi
 	# The .deb cache survives between builds; mmdebstrap then downloads only what is new.
-	# The hooks in single quotes are for mmdebstrap's shell, where $1 is the new root.
+	# The hooks in single quotes are for mmdebstrap's shell, where $1 is the new root. image/base/ holds
+	# conffiles of raspi-firmware put in place before it installs: force-confold keeps them (without it
+	# dpkg stops to ask). eatmydata spares dpkg's fsyncs: a half-built base is thrown away anyway.
 	# shellcheck disable=SC2016
 	mmdebstrap --mode=root --variant=minbase --architectures=arm64 \
 		--include="$(package_list)" \
 		--aptopt='Acquire::Retries "3"' \
+		--dpkgopt=force-confdef --dpkgopt=force-confold \
+		--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata \
 		--skip=download/empty --skip=essential/unlink \
 		--setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
 		--setup-hook="sync-in '$CACHE/debs' /var/cache/apt/archives/" \
