@@ -36,6 +36,19 @@ wheels() {
 
 in_root() { chroot "$ROOTFS" "$@"; }
 
+# pip and useradd want /dev/null and /proc; unmounted again before the file systems are made.
+mount_api() {
+	mount -t proc proc "$ROOTFS/proc"
+	mount --bind /dev "$ROOTFS/dev"
+	trap umount_api EXIT
+}
+
+umount_api() {
+	umount "$ROOTFS/dev" 2>/dev/null || true
+	umount "$ROOTFS/proc" 2>/dev/null || true
+	trap - EXIT
+}
+
 install_piclient() {
 	mkdir -p "$ROOTFS/tmp/wheels"
 	cp "$OUT"/wheels/*.whl "$ROOTFS/tmp/wheels/"
@@ -47,7 +60,10 @@ install_piclient() {
 }
 
 add_user() {
-	in_root sh -c 'getent group render >/dev/null || groupadd --system render'
+	local group
+	for group in video render input audio; do
+		in_root sh -c "getent group $group >/dev/null || groupadd --system $group"
+	done
 	in_root useradd --home-dir /var/lib/piclient/home --no-create-home --shell /bin/bash \
 		--groups video,render,input,audio piclient
 }
@@ -146,10 +162,12 @@ assemble() {
 	step "aarch64 wheels"
 	wheels
 	step "piclient in its venv ($INSTALL_DIR, under qemu-user)"
+	mount_api
 	install_piclient
 	step "user, units and system files"
 	add_user
 	install_files
+	umount_api
 	# For image-test: the kernel and initramfs QEMU boots directly (the Pi's firmware does not run there).
 	cp -L "$ROOTFS/boot/vmlinuz" "$OUT/vmlinuz" 2>/dev/null || cp "$ROOTFS"/boot/vmlinuz-* "$OUT/vmlinuz"
 	cp -L "$ROOTFS/boot/initrd.img" "$OUT/initrd.img" 2>/dev/null || cp "$ROOTFS"/boot/initrd.img-* "$OUT/initrd.img"
