@@ -41,7 +41,7 @@ DEVICE = "QEMU box"
 FAT_OFFSET = "4M"  # image/assemble.sh puts the FAT partition at 4 MiB
 # Software emulation of a Pi-sized machine on shared cores: boots take minutes, not seconds.
 BOOT_TIMEOUT_S = float(os.environ.get("PICLIENT_IMAGE_BOOT_TIMEOUT", 1200))
-STEP_TIMEOUT_S = 600.0
+STEP_TIMEOUT_S = float(os.environ.get("PICLIENT_IMAGE_STEP_TIMEOUT", 600))
 
 pytestmark = pytest.mark.timeout(7200)
 
