@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 # Debian's python, so the venv can see Debian's libcec binding (python3-cec).
 SYSTEM_PYTHON := /usr/bin/python3
 DEB_PACKAGES := python3-venv python3-dev gcc pkg-config libsystemd-dev libmpv2 ffmpeg \
-	libcec-dev python3-cec fonts-noto-cjk postgresql chromium shellcheck
+	libcec-dev python3-cec fonts-noto-cjk postgresql chromium shellcheck systemd
 # What `make image` and `make image-test` need on top.
 IMAGE_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk \
 	bmap-tools xz-utils qemu-system-arm qemu-efi-aarch64 qemu-utils
