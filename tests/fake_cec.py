@@ -92,6 +92,7 @@ CEC_USER_CONTROL_CODE_F1_BLUE = 0x71
 CEC_USER_CONTROL_CODE_F2_RED = 0x72
 CEC_USER_CONTROL_CODE_F3_GREEN = 0x73
 CEC_USER_CONTROL_CODE_F4_YELLOW = 0x74
+CEC_USER_CONTROL_CODE_UNKNOWN = 0xFF
 
 _CALLBACK_NAMES = ("log", "key", "command", "menu", "source", "alert", "configuration")
 _FIRE_TIMEOUT_S = 2.0
@@ -242,6 +243,7 @@ class ICECAdapter:
         self.wake_devices = configuration.wakeDevices.set_addresses()
         self.power_off_devices = configuration.powerOffDevices.set_addresses()
         self.combo_key_timeout_ms = configuration.iComboKeyTimeoutMs
+        self.combo_key = configuration.comboKey
         self.button_repeat_rate_ms = configuration.iButtonRepeatRateMs
         self._callbacks = dict(configuration._callbacks)
         self.is_open = False
@@ -318,10 +320,15 @@ class ICECAdapter:
     def release(self, code: int, duration_ms: int = 120) -> None:
         self._fire("key", code, duration_ms)
 
-    def receive(self, initiator: int, destination: int, opcode: int, *params: int) -> None:
-        """A command from the bus, as the binding renders it: ``>> 0f:36``."""
+    def receive(self, initiator: int, destination: int, opcode: int, *params: int,
+                forward_standby: bool = True) -> None:
+        """A command from the bus, as the binding renders it: ``>> 0f:36``. libcec logs every frame it
+        receives at traffic level first, then forwards it to the command callback, except a <Standby>
+        within 10 s of the one before (``forward_standby`` False plays that)."""
         text = f">> {initiator:1x}{destination:1x}:{opcode:02x}" + "".join(f":{p:02x}" for p in params)
-        self._fire("command", text)
+        self._fire("log", CEC_LOG_TRAFFIC, 0, text)
+        if opcode != CEC_OPCODE_STANDBY or forward_standby:
+            self._fire("command", text)
 
     def source_activated(self, address: int, activated: bool) -> None:
         self._fire("source", address, int(activated))

@@ -97,7 +97,9 @@ class LibCecBackend:
         cfg.wakeDevices.Clear()
         cfg.powerOffDevices.Clear()
         # STOP is libcec's default combo key: it holds STOP back for up to a second to see whether
-        # another key follows. Zero turns combos off, so STOP acts at once.
+        # another key follows, and then sends no press at all. A zero timeout alone is not enough
+        # (libcec 6.0.2 still swallows the press of the combo key): the combo key must be none.
+        cfg.comboKey = cec.CEC_USER_CONTROL_CODE_UNKNOWN
         cfg.iComboKeyTimeoutMs = 0
         # Held keys reach us as presses and a release; the launcher's KeyRepeater sets the rate, so
         # libcec must not invent repeats of its own.
@@ -174,10 +176,15 @@ class LibCecBackend:
         return 0
 
     def _source_activated(self, address: int, activated: int) -> int:
-        # libcec's own bookkeeping of who is the active source; it fires for our device only.
+        # libcec's own bookkeeping of who is the active source, not what the bus said: even with
+        # bActivateSource off it reports "activated" on the first key the TV forwards, without a
+        # frame on the bus. Only losing the source is passed on; becoming it is known from our own
+        # <Active Source> (set_active_source) and from the TV selecting us (<Set Stream Path>).
         try:
-            kind = "active_source" if activated else "input_switched_away"
-            self._on_bus(kind, {"address": int(address)})
+            if not activated:
+                self._on_bus("input_switched_away", {"address": int(address)})
+            else:
+                log.debug("libcec marked logical address %s as the active source", address)
         except Exception:
             log.exception("HDMI-CEC source change could not be handled")
         return 0
@@ -194,10 +201,9 @@ class LibCecBackend:
     def _handle_command(self, initiator: int, destination: int, opcode: int | None, params: list[int]) -> None:
         cec = self._cec
         from_tv = initiator == cec.CECDEVICE_TV
-        if opcode == cec.CEC_OPCODE_STANDBY and destination in (cec.CECDEVICE_BROADCAST, self._own_address):
-            # Broadcast by a TV that goes to standby (System Standby), or sent to us alone.
-            self._on_bus("tv_standby", {"from": initiator})
-        elif opcode == cec.CEC_OPCODE_REPORT_POWER_STATUS and from_tv and params:
+        if opcode == cec.CEC_OPCODE_STANDBY:
+            return  # seen in the bus traffic instead (_traffic): libcec drops repeats within 10 s here
+        if opcode == cec.CEC_OPCODE_REPORT_POWER_STATUS and from_tv and params:
             self._on_bus("tv_power", {"power": self._power(params[0])})
         elif opcode == cec.CEC_OPCODE_REQUEST_ACTIVE_SOURCE and from_tv:
             # A TV asks "who is the source?" as it comes on.
@@ -221,6 +227,22 @@ class LibCecBackend:
                 route = new[0] << 8 | new[1]
                 if not _routes_through(route, self._own_physical):
                     self._on_bus("input_switched_away", {"from": initiator, "to": format_physical_address(route)})
+                elif opcode == cec.CEC_OPCODE_SET_STREAM_PATH and route == self._own_physical:
+                    # The TV selected this box itself (its input list); libcec answers with <Active Source>.
+                    self._on_bus("active_source", {"by": "tv"})
+
+    def _traffic(self, message: str) -> None:
+        """A frame libcec received (">> 0f:36"), before libcec's own filtering of what it forwards."""
+        parsed = parse_command(message) if message.startswith(">>") else None
+        if parsed is None:
+            return
+        initiator, destination, opcode, _params = parsed
+        # <Standby> is taken from here, not from the command callback: libcec forwards at most one
+        # <Standby> every 10 s there, and a TV switched off, on and off again within 10 s would
+        # otherwise leave the film playing to a dark room.
+        if opcode == self._cec.CEC_OPCODE_STANDBY and destination in (self._cec.CECDEVICE_BROADCAST,
+                                                                        self._own_address):
+            self._on_bus("tv_standby", {"from": initiator})
 
     def _alert(self, alert: int, *_param: object) -> int:
         # The binding's argument list for alerts has changed between libcec versions; only the first
@@ -242,5 +264,10 @@ class LibCecBackend:
     def _log_message(self, level: int, _time: int, message: str) -> int:
         # libcec is chatty (every bus frame at TRAFFIC level); its errors are worth a line at info,
         # the rest only when debugging. Our own summary lines carry what the maintainer needs.
-        log.log(logging.INFO if level & self._cec.CEC_LOG_ERROR else logging.DEBUG, "libcec: %s", message)
+        try:
+            log.log(logging.INFO if level & self._cec.CEC_LOG_ERROR else logging.DEBUG, "libcec: %s", message)
+            if level & self._cec.CEC_LOG_TRAFFIC:
+                self._traffic(message)
+        except Exception:
+            log.exception("libcec log line %r could not be handled", message)
         return 0

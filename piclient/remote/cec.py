@@ -309,6 +309,7 @@ class CecRemote:
         if button is None:
             log.debug("ignoring HDMI-CEC key 0x%02x: not in the keymap", code)
             return
+        log.debug("HDMI-CEC key 0x%02x %s: %s", code, "pressed" if pressed else "released", button.name)
         if pressed:
             self._set_tv_power("on")  # the TV's remote only reaches us through a TV that is on
         try:
