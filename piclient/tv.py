@@ -46,7 +46,7 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
         stack.callback(app.close)  # closes the player too, after saving her place
         app.step()  # the first frame goes up before libmpv starts: she sees the grid sooner
         app.player = _player(config, app)
-        app.set_display_reopener(lambda: open_display(config.ui.fullscreen, config.ui.window_size))
+        app.set_display_reopener(lambda: _reopen_display(config, app.player))
         app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post, app.media_session,
                                                        config.subtitle_language))
 
@@ -81,13 +81,34 @@ def _cec(config: Config, keymap: Keymap, app: Any) -> Iterator[Any]:
         remote.stop()
 
 
+def player_output(configured: str, driver: str) -> str:
+    """``player.output: auto`` is the hand-over on KMS/DRM (SDL names that driver "KMSDRM"), where
+    drawing every video frame through pygame in software is more than a Pi can do."""
+    if configured != "auto":
+        return configured
+    return "handover" if driver.lower() == "kmsdrm" else "embedded"
+
+
+# After a film, mpv lets go of the DRM device a moment after its stop command; SDL cannot take it
+# before. Bounded: a stuck mpv must not keep the grid from coming back.
+HANDOVER_RELEASE_TIMEOUT_S = 5.0
+REOPEN_ATTEMPTS = 8
+
+
+def _reopen_display(config: Config, player: Any) -> Any:
+    from piclient.display import open_display
+
+    wait = getattr(player, "wait_video_output_closed", None)
+    if wait is not None and not wait(HANDOVER_RELEASE_TIMEOUT_S):
+        log.warning("mpv still holds the display after %g s; taking it back anyway", HANDOVER_RELEASE_TIMEOUT_S)
+    return open_display(config.ui.fullscreen, config.ui.window_size, attempts=REOPEN_ATTEMPTS)
+
+
 def _player(config: Config, app: Any) -> Any:
     """One long-lived libmpv player. Without libmpv the launcher still runs and says so calmly."""
     import pygame
 
-    output = config.player.output
-    if output == "auto":
-        output = "handover" if pygame.display.get_driver() == "kmsdrm" else "embedded"
+    output = player_output(config.player.output, pygame.display.get_driver())
     try:
         from piclient.player._mpv import MpvPlayer
 

@@ -183,6 +183,7 @@ def tv_section(state: TvState) -> TvSection:
     section.focused = focused if isinstance(focused, str) else None
     section.now_playing = status.now_playing  # as the player reported it: the dashboard shows this
     section.overlay = status.overlay
+    section.display = status.display  # whether the screenshots are the TV's picture or an off-screen one
     section.errors = [e.model_copy(update={"message": e.message[:500]}) for e in status.errors[-MAX_ERRORS:]]
     section.catalog = status.catalog.model_copy(update={"skipped_reasons": []}) if status.catalog else None
     return section

@@ -53,7 +53,11 @@ IMAGE_OVERLAY_ID = 0  # overlay-add's own ids (0-63), apart from osd-overlay's
 
 # mpv warnings about things the player deals with itself: they would only fill the maintainer's
 # list of recent problems. (FFmpeg's HLS demuxer skips WebVTT renditions; subtitle_fetch loads them.)
-_EXPECTED_WARNINGS = ("Can't support the subtitle",)
+_EXPECTED_WARNINGS = (
+    "Can't support the subtitle",
+    # The DRM output (hand-over) wants a terminal for VT switching; a service has none and needs none.
+    "Can't open TTY for VT control",
+)
 # FFmpeg's words for a segment name it refuses (extension_picky), and what the maintainer can do.
 _REFUSED_SEGMENT = ("is not in allowed_extensions", "is not in allowed_segment_extensions")
 REFUSED_SEGMENT_HINT = (
@@ -127,6 +131,9 @@ class MpvPlayer:
         self._frame: pygame.Surface | None = None
         self._closed = False
         self._explained_refusal = False
+        # mpv's video output (handover: the DRM device); None while no film holds the display.
+        self._vo_changed = threading.Condition(self._lock)
+        self._vo: str | None = None
         # Pixel buffers mpv reads straight from memory (overlay-add "&address"): each must live until
         # the next overlay-add or overlay-remove for the id has run; see show_image.
         self._images: list[ctypes.Array[ctypes.c_char]] = []
@@ -170,6 +177,7 @@ class MpvPlayer:
         for name in _OBSERVED:
             self._mpv.observe_property(name, self._observer(name))
         self._mpv.observe_property("track-list", self._on_tracks)
+        self._mpv.observe_property("current-vo", self._on_vo)
         self._mpv.observe_property("demuxer-cache-state", self._on_cache_state)
         self._mpv.register_event_callback(self._on_mpv_event)
         if output == "embedded":
@@ -207,6 +215,22 @@ class MpvPlayer:
             ))
         with self._lock:
             self._tracks = tuple(tracks)
+
+    def _on_vo(self, _name: str, value: Any) -> None:
+        with self._vo_changed:
+            self._vo = str(value) if value else None
+            self._vo_changed.notify_all()
+
+    def video_output(self) -> str | None:
+        """The video output mpv has open ("gpu", "libmpv"), or None while it holds no display."""
+        with self._lock:
+            return self._vo
+
+    def wait_video_output_closed(self, timeout: float) -> bool:
+        """Handover: wait until mpv has closed its video output and so let go of the DRM device (it
+        does so a moment after ``stop``). True when it has; False after ``timeout`` seconds."""
+        with self._vo_changed:
+            return self._vo_changed.wait_for(lambda: self._vo is None or self._closed, timeout)
 
     def _on_cache_state(self, _name: str, value: Any) -> None:
         state = value if isinstance(value, dict) else {}

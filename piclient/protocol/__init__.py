@@ -27,6 +27,7 @@ from piclient.protocol.heartbeat import (
 )
 from piclient.protocol.status import (
     CatalogState,
+    DisplayState,
     LauncherStatus,
     NowPlaying,
     OverlayState,
@@ -36,8 +37,30 @@ from piclient.protocol.status import (
 )
 
 __all__ = [
-    "COMMAND_TYPES", "SCHEMA", "AgentReport", "CatalogState", "CecSection", "Command", "CommandResult",
-    "CommandsReply", "DeviceInfo", "Heartbeat", "HeartbeatReply", "LauncherStatus", "LiveWindow", "NowPlaying",
-    "OverlayState", "ProblemEntry", "Rendition", "ResultReply", "SpoolSection", "SubtitleTrack", "SystemSection",
-    "TvSection", "WireModel", "parse_or_none", "problems",
+    "COMMAND_TYPES",
+    "SCHEMA",
+    "AgentReport",
+    "CatalogState",
+    "CecSection",
+    "Command",
+    "CommandResult",
+    "CommandsReply",
+    "DeviceInfo",
+    "DisplayState",
+    "Heartbeat",
+    "HeartbeatReply",
+    "LauncherStatus",
+    "LiveWindow",
+    "NowPlaying",
+    "OverlayState",
+    "ProblemEntry",
+    "Rendition",
+    "ResultReply",
+    "SpoolSection",
+    "SubtitleTrack",
+    "SystemSection",
+    "TvSection",
+    "WireModel",
+    "parse_or_none",
+    "problems",
 ]

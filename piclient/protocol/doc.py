@@ -23,7 +23,8 @@ END = "<!-- end of fields -->"
 
 MODELS: tuple[type[WireModel], ...] = (
     heartbeat.Heartbeat, heartbeat.DeviceInfo, heartbeat.TvSection, status.NowPlaying, status.Rendition,
-    status.SubtitleTrack, status.OverlayState, status.CatalogState, status.ProblemEntry, heartbeat.CecSection,
+    status.SubtitleTrack, status.OverlayState, status.DisplayState, status.CatalogState, status.ProblemEntry,
+    heartbeat.CecSection,
     heartbeat.SystemSection, heartbeat.SpoolSection, heartbeat.AgentReport, heartbeat.HeartbeatReply,
     commands.LiveWindow, commands.Command, commands.CommandResult, commands.CommandsReply, commands.ResultReply,
     status.LauncherStatus,

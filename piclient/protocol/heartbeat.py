@@ -8,7 +8,7 @@ from pydantic import Field
 
 from piclient.protocol.base import SCHEMA, WireModel
 from piclient.protocol.commands import Command, CommandResult, LiveWindow
-from piclient.protocol.status import CatalogState, NowPlaying, OverlayState, ProblemEntry
+from piclient.protocol.status import CatalogState, DisplayState, NowPlaying, OverlayState, ProblemEntry
 
 
 class DeviceInfo(WireModel):
@@ -28,6 +28,7 @@ class TvSection(WireModel):
     focused: str | None = Field(None, description="the catalog id under the focus ring")
     now_playing: NowPlaying | None = Field(None, description="the launcher's `now_playing`, as it reported it")
     overlay: OverlayState | None = Field(None, description="what is drawn over the screen")
+    display: DisplayState | None = Field(None, description="the display in use: off-screen pictures are not the TV's")
     catalog: CatalogState | None = Field(None, description="the catalog the launcher shows")
     errors: list[ProblemEntry] = Field(default_factory=list, description="the last 10 problems, 500 characters each")
 

@@ -74,6 +74,15 @@ class OverlayState(WireModel):
     footer: str | None = Field(None, description="the footer line")
 
 
+class DisplayState(WireModel):
+    """Which display the launcher draws on; an off-screen one is not what the TV shows."""
+
+    driver: str | None = Field(None, description="SDL's video driver (`KMSDRM`, `x11`, `dummy`), or `mpv` while "
+                               "mpv drives the screen for a film")
+    real: bool = Field(False, description="a real screen: false for an off-screen surface, whose pictures nobody sees")
+    error: str | None = Field(None, description="why the real display could not be had")
+
+
 class CatalogState(WireModel):
     titles: int = Field(0, description="titles in the catalog the launcher shows")
     skipped: int = Field(0, description="entries the launcher could not use")
@@ -97,6 +106,7 @@ class LauncherStatus(WireModel):
     device: str | None = Field(None, description="the box's name from its config")
     uptime: float | None = Field(None, description="seconds since the launcher started")
     size: list[int] = Field(default_factory=list, description="screen size in pixels")
+    display: DisplayState | None = Field(None, description="the display in use")
     screen: str | None = Field(None, description="the screen on top: `home`, `title`, `player`, `empty`")
     depth: int = Field(0, description="screens on the stack")
     focus: dict[str, Any] = Field(default_factory=dict, description="what the top screen reports (its own shape)")

@@ -23,10 +23,11 @@ from piclient.catalog import Catalog, Episode, Title
 from piclient.catalog.cache import CatalogCache, ErrorKind
 from piclient.catalog.model import stream_url
 from piclient.config import Config
+from piclient.display import display_status
 from piclient.logs import RECENT
 from piclient.player.api import Player, PlayerEvent
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
-from piclient.protocol import CatalogState, LauncherStatus, OverlayState
+from piclient.protocol import CatalogState, DisplayState, LauncherStatus, OverlayState
 from piclient.remote.buttons import Button
 from piclient.remote.cec import CEC_KEEPALIVE_TIMEOUT_S
 from piclient.remote.keymap import Keymap
@@ -404,6 +405,7 @@ class App:
     def _dispatch(self, event: ButtonEvent, now: float) -> None:
         # Any key counts against dimming, the maintainer's too: he is watching the screenshots.
         self.last_input = now
+        log.debug("button %s%s from %s", event.button.name, " (repeat)" if event.repeat else "", event.source)
         if self.overlays.dimmed:
             # The first press only wakes the screen: she should see where she is before anything moves.
             self.overlays.dimmed = False
@@ -579,7 +581,9 @@ class App:
             version=__version__,
             device=self.config.device.name,
             uptime=round(self._clock() - self.started, 1),
-            size=list(self.surface.get_size()),
+            # The UI's size, not the surface's: during a hand-over SDL has no surface at all.
+            size=list(self.ui.size),
+            display=DisplayState(**self._display_status()),
             screen=self.top.name,
             depth=len(self.stack),
             focus=self.top.status(),
@@ -599,6 +603,14 @@ class App:
             play_requests=self.play_requests[-5:],
             errors=RECENT.items(),
         )
+
+    def _display_status(self) -> dict[str, Any]:
+        """What the TV shows comes from: SDL's display, or mpv's during a hand-over."""
+        if self.display_released:
+            video_output = getattr(self.player, "video_output", lambda: None)()
+            return {"driver": "mpv", "real": video_output is not None, "video_output": video_output,
+                    "error": None if video_output else "mpv has not opened the display (yet)"}
+        return display_status()
 
     def close(self) -> None:
         # Save her place and stop playback while libmpv is still alive, then free it.

@@ -67,6 +67,8 @@ def test_a_heartbeat_tells_who_the_box_is_what_the_tv_shows_and_how_healthy_it_i
     assert beat["tv"]["now_playing"] is None
     assert isinstance(beat["tv"]["errors"], list)
     assert beat["cec"]["adapter"] == "disabled"  # the test launcher runs without CEC
+    # The test launcher draws off-screen: its screenshots are not a TV's picture, and the heartbeat says so.
+    assert beat["tv"]["display"] == {"driver": "dummy", "real": False, "error": None}
     system = beat["system"]
     assert len(system["load"]) == 3
     assert system["mem_total"] >= system["mem_available"] > 0

@@ -192,6 +192,16 @@ NOISE = textwrap.dedent("""
     print(json.dumps([item["message"] for item in RECENT.items() if "no sound" not in item["message"]]))
 """)
 
+# After a hand-over film the launcher may take the display back only once mpv has closed its video
+# output (it holds DRM master until then). The embedded output's "libmpv" output closes the same way.
+VIDEO_OUTPUT = PLAYING + textwrap.dedent("""
+    opened = player.video_output()
+    player.stop()
+    closed_in_time = player.wait_video_output_closed(10)
+    print(json.dumps({"opened": opened, "closed": closed_in_time, "after": player.video_output()}))
+    player.close()
+""")
+
 
 @pytest.mark.timeout(60)
 def test_subtitles_stay_inside_the_title_safe_area_and_osd_letters_have_the_asked_size(
@@ -277,3 +287,9 @@ def test_probing_for_decoders_and_seeking_past_the_end_are_not_problems_of_the_b
         ladder_server: StaticServer) -> None:
     problems = json.loads(_child(NOISE, ladder_server).stdout.strip().splitlines()[-1])
     assert problems == []
+
+
+@pytest.mark.timeout(60)
+def test_the_player_says_when_mpv_has_let_go_of_the_display(ladder_server: StaticServer) -> None:
+    seen = json.loads(_child(VIDEO_OUTPUT, ladder_server).stdout.strip().splitlines()[-1])
+    assert seen == {"opened": "libmpv", "closed": True, "after": None}

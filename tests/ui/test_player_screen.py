@@ -300,6 +300,8 @@ def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None
         rig.key("ok")
         shot = rig.app._control({"cmd": "screenshot"}, 0)
         assert shot["_image"][1] == (64, 36)  # mpv's own picture of the screen, overlay included
+        status = rig.app._control({"cmd": "status"}, 0)  # SDL has no surface now: status still answers
+        assert status["ok"] and status["size"] == list(SIZE) and status["display"]["driver"] == "mpv"
         rig.key("back")
         assert pygame.display.get_init() and rig.app.surface.get_size() == SIZE
         assert rig.app.top.name == "home"
