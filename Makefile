@@ -18,7 +18,7 @@ IMAGE_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test dosfstool
 SHELL_SCRIPTS := image/build.sh image/assemble.sh image/base-finish.sh image/test/boot-vm.sh systemd/libexec/*
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps image-deps install-packages venv test test-slow lint lint-scripts demo bench screenshots image image-test clean
+.PHONY: all deps image-deps install-packages venv test test-slow lint lint-scripts demo bench screenshots image image-test clean hw-test
 
 all: test
 
@@ -69,6 +69,12 @@ demo: venv
 bench: venv
 	$(PY) bench/launcher_bench.py
 	$(PY) bench/player_bench.py
+
+# The hardware tests (CEC on an emulated HDMI-CEC bus, the hand-over on a KMS display) in a QEMU VM;
+# slow, so not part of `make test`. The VM image is built once and cached (docs/hardware.md).
+# Arguments for pytest in the guest: make hw-test HW_ARGS="-k cec"
+hw-test: venv
+	$(PY) tests/hw/run_vm.py $(HW_ARGS)
 
 # The README's pictures, made by the project itself from the demo library.
 screenshots: venv

@@ -1,0 +1,83 @@
+"""The box: a real `piclient tv` in the VM, with CEC on vivid's HDMI output and, if asked, on KMS.
+
+libcec 6 opens only /dev/cec0, which on vivid is the TV's side. The box therefore runs in a mount
+namespace of its own where /dev/cec1 (vivid's HDMI output) is bind-mounted over /dev/cec0; the TV's
+tools outside still see the real /dev/cec0. (On a Pi the port question is in docs/hardware.md.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from piclient.control.client import ControlClient
+from tests.hw.cec_tv import BOX_DEVICE, TV_DEVICE
+from tests.launcher import Launcher
+
+
+def box_config(directory: Path, source: str, *, cec: bool = True, output: str = "embedded",
+               osd_name: str = "Mum's TV box", extra: str = "") -> Path:
+    text = f"""\
+device:
+  name: "거실 TV"
+catalog:
+  source: {json.dumps(source)}
+paths:
+  data: {directory / 'data'}
+  socket: {directory / 'tv.sock'}
+ui:
+  fullscreen: true
+cec:
+  enabled: {'true' if cec else 'false'}
+  osd_name: {json.dumps(osd_name)}
+  retry_seconds: 1
+player:
+  output: {output}
+  audio_output: "null"
+  hwdec: "no"
+  readahead_seconds: 8
+log:
+  level: debug
+{extra}"""
+    path = directory / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class Box(Launcher):
+    """``Launcher`` with the box's own environment: a CEC namespace and a real video driver."""
+
+    def __init__(self, directory: Path, config: Path, *, video: str = "dummy", ready_timeout: float = 90) -> None:
+        self.directory = directory
+        env = {**os.environ, "SDL_VIDEODRIVER": video, "SDL_AUDIODRIVER": "dummy"}
+        self.log_path = directory / "tv.log"
+        self._log = self.log_path.open("wb")
+        inner = f"mount --bind {BOX_DEVICE} {TV_DEVICE} && exec \"$0\" -m piclient tv --config \"$1\""
+        self.process = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, sys.executable, str(config)],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.ctl = ControlClient(directory / "tv.sock", timeout=20)
+        self._wait_ready(ready_timeout)
+
+    def log_lines(self, needle: str) -> list[str]:
+        return [line for line in self.log().splitlines() if needle in line]
+
+    def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
+        return self.ctl.request(cmd, **fields)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self._log.close()
+        return self.process.returncode
+

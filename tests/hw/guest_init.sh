@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs as the VM's init (after vm_stub_init.sh mounted the project): loads the drivers of the emulated
+# hardware, runs the hardware tests with the project's venv and reports on the serial console, then
+# powers the VM off. Its last line is "HW-TEST RESULT: <pytest exit code>".
+project="$1"
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+export PICLIENT_HW_VM=1 PICLIENT_HW_RESULTS=/hw-results XDG_RUNTIME_DIR=/run/user/0
+echo 1 > /proc/sys/kernel/sysrq
+finish() {
+    echo "HW-TEST RESULT: $1"
+    sync
+    echo o > /proc/sysrq-trigger
+    sleep 30
+}
+trap 'finish 2' EXIT
+mkdir -p "$XDG_RUNTIME_DIR" /hw-results
+chmod 700 "$XDG_RUNTIME_DIR"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,cache=none results /hw-results || finish 2
+ip link set lo up
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+hostname hw-vm
+# No udev: load the drivers of the devices QEMU gave us, as udev's coldplug would.
+cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u | xargs modprobe -a -q 2>/dev/null
+# The emulated HDMI-CEC bus: vivid's HDMI input (/dev/cec0, the TV side) and output (/dev/cec1, the box).
+modprobe vivid || echo "hw-init: vivid could not be loaded"
+echo "hw-init: $(uname -r), $(nproc) CPUs; $(ls /dev/cec* /dev/dri/card* 2>/dev/null | tr '\n' ' ')"
+args=""
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in hw.pytest=*) args=$(echo "${arg#hw.pytest=}" | tr ',' ' ') ;; esac
+done
+cd "$project" || finish 2
+# shellcheck disable=SC2086 # the arguments are meant to split
+.venv/bin/python -m pytest -p no:cacheprovider -q -rA --timeout=300 tests/hw $args 2>&1
+rc=$?
+trap - EXIT
+finish "$rc"
