@@ -56,6 +56,8 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
 
         if config.cec.enabled:
             app.cec = stack.enter_context(_cec(config, keymap, app))
+        if getattr(app.player, "output", None) == "handover":
+            stack.callback(_film_keyboard(keymap, app).stop)
         if sync_loop is not None:
             sync_loop.on_change = app.catalog_changed
             sync_loop.start()
@@ -121,6 +123,21 @@ def _player(config: Config, app: Any) -> Any:
     except Exception as exc:  # libmpv missing or broken: films cannot play, everything else works
         log.error("the player could not be started: %s", exc)
         return None
+
+
+def _film_keyboard(keymap: Keymap, app: Any) -> Any:
+    """During a hand-over SDL has no keyboard: read it from the kernel until SDL has the screen back."""
+    from piclient.remote.evdev_keys import EvdevKeyboard
+    from piclient.ui.app import RawKey
+
+    def on_key(name: str, pressed: bool) -> None:  # the reader's thread: only enqueue
+        button = keymap.keyboard(name)
+        if button is not None:
+            app.post(RawKey(button, pressed, "keyboard"))
+
+    keyboard = EvdevKeyboard(on_key, active=lambda: app.display_released)
+    keyboard.start()
+    return keyboard
 
 
 def _subtitle_preparer(directory: Any, post: Any, new_session: Any, language: str) -> Any:
