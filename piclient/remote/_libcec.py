@@ -11,9 +11,13 @@ error set on that thread) and never block.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from piclient.config.schema import CecConfig
@@ -25,6 +29,51 @@ KeyCallback = Callable[[int, bool], None]
 BusCallback = Callable[[str, dict[str, Any]], None]
 
 _INVALID_PHYSICAL_ADDRESS = 0xFFFF
+
+
+# The kernel's CEC ioctl that reads an adapter's physical address: _IOR('a', 1, __u16).
+_CEC_ADAP_G_PHYS_ADDR = 0x80026101
+# libcec 6 opens /dev/cec0 and no other (CEC_LINUX_PATH); newer releases take /dev/cecN.
+LIBCEC_DEVICE = "/dev/cec0"
+
+
+def kernel_physical_address(path: str) -> int | None:
+    """The physical address the kernel gives a CEC device (0xFFFF: no TV behind that HDMI port)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        value = bytearray(2)
+        fcntl.ioctl(fd, _CEC_ADAP_G_PHYS_ADDR, value)
+        return int.from_bytes(value, sys.byteorder)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def port_hint(devices: list[str], physical_address: Callable[[str], int | None] = kernel_physical_address,
+              ) -> str | None:
+    """Why libcec sees no TV when the TV is plugged into another HDMI port than libcec's.
+
+    On a Pi with Debian's kernel, vc4 makes one CEC device per HDMI port (/dev/cec0 for HDMI 0,
+    /dev/cec1 for HDMI 1) and libcec 6 only ever opens /dev/cec0.
+    """
+    if LIBCEC_DEVICE not in devices or physical_address(LIBCEC_DEVICE) != _INVALID_PHYSICAL_ADDRESS:
+        return None
+    for other in devices:
+        if other == LIBCEC_DEVICE:
+            continue
+        address = physical_address(other)
+        if address is not None and address != _INVALID_PHYSICAL_ADDRESS:
+            return (f"the TV is on the HDMI port of {other}, but libcec only uses {LIBCEC_DEVICE}: "
+                    "plug the TV into HDMI 0 (on a Raspberry Pi the port next to the power socket)")
+    return None
+
+
+def _cec_devices() -> list[str]:
+    return sorted(str(path) for path in Path("/dev").glob("cec[0-9]*"))
 
 
 def format_physical_address(address: int) -> str:
@@ -129,8 +178,8 @@ class LibCecBackend:
             port = adapters[0].strComName
         self._alert_detail = None
         if not self._lib.Open(port):
-            reason = f" ({self._alert_detail})" if self._alert_detail else ""
-            self.detail = f"HDMI-CEC adapter {port} could not be opened{reason}"
+            reason = self._alert_detail or port_hint(_cec_devices())
+            self.detail = f"HDMI-CEC adapter {port} could not be opened" + (f" ({reason})" if reason else "")
             self._lib.Close()  # a half-started connection would make the next Open fail too
             return False
         self._is_open = True
@@ -139,6 +188,10 @@ class LibCecBackend:
         self._own_physical = None if physical == _INVALID_PHYSICAL_ADDRESS else physical
         where = format_physical_address(physical) if self._own_physical is not None else "unknown"
         self.detail = f"{port}, logical address {self._own_address}, physical address {where}"
+        hint = port_hint(_cec_devices()) if self._own_physical is None else None
+        if hint:
+            self.detail += f"; {hint}"
+            log.warning("HDMI-CEC: %s", hint)
         return True
 
     def close(self) -> None:

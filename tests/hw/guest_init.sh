@@ -22,6 +22,7 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 hostname hw-vm
 # No udev: load the drivers of the devices QEMU gave us, as udev's coldplug would.
 cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u | xargs modprobe -a -q 2>/dev/null
+modprobe evdev  # /dev/input/event*: the keyboard the launcher reads during a hand-over
 # The emulated HDMI-CEC bus: vivid's HDMI input (/dev/cec0, the TV side) and output (/dev/cec1, the box).
 modprobe vivid || echo "hw-init: vivid could not be loaded"
 echo "hw-init: $(uname -r), $(nproc) CPUs; $(ls /dev/cec* /dev/dri/card* 2>/dev/null | tr '\n' ' ')"

@@ -51,6 +51,7 @@ def qemu_command(image: Path, results: Path, run: Path, pytest_args: str, memory
         "-machine", "q35,accel=tcg", "-cpu", "qemu64", "-smp", "2", "-m", str(memory_mb),
         "-nodefaults", "-no-reboot", "-display", "none", "-vga", "none",
         "-device", f"virtio-gpu-pci,xres={SCREEN[0]},yres={SCREEN[1]}",
+        "-device", "virtio-keyboard-pci",  # keys typed through the monitor's sendkey
         "-kernel", str(image / "vmlinuz"), "-initrd", str(image / "initrd.img"), "-append", append,
         "-drive", f"file={image / 'rootfs.ext4'},if=virtio,format=raw", "-snapshot",
         "-virtfs", f"local,path={PROJECT},mount_tag=project,security_model=none,readonly=on",
@@ -90,7 +91,8 @@ class Monitor:
 
 
 def serve_guest_requests(run: Path, results: Path, monitor: Monitor, stop: threading.Event) -> None:
-    """Answer the guest's requests on the virtio serial port: `screendump NAME` -> `ok` or `error ...`."""
+    """Answer the guest's requests on the virtio serial port, one line each: `screendump NAME.ppm` or
+    `sendkey KEY` (a key on the VM's keyboard) -> `ok` or `error ...`."""
     sock_path = run / "hwctl.sock"
     while not stop.is_set():
         try:
@@ -115,6 +117,9 @@ def serve_guest_requests(run: Path, results: Path, monitor: Monitor, stop: threa
 
 def answer(request: str, results: Path, monitor: Monitor) -> str:
     verb, _, name = request.partition(" ")
+    if verb == "sendkey" and re.fullmatch(r"[a-z0-9_-]+", name):
+        reply = monitor.command(f"sendkey {name}")
+        return "ok" if "unknown" not in reply.lower() else f"error {reply.strip()[-200:]}"
     if verb != "screendump" or not re.fullmatch(r"[\w.-]+\.ppm", name):
         return f"error unknown request {request!r}"
     target = results / name

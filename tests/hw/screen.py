@@ -1,5 +1,6 @@
-"""What the TV really shows, from outside the guest: the QEMU monitor's screendump of the virtio-gpu
-scanout, asked for over a virtio serial port that tests/hw/run_vm.py answers on the host."""
+"""The TV's side of the VM, from outside the guest: what the screen really shows (the QEMU monitor's
+screendump of the virtio-gpu scanout) and keys on the VM's keyboard, asked for over a virtio serial
+port that tests/hw/run_vm.py answers on the host."""
 
 from __future__ import annotations
 
@@ -20,10 +21,9 @@ def _port() -> Path:
     raise FileNotFoundError(f"no virtio serial port named {PORT_NAME}")
 
 
-def tv_picture(name: str) -> Image.Image:
-    """The screendump, saved as RESULTS/<name>.ppm on the host, as an RGB image."""
+def _ask_host(request: str) -> None:
     with _port().open("r+b", buffering=0) as port:
-        port.write(f"screendump {name}.ppm\n".encode())
+        port.write(f"{request}\n".encode())
         answer = b""
         while not answer.endswith(b"\n"):
             chunk = port.read(256)
@@ -31,8 +31,18 @@ def tv_picture(name: str) -> Image.Image:
                 break
             answer += chunk
     if answer.strip() != b"ok":
-        raise RuntimeError(f"screendump failed: {answer.decode(errors='replace').strip()}")
+        raise RuntimeError(f"{request} failed: {answer.decode(errors='replace').strip()}")
+
+
+def tv_picture(name: str) -> Image.Image:
+    """The screendump, saved as RESULTS/<name>.ppm on the host, as an RGB image."""
+    _ask_host(f"screendump {name}.ppm")
     return Image.open(RESULTS / f"{name}.ppm").convert("RGB")
+
+
+def type_key(qemu_name: str) -> None:
+    """A key pressed and released on the VM's (virtio) keyboard, by QEMU's sendkey (names: up, ret, esc, ...)."""
+    _ask_host(f"sendkey {qemu_name}")
 
 
 def from_png(data: bytes) -> Image.Image:

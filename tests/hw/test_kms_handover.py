@@ -21,7 +21,7 @@ from piclient.agent.heartbeat import tv_section
 from piclient.agent.tvlink import TvLink
 from piclient.demo.server import StaticServer
 from tests.hw.box import Box, box_config
-from tests.hw.screen import difference, from_png, region_difference, tv_picture
+from tests.hw.screen import difference, from_png, region_difference, tv_picture, type_key
 from tests.waiting import wait_until
 
 # Mean difference per channel (0-255) allowed between the TV's picture and the maintainer's: scaling
@@ -81,7 +81,7 @@ def test_a_film_plays_with_its_overlays_and_the_grid_comes_back_each_time(kms_bo
     assert box.request("play", id="long")["ok"]
     first = playing(box)["now_playing"]["position"]
     box.wait_for(lambda s: s["now_playing"]["position"] > first, timeout=30)  # it plays, and status answers
-    box.key("pause")
+    type_key("spc")  # the keyboard works while mpv owns the screen (space: play/pause)
     box.wait_for(lambda s: s["now_playing"]["paused"], timeout=20)
     plain = screenshot(box, "film", results)
     box.key("info")

@@ -513,3 +513,23 @@ def test_importing_the_remote_package_loads_no_libcec():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
     assert result.stdout.strip() == "False"
+
+
+# -- which HDMI port (libcec 6 opens only /dev/cec0) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("addresses", "hint"), [
+    ({"/dev/cec0": 0x1000, "/dev/cec1": 0xFFFF}, None),  # the TV on HDMI 0: all is well
+    ({"/dev/cec0": 0xFFFF, "/dev/cec1": 0x1000}, "/dev/cec1"),  # the TV on HDMI 1: say which port to use
+    ({"/dev/cec0": 0xFFFF, "/dev/cec1": 0xFFFF}, None),  # no TV on either: nothing to suggest
+    ({"/dev/cec0": 0xFFFF}, None),
+    ({"/dev/cec1": 0x1000}, None),  # no /dev/cec0 at all: libcec finds no adapter and says so
+])
+def test_a_tv_on_the_other_hdmi_port_is_named_with_the_port_to_use(addresses, hint) -> None:
+    from piclient.remote._libcec import port_hint
+
+    found = port_hint(sorted(addresses), addresses.get)
+    if hint is None:
+        assert found is None
+    else:
+        assert hint in found and "HDMI 0" in found
