@@ -32,7 +32,8 @@ for arg in $(cat /proc/cmdline); do
 done
 cd "$project" || finish 2
 # shellcheck disable=SC2086 # the arguments are meant to split
-.venv/bin/python -m pytest -p no:cacheprovider -q -rA --timeout=300 tests/hw $args 2>&1
+echo "hw-init: starting pytest"
+.venv/bin/python -m pytest -p no:cacheprovider -q -rfE --durations=0 --timeout=300 tests/hw $args 2>&1
 rc=$?
 trap - EXIT
 finish "$rc"

@@ -175,7 +175,8 @@ def boot(command: list[str], run: Path, results: Path, timeout: float, started: 
     with (results / "serial.log").open("wb") as serial:
         for line in qemu.stdout:
             serial.write(line)
-            sys.stdout.write(line.decode(errors="replace").replace("\r", ""))
+            # Seconds since the VM started, so slow steps show in the log (docs/benchmarks.md).
+            sys.stdout.write(f"[{time.monotonic() - built:6.1f}] " + line.decode(errors="replace").replace("\r", ""))
             sys.stdout.flush()
             found = RESULT.search(line)
             if found:

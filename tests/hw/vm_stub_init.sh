@@ -3,8 +3,8 @@
 # needs and the project shared over 9p (at the path given as hw.project= on the kernel command line),
 # then hands over to the project's own guest script, so changing the tests never rebuilds the image.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
+mount -t proc proc /proc 2>/dev/null
+mount -t sysfs sysfs /sys 2>/dev/null
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
