@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +23,10 @@ from tests.launcher import Launcher
 
 
 def box_config(directory: Path, source: str, *, cec: bool = True, output: str = "embedded",
-               osd_name: str = "Mum's TV box", extra: str = "") -> Path:
+               osd_name: str = "Mum's TV box", window: tuple[int, int] | None = None, extra: str = "") -> Path:
+    """The box's config; ``window`` draws in a small window instead of full screen (software-rendered
+    films in emulation are too slow at full size for the launcher's loop to keep answering)."""
+    ui = "  fullscreen: true" if window is None else f"  fullscreen: false\n  window_size: [{window[0]}, {window[1]}]"
     text = f"""\
 device:
   name: "거실 TV"
@@ -31,7 +36,7 @@ paths:
   data: {directory / 'data'}
   socket: {directory / 'tv.sock'}
 ui:
-  fullscreen: true
+{ui}
 cec:
   enabled: {'true' if cec else 'false'}
   osd_name: {json.dumps(osd_name)}
@@ -52,8 +57,10 @@ log:
 class Box(Launcher):
     """``Launcher`` with the box's own environment: a CEC namespace and a real video driver."""
 
-    def __init__(self, directory: Path, config: Path, *, video: str = "dummy", ready_timeout: float = 90) -> None:
+    def __init__(self, directory: Path, config: Path, *, video: str = "dummy", ready_timeout: float = 90,
+                 keep_log: Path | None = None) -> None:
         self.directory = directory
+        self.keep_log = keep_log  # where the log is copied when the box stops (the guest's /tmp goes away)
         env = {**os.environ, "SDL_VIDEODRIVER": video, "SDL_AUDIODRIVER": "dummy"}
         self.log_path = directory / "tv.log"
         self._log = self.log_path.open("wb")
@@ -79,5 +86,21 @@ class Box(Launcher):
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
         self._log.close()
+        if self.keep_log is not None:
+            shutil.copyfile(self.log_path, self.keep_log)
         return self.process.returncode
 
+
+def cec_open(box: Box) -> dict[str, Any]:
+    return box.wait_for(lambda s: (s["cec"] or {}).get("adapter") == "open", timeout=60)
+
+
+def pressed(box: Box) -> list[str]:
+    """The CEC keys the box's libcec backend passed on as presses, as buttons, in order."""
+    return re.findall(r"HDMI-CEC key 0x[0-9a-f]{2} pressed: (\w+)", box.log())
+
+
+def dispatched(box: Box) -> list[str]:
+    """The buttons the launcher acted on, in order; repeats marked with a '+'."""
+    return [name + ("+" if repeat else "") for name, repeat in
+            re.findall(r"button (\w+)( \(repeat\))? from cec", box.log())]

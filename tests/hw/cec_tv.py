@@ -30,8 +30,8 @@ class Tv:
 
     def ctl(self, *args: str, destination: int | None = None, timeout: float = 10) -> str:
         """Run cec-ctl on the TV's side; its output (replies included) as text."""
-        command = ["cec-ctl", "-d", TV_DEVICE, *(["-t", str(destination)] if destination is not None else []),
-                   *args]
+        command = ["cec-ctl", "-d", TV_DEVICE, "--skip-info",
+                   *(["-t", str(destination)] if destination is not None else []), *args]
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
         text = (done.stdout + done.stderr).decode(errors="replace")
         with (self.log_dir / "cec-ctl.log").open("a", encoding="utf-8") as log:
@@ -93,9 +93,14 @@ class Tv:
         self.ctl("--routing-change", "orig-phys-addr=1.0.0.0,new-phys-addr=0.0.0.0", destination=BROADCAST)
 
     def osd_name_of(self, address: int) -> str | None:
-        found = re.search(r"name:\s*'?([^'\n]*?)'?\s*$", self.ctl("--give-osd-name", destination=address), re.M)
+        found = re.search(r"SET_OSD_NAME.*\n\s*name: (.*)$", self.ctl("--give-osd-name", destination=address), re.M)
         return found.group(1).strip() if found else None
 
     def device_type_of(self, address: int) -> str | None:
         found = re.search(r"prim-devtype:\s*(\S+)", self.ctl("--give-physical-addr", destination=address))
         return found.group(1) if found else None
+
+
+def from_the_box(tv_log: str) -> list[str]:
+    """Opcodes the TV received from the box (cec-follower -m: '    Playback Device 1 to all (4 to 15): NAME')."""
+    return re.findall(r"^\s+Playback Device 1 to [^:]*: ([A-Z_]+)", tv_log, re.M)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from piclient.demo.server import StaticServer
+from tests.hw.cec_tv import Tv
 
 IN_VM = os.environ.get("PICLIENT_HW_VM") == "1"
 RESULTS = Path(os.environ.get("PICLIENT_HW_RESULTS", "/hw-results"))
@@ -41,3 +42,13 @@ def results(request: pytest.FixtureRequest) -> Path:
     path = RESULTS / request.node.name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def tv() -> Iterator[Tv]:
+    """The TV on the CEC bus, one per test module (its logs in build/hw-test/cec)."""
+    logs = RESULTS / "cec"
+    logs.mkdir(parents=True, exist_ok=True)
+    tv = Tv(logs)
+    yield tv
+    tv.stop()

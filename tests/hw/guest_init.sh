@@ -7,6 +7,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 export PICLIENT_HW_VM=1 PICLIENT_HW_RESULTS=/hw-results XDG_RUNTIME_DIR=/run/user/0
 echo 1 > /proc/sys/kernel/sysrq
+echo "hw-init: up at $(cut -d' ' -f1 /proc/uptime) s"
 finish() {
     echo "HW-TEST RESULT: $1"
     sync
@@ -26,14 +27,11 @@ modprobe evdev  # /dev/input/event*: the keyboard the launcher reads during a ha
 # The emulated HDMI-CEC bus: vivid's HDMI input (/dev/cec0, the TV side) and output (/dev/cec1, the box).
 modprobe vivid || echo "hw-init: vivid could not be loaded"
 echo "hw-init: $(uname -r), $(nproc) CPUs; $(ls /dev/cec* /dev/dri/card* 2>/dev/null | tr '\n' ' ')"
-args=""
-for arg in $(cat /proc/cmdline); do
-    case "$arg" in hw.pytest=*) args=$(echo "${arg#hw.pytest=}" | tr ',' ' ') ;; esac
-done
+set --
+while IFS= read -r arg; do set -- "$@" "$arg"; done < /hw-results/pytest-args
 cd "$project" || finish 2
-# shellcheck disable=SC2086 # the arguments are meant to split
-echo "hw-init: starting pytest"
-.venv/bin/python -m pytest -p no:cacheprovider -q -rfE --durations=0 --timeout=300 tests/hw $args 2>&1
+echo "hw-init: starting pytest $* at $(cut -d' ' -f1 /proc/uptime) s"
+.venv/bin/python -m pytest -p no:cacheprovider -p no:anyio --color=no -q -rfE --durations=0 --timeout=300 tests/hw "$@" 2>&1
 rc=$?
 trap - EXIT
 finish "$rc"

@@ -37,18 +37,17 @@ def build_image() -> Path:
     return Path(out.stdout.decode().strip().splitlines()[-1])
 
 
-def qemu_command(image: Path, results: Path, run: Path, pytest_args: str, memory_mb: int) -> list[str]:
+def qemu_command(image: Path, results: Path, run: Path, memory_mb: int) -> list[str]:
     append = " ".join([
         "root=/dev/vda rw console=ttyS0 init=/sbin/hw-init panic=-1 quiet loglevel=4",
         f"hw.project={PROJECT}",
-        # The guest reads its pytest arguments from here (spaces would split the kernel command line).
-        f"hw.pytest={pytest_args.replace(' ', ',')}" if pytest_args else "",
     ])
     return [
         "qemu-system-x86_64",
         # Software emulation: KVM hangs on this kind of machine. qemu64, not max: llvmpipe's JIT
         # crashed SDL in 7 of 12 starts with -cpu max.
-        "-machine", "q35,accel=tcg", "-cpu", "qemu64", "-smp", "2", "-m", str(memory_mb),
+        "-machine", f"q35,accel={os.environ.get('HW_TEST_ACCEL', 'tcg')}", "-cpu", "qemu64", "-smp", "2",
+        "-m", str(memory_mb),
         "-nodefaults", "-no-reboot", "-display", "none", "-vga", "none",
         "-device", f"virtio-gpu-pci,xres={SCREEN[0]},yres={SCREEN[1]}",
         "-device", "virtio-keyboard-pci",  # keys typed through the monitor's sendkey
@@ -158,7 +157,9 @@ def main() -> int:
                    check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory(prefix="piclient-hw-") as tmp:
         run = Path(tmp)
-        command = qemu_command(image, results, run, " ".join(args.pytest_args), args.memory)
+        # The guest reads its pytest arguments from here, one a line.
+        (results / "pytest-args").write_text("".join(f"{arg}\n" for arg in args.pytest_args), encoding="utf-8")
+        command = qemu_command(image, results, run, args.memory)
         return boot(command, run, results, args.timeout, started, built)
 
 
