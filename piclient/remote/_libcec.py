@@ -29,6 +29,8 @@ KeyCallback = Callable[[int, bool], None]
 BusCallback = Callable[[str, dict[str, Any]], None]
 
 _INVALID_PHYSICAL_ADDRESS = 0xFFFF
+# How libcec's Linux adapter logs a kernel CEC device that no longer exists (ENODEV).
+_DEVICE_GONE = "errno=19"
 
 
 # The kernel's CEC ioctl that reads an adapter's physical address: _IOR('a', 1, __u16).
@@ -124,6 +126,7 @@ class LibCecBackend:
         self._own_address: int | None = None
         self._own_physical: int | None = None
         self._alert_detail: str | None = None
+        self._gone = False  # libcec's device vanished under it (see _log_message)
         self.detail = ""
         # Kept on self: the binding holds the Python callbacks through this object.
         self._configuration = self._build_configuration(name)
@@ -177,6 +180,7 @@ class LibCecBackend:
                 return False
             port = adapters[0].strComName
         self._alert_detail = None
+        self._gone = False
         if not self._lib.Open(port):
             reason = self._alert_detail or port_hint(_cec_devices())
             self.detail = f"HDMI-CEC adapter {port} could not be opened" + (f" ({reason})" if reason else "")
@@ -318,6 +322,15 @@ class LibCecBackend:
         # libcec is chatty (every bus frame at TRAFFIC level); its errors are worth a line at info,
         # the rest only when debugging. Our own summary lines carry what the maintainer needs.
         try:
+            if level & self._cec.CEC_LOG_ERROR and _DEVICE_GONE in message:
+                # libcec 6.0.2 sends no CONNECTION_LOST alert when the kernel's CEC device goes away
+                # (driver unbound, module reloaded): its reader thread retries the dead descriptor
+                # in a tight loop, logging this each time. Report the loss once; closing stops it.
+                if not self._gone:
+                    self._gone = True
+                    log.info("libcec: %s", message)
+                    self._on_bus("connection_lost", {"reason": "the HDMI-CEC device went away"})
+                return 0
             log.log(logging.INFO if level & self._cec.CEC_LOG_ERROR else logging.DEBUG, "libcec: %s", message)
             if level & self._cec.CEC_LOG_TRAFFIC:
                 self._traffic(message)

@@ -58,16 +58,18 @@ class Box(Launcher):
     """``Launcher`` with the box's own environment: a CEC namespace and a real video driver."""
 
     def __init__(self, directory: Path, config: Path, *, video: str = "dummy", ready_timeout: float = 90,
-                 keep_log: Path | None = None) -> None:
+                 keep_log: Path | None = None, cec: bool = True) -> None:
         self.directory = directory
         self.keep_log = keep_log  # where the log is copied when the box stops (the guest's /tmp goes away)
         env = {**os.environ, "SDL_VIDEODRIVER": video, "SDL_AUDIODRIVER": "dummy"}
         self.log_path = directory / "tv.log"
         self._log = self.log_path.open("wb")
-        inner = f"mount --bind {BOX_DEVICE} {TV_DEVICE} && exec \"$0\" -m piclient tv --config \"$1\""
-        self.process = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, sys.executable, str(config)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        command = [sys.executable, "-m", "piclient", "tv", "--config", str(config)]
+        if cec:
+            inner = f"mount --bind {BOX_DEVICE} {TV_DEVICE} && exec \"$@\""
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "box", *command]
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                                        start_new_session=True)
         self.ctl = ControlClient(directory / "tv.sock", timeout=20)
         self._wait_ready(ready_timeout)
 

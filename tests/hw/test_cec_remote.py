@@ -138,9 +138,11 @@ def test_an_adapter_that_goes_away_and_comes_back_is_reopened_without_a_restart(
     device = next(p.name for p in driver.iterdir() if p.name.startswith("vivid."))
     tv.stop()
     (driver / "unbind").write_text(device)
+    # Noticed, and libcec closed: the device numbers are free again, so vivid comes back as
+    # /dev/cec0 and /dev/cec1 (and the box's bind mount, which names the device by number, works).
     box.wait_for(lambda s: s["cec"]["adapter"] != "open", timeout=30)
     (driver / "bind").write_text(device)
-    wait_until(lambda: Path("/dev/cec1").exists(), 10, "vivid's CEC devices back")
+    wait_until(lambda: Path("/dev/cec0").exists() and Path("/dev/cec1").exists(), 10, "vivid's CEC devices back")
     tv.ctl("--tv", "--osd-name", "TV")
     tv.start()
     cec_open(box)

@@ -33,7 +33,7 @@ ROUNDS = 10
 @pytest.fixture
 def kms_box(tmp_path: Path, server: StaticServer) -> Iterator[Box]:
     box = Box(tmp_path, box_config(tmp_path, server.url + "catalog.json", cec=False, output="handover"),
-              video="kmsdrm", ready_timeout=120)
+              video="kmsdrm", ready_timeout=120, cec=False)
     yield box
     assert box.stop() == 0, box.log()[-3000:]
 
@@ -131,7 +131,7 @@ def test_a_display_held_by_another_program_is_reported_and_taken_once_free(
     squatter = subprocess.Popen([sys.executable, "-c", SQUATTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert squatter.stdout is not None and squatter.stdout.readline() == b"master\n"
     box = Box(tmp_path, box_config(tmp_path, server.url + "catalog.json", cec=False, output="handover"),
-              video="kmsdrm", ready_timeout=120)
+              video="kmsdrm", ready_timeout=120, cec=False)
     try:
         display = box.status()["display"]
         assert display["real"] is False and "no display could be opened" in display["error"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
@@ -533,3 +534,18 @@ def test_a_tv_on_the_other_hdmi_port_is_named_with_the_port_to_use(addresses, hi
         assert found is None
     else:
         assert hint in found and "HDMI 0" in found
+
+
+def test_a_kernel_cec_device_that_vanishes_is_a_lost_connection_reported_once(fake, open_remote, caplog):
+    # libcec 6.0.2 sends no alert then; its reader thread logs ENODEV over and over instead.
+    caplog.set_level(logging.DEBUG, logger="piclient.remote")
+    gone = "CLinuxCECAdapterCommunication::Process - ioctl CEC_DQEVENT failed - errno=19"
+    lib = fake.last()
+    fake.unplug()
+    for _ in range(50):  # until our close stops libcec's reader
+        with contextlib.suppress(RuntimeError):
+            lib.log(fake.CEC_LOG_ERROR, gone)
+    wait_for(lambda: lib.close_calls >= 1 and open_remote.state().adapter != "open", "the loss to be noticed")
+    assert sum(gone in r.getMessage() for r in caplog.records) == 1  # not once per retry of libcec's loop
+    fake.plug()
+    wait_for(lambda: open_remote.state().adapter == "open", "the adapter to reopen")
