@@ -107,6 +107,8 @@ class ControlServer:
         image = reply.pop("_image", None)
         if callable(image):  # the main loop handed over a frame to be converted here, off its thread
             image = image()
+            if image is None:
+                return {"ok": False, "error": "the player could not take a screenshot"}
         if image is not None:
             reply.update(encode_image(image, request))
         return reply

@@ -521,10 +521,9 @@ class App:
         if cmd == "screenshot":
             self._paint()  # what is queued for the screen is what the picture shows
             if self.display_released and self.player is not None:
-                image = self.player.screenshot()  # mpv's window: video, subtitles and the OSD overlay
-                if image is None:
-                    return {"ok": False, "error": "the player could not take a screenshot"}
-                return {"ok": True, "_image": image}
+                # mpv's window: video, subtitles and the OSD overlay. mpv renders the window again
+                # for it, which without a GPU takes seconds: on the socket's thread, not this loop.
+                return {"ok": True, "_image": self.player.screenshot}
             # Only the copy happens here; turning it into bytes and JPEG runs on the socket's thread.
             frame = self.surface.copy()
             return {"ok": True, "_image": lambda: (pygame.image.tobytes(frame, "RGB"), frame.get_size())}

@@ -54,6 +54,26 @@ log:
     return path
 
 
+# The box's own /dev: a tmpfs with what the launcher needs, and at /dev/cec0 a device node for vivid's
+# HDMI output (the box's side). A node of its own rather than a bind mount of the real one: when the
+# adapter goes away and comes back (the unbind test), the kernel removes and re-creates its nodes, which
+# would detach a bind mount, while this node keeps naming the device by number, as a path does on a Pi.
+_CEC_NAMESPACE = f"""set -e
+mkdir -p /run/hostdev
+mount --rbind /dev /run/hostdev
+mount -t tmpfs -o mode=755 boxdev /dev
+for name in null zero full random urandom tty; do
+    touch /dev/$name; mount --bind /run/hostdev/$name /dev/$name
+done
+mkdir /dev/shm /dev/pts
+mount --bind /run/hostdev/shm /dev/shm
+mount --bind /run/hostdev/pts /dev/pts
+ln -s /proc/self/fd /dev/fd
+mknod {TV_DEVICE} c $(stat -c '%Hr %Lr' {BOX_DEVICE})
+exec "$@"
+"""
+
+
 class Box(Launcher):
     """``Launcher`` with the box's own environment: a CEC namespace and a real video driver."""
 
@@ -66,8 +86,7 @@ class Box(Launcher):
         self._log = self.log_path.open("wb")
         command = [sys.executable, "-m", "piclient", "tv", "--config", str(config)]
         if cec:
-            inner = f"mount --bind {BOX_DEVICE} {TV_DEVICE} && exec \"$@\""
-            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "box", *command]
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _CEC_NAMESPACE, "box", *command]
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)
         self.ctl = ControlClient(directory / "tv.sock", timeout=20)
@@ -106,3 +125,4 @@ def dispatched(box: Box) -> list[str]:
     """The buttons the launcher acted on, in order; repeats marked with a '+'."""
     return [name + ("+" if repeat else "") for name, repeat in
             re.findall(r"button (\w+)( \(repeat\))? from cec", box.log())]
+

@@ -15,6 +15,8 @@ from pathlib import Path
 
 TV_DEVICE = "/dev/cec0"
 BOX_DEVICE = "/dev/cec1"
+# vivid's adapter names: its HDMI input (video capture) is the TV's side, its output the box's.
+TV_ADAPTER, BOX_ADAPTER = "vid-cap", "vid-out"
 PLAYBACK_1 = 4  # the logical address libcec takes for the first playback device
 BROADCAST = 15
 
@@ -104,3 +106,12 @@ class Tv:
 def from_the_box(tv_log: str) -> list[str]:
     """Opcodes the TV received from the box (cec-follower -m: '    Playback Device 1 to all (4 to 15): NAME')."""
     return re.findall(r"^\s+Playback Device 1 to [^:]*: ([A-Z_]+)", tv_log, re.M)
+
+
+def vivid_device(adapter: str) -> str | None:
+    """The /dev/cecN of vivid's TV side or box side: after vivid comes back, the numbers may differ."""
+    for path in sorted(Path("/dev").glob("cec[0-9]*")):
+        info = subprocess.run(["cec-ctl", "-d", str(path)], capture_output=True, text=True, timeout=10).stdout
+        if re.search(rf"Adapter Name\s*:\s*vivid-\d+-{adapter}", info):
+            return str(path)
+    return None

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.hw.box import Box, box_config, cec_open, dispatched, pressed
-from tests.hw.cec_tv import PLAYBACK_1, Tv, from_the_box
+from tests.hw.cec_tv import BOX_ADAPTER, BOX_DEVICE, PLAYBACK_1, TV_ADAPTER, TV_DEVICE, Tv, from_the_box, vivid_device
 from tests.hw.conftest import RESULTS
 from tests.waiting import wait_until
 
@@ -138,11 +138,11 @@ def test_an_adapter_that_goes_away_and_comes_back_is_reopened_without_a_restart(
     device = next(p.name for p in driver.iterdir() if p.name.startswith("vivid."))
     tv.stop()
     (driver / "unbind").write_text(device)
-    # Noticed, and libcec closed: the device numbers are free again, so vivid comes back as
-    # /dev/cec0 and /dev/cec1 (and the box's bind mount, which names the device by number, works).
+    # Noticed, and libcec closed its descriptor: vivid comes back with the same device numbers.
     box.wait_for(lambda s: s["cec"]["adapter"] != "open", timeout=30)
     (driver / "bind").write_text(device)
-    wait_until(lambda: Path("/dev/cec0").exists() and Path("/dev/cec1").exists(), 10, "vivid's CEC devices back")
+    wait_until(lambda: vivid_device(BOX_ADAPTER) == BOX_DEVICE, 20, "vivid's box side back")
+    assert vivid_device(TV_ADAPTER) == TV_DEVICE
     tv.ctl("--tv", "--osd-name", "TV")
     tv.start()
     cec_open(box)

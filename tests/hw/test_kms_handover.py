@@ -133,6 +133,7 @@ def test_a_display_held_by_another_program_is_reported_and_taken_once_free(
     box = Box(tmp_path, box_config(tmp_path, server.url + "catalog.json", cec=False, output="handover"),
               video="kmsdrm", ready_timeout=120, cec=False)
     try:
+        box.wait_for(lambda s: s["catalog"]["titles"] > 0, timeout=60)
         display = box.status()["display"]
         assert display["real"] is False and "no display could be opened" in display["error"]
         link = TvLink(box.directory / "tv.sock", timeout_s=20, unit_state=lambda _unit: None)

@@ -299,7 +299,7 @@ def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None
         assert "자막 0.1초 빠르게" in osd and "자막 원래대로" in osd  # the colour keys' legend
         rig.key("ok")
         shot = rig.app._control({"cmd": "screenshot"}, 0)
-        assert shot["_image"][1] == (64, 36)  # mpv's own picture of the screen, overlay included
+        assert shot["_image"]()[1] == (64, 36)  # mpv's own picture of the screen, overlay included
         status = rig.app._control({"cmd": "status"}, 0)  # SDL has no surface now: status still answers
         assert status["ok"] and status["size"] == list(SIZE) and status["display"]["driver"] == "mpv"
         rig.key("back")
