@@ -69,7 +69,7 @@ mkdir /dev/shm /dev/pts
 mount --bind /run/hostdev/shm /dev/shm
 mount --bind /run/hostdev/pts /dev/pts
 ln -s /proc/self/fd /dev/fd
-mknod {TV_DEVICE} c $(stat -c '%Hr %Lr' {BOX_DEVICE})
+mknod {TV_DEVICE} c $(stat -c '%Hr %Lr' /run/hostdev/{Path(BOX_DEVICE).name})
 exec "$@"
 """
 
