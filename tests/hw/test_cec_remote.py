@@ -109,25 +109,19 @@ def _repeats_stopped(tv: Tv, box: Box, held: str) -> bool:
     return False
 
 
-def test_a_held_arrow_repeats_and_stops_when_released(tv: Tv, keys_box: Box) -> None:
+@pytest.mark.parametrize(("ui_cmd", "button", "released"), [("right", "RIGHT", True), ("left", "LEFT", False)],
+                         ids=["released", "release-lost"])
+def test_a_held_arrow_repeats_and_stops_when_released_or_when_its_release_is_lost(
+        tv: Tv, keys_box: Box, ui_cmd: str, button: str, released: bool) -> None:
     box = keys_box
     tv.start()
     cec_open(box)
-    before = dispatched(box).count("RIGHT+")
-    _hold(tv, "right", presses=8)
-    tv.release()
-    assert dispatched(box).count("RIGHT+") >= before + 2, dispatched(box)
-    assert _repeats_stopped(tv, box, "RIGHT")
-
-
-def test_a_held_arrow_stops_repeating_when_its_release_is_lost(tv: Tv, keys_box: Box) -> None:
-    box = keys_box
-    tv.start()
-    cec_open(box)
-    before = dispatched(box).count("LEFT+")
-    _hold(tv, "left", presses=8)  # and the release never comes
-    assert dispatched(box).count("LEFT+") >= before + 2, dispatched(box)
-    assert _repeats_stopped(tv, box, "LEFT")
+    before = dispatched(box).count(f"{button}+")
+    _hold(tv, ui_cmd, presses=8)
+    if released:
+        tv.release()
+    assert dispatched(box).count(f"{button}+") >= before + 2, dispatched(box)
+    assert _repeats_stopped(tv, box, button)
 
 
 def test_an_adapter_that_goes_away_and_comes_back_is_reopened_without_a_restart(tv: Tv, keys_box: Box) -> None:
