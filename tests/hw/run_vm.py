@@ -131,8 +131,8 @@ def answer(request: str, results: Path, monitor: Monitor) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timeout", type=float, default=float(os.environ.get("HW_TEST_TIMEOUT", 600)),
-                        help="seconds before the VM is stopped and the run fails (default 600)")
+    parser.add_argument("--timeout", type=float, default=float(os.environ.get("HW_TEST_TIMEOUT", 2400)),
+                        help="seconds before the VM is stopped and the run fails (default 2400)")
     parser.add_argument("--results", type=Path, default=PROJECT / "build" / "hw-test",
                         help="where the guest leaves logs and pictures (emptied first)")
     parser.add_argument("--memory", type=int, default=2048, help="guest memory in MB")

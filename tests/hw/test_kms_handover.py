@@ -92,6 +92,7 @@ def back_to_grid(box: Box) -> dict[str, Any]:
     return box.status()
 
 
+@pytest.mark.timeout(1500)  # ten films in and out, each drawn in software on an emulated CPU
 def test_a_film_plays_with_its_overlays_and_the_grid_comes_back_each_time(kms_box: Box, results: Path) -> None:
     box = kms_box
     on_grid(box, timeout=120)
