@@ -25,7 +25,7 @@ OFFSCREEN_DRIVERS = ("dummy", "offscreen")
 _lock = threading.Lock()
 # What SDL_VIDEODRIVER asked for before any fallback, so a later reopen tries the real display again.
 _wanted_driver: str | None = None
-_status: dict[str, Any] = {"driver": None, "real": False, "error": None, "since": None}
+_status: dict[str, Any] = {"driver": None, "real": False, "error": None}
 
 
 def display_status() -> dict[str, Any]:
@@ -74,7 +74,7 @@ def open_display(fullscreen: bool, window_size: tuple[int, int], *, attempts: in
     pygame.mouse.set_visible(False)
     log.info("display: %s driver, %dx%d%s", driver, *surface.get_size(), " fullscreen" if flags else "")
     with _lock:
-        _status.update(driver=driver, real=driver.lower() not in OFFSCREEN_DRIVERS, error=error, since=time.time())
+        _status.update(driver=driver, real=driver.lower() not in OFFSCREEN_DRIVERS, error=error)
     return surface
 
 
