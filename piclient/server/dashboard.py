@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,14 +25,17 @@ from starlette.routing import Route
 from piclient.server import alerts as alert_log
 from piclient.server import commands as cq
 from piclient.server import heartbeats, logstore, passwords, screenshots, sessions
+from piclient.server.boxtext import clean, clean_block
 from piclient.server.charts import sparkline
 from piclient.server.context import Server, server_of
 from piclient.server.health import warnings_for
-from piclient.server.http import ApiError, client_ip, read_body, read_json_object
+from piclient.server.http import ApiError, bounded_id, client_ip, read_body, read_json_object
 from piclient.server.i18n import LANGUAGES, TEXT, ago, choose, duration, translator
 from piclient.server.ratelimit import LoginLimiter
 from piclient.server.schema import devices
 from piclient.server.schema import screenshots as shots_table
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOGIN_COOKIE = "piclient_login"
@@ -101,6 +105,10 @@ async def api_viewer(request: Request, *, post: bool = False) -> Viewer:
     if post and not _csrf_ok(viewer.csrf, request.headers.get("x-csrf-token")):
         raise ApiError(403, "missing or wrong CSRF token")
     return viewer
+
+
+def _device_id(request: Request) -> int:
+    return bounded_id(request.path_params["device_id"], "device id")
 
 
 def _csrf_ok(expected: str | None, given: str | None) -> bool:
@@ -204,8 +212,29 @@ def _clock(seconds: float | None) -> str | None:
 
 def _title_text(title: Any, lang: str) -> str:
     if isinstance(title, dict):
-        return str(title.get(lang) or next(iter(title.values()), ""))
-    return str(title or "")
+        return clean(title.get(lang) or next(iter(title.values()), ""))
+    return clean(title or "")
+
+
+def summarize_guarded(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now: float) -> dict[str, Any]:
+    """``summarize``, or a plain "unreadable" card when this one box's stored data cannot be shown.
+
+    Rows stored before the door got strict (or by some future bug) must cost one card, not the page
+    for every family: whatever goes wrong here stays inside this box's card, the error goes to the log.
+    """
+    try:
+        summary = summarize(srv, row, shot, viewer, now)
+        # Rendering encodes the page as UTF-8 later, outside any guard: prove it can be done here.
+        json.dumps(summary, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return summary
+    except Exception:
+        log.exception("device %s: its stored data cannot be shown", row.id)
+    t = viewer.t
+    return {"id": row.id, "name": clean(row.name, 100), "status": "unreadable", "offers": [],
+            "status_label": t("unreadable"), "status_text": t("unreadable_text"), "last_seen": None,
+            "tv_state": None, "screen": None, "now_playing": "", "playing": False, "version": None, "uptime": None,
+            "tv_uptime": None, "screenshot": None, "live": False,
+            "warnings": [{"level": "bad", "key": "w_unreadable", "text": t("unreadable_text"), "detail": None}]}
 
 
 def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now: float) -> dict[str, Any]:
@@ -291,7 +320,7 @@ async def device_list_page(request: Request) -> Response:
     srv = server_of(request)
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
-    items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
+    items = [summarize_guarded(srv, row, shots.get(row.id), viewer, now) for row in rows]
     count, ip = _recent_unknown(srv, now)
     banner = viewer.t("w_unknown_tokens", n=count, ip=ip) if count else None
     from piclient.server.library_page import new_titles_per_box  # it builds on this module
@@ -321,12 +350,18 @@ def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str
     for c in items:
         if c["type"] == "screenshot" and c["args"] == {"live": True}:
             continue  # asked by the page itself when it opened, not by him
-        raw = c["error"] or ""
-        if c["result"]:
-            raw = (raw + "\n" if raw else "") + json.dumps(c["result"], ensure_ascii=False)[:500]
-        out.append({"id": c["id"], "what": _command_text(t, c["type"], c["args"]), "status": c["status"],
-                    "status_text": t(f"cmd_{c['status']}"), "when": ago(t, time.time() - c["created_at"]),
-                    "outcome": _outcome_text(t, c), "detail": raw})
+        try:
+            raw = c["error"] or ""
+            if c["result"]:
+                raw = (raw + "\n" if raw else "") + json.dumps(c["result"], ensure_ascii=False, allow_nan=False)[:500]
+            out.append({"id": c["id"], "what": clean(_command_text(t, c["type"], c["args"])),
+                        "status": c["status"], "status_text": t(f"cmd_{c['status']}"),
+                        "when": ago(t, time.time() - c["created_at"]), "outcome": clean(_outcome_text(t, c)),
+                        "detail": clean_block(raw)})
+        except Exception:  # one unreadable result costs its own line only
+            log.exception("command %s: its stored result cannot be shown", c.get("id"))
+            out.append({"id": clean(c.get("id", "")), "what": clean(c.get("type", "")), "status": "failed",
+                        "status_text": t("unreadable"), "when": "", "outcome": t("unreadable_text"), "detail": ""})
     return out
 
 
@@ -378,10 +413,10 @@ async def device_page(request: Request) -> Response:
         return viewer
     srv = server_of(request)
     now = time.time()
-    detail = await srv.db.read(_detail, request.path_params["device_id"], now)
+    detail = await srv.db.read(_detail, _device_id(request), now)
     if detail is None:
         return PlainTextResponse("no such device", status_code=404)
-    summary = summarize(srv, detail["row"], detail["shot"], viewer, now)
+    summary = summarize_guarded(srv, detail["row"], detail["shot"], viewer, now)
     logs = detail["logs"]
     log_tail = ""
     if logs:
@@ -403,7 +438,7 @@ async def log_text(request: Request) -> Response:
     upload_id = request.path_params["upload_id"]
     if not logstore.UPLOAD_ID.fullmatch(upload_id):
         return PlainTextResponse("no such log", status_code=404)
-    upload = await srv.db.read(logstore.get, request.path_params["device_id"], upload_id)
+    upload = await srv.db.read(logstore.get, _device_id(request), upload_id)
     if upload is None:
         return PlainTextResponse("no such log", status_code=404)
     text = await asyncio.to_thread(logstore.tail, srv.settings.log_dir, upload.file_name, upload.received,
@@ -416,7 +451,7 @@ async def screenshot_file(request: Request) -> Response:
     if isinstance(viewer, Response):
         return viewer
     srv = server_of(request)
-    shot = await srv.db.read(screenshots.by_id, request.path_params["shot_id"])
+    shot = await srv.db.read(screenshots.by_id, bounded_id(request.path_params["shot_id"], "screenshot id"))
     if shot is None:
         return PlainTextResponse("no such screenshot", status_code=404)
     path = srv.settings.screenshot_dir / shot.file_name
@@ -434,7 +469,7 @@ async def api_devices(request: Request) -> Response:
     srv = server_of(request)
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
-    return JSONResponse({"devices": [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]})
+    return JSONResponse({"devices": [summarize_guarded(srv, row, shots.get(row.id), viewer, now) for row in rows]})
 
 
 async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, Any] | None:
@@ -443,13 +478,13 @@ async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, 
     detail = await srv.db.read(_detail, device_id, now, False)
     if detail is None:
         return None
-    return {"device": summarize(srv, detail["row"], detail["shot"], viewer, now),
+    return {"device": summarize_guarded(srv, detail["row"], detail["shot"], viewer, now),
             "commands": _commands_view(detail["commands"], viewer)}
 
 
 async def api_device(request: Request) -> Response:
     viewer = await api_viewer(request)
-    payload = await device_json(server_of(request), viewer, request.path_params["device_id"])
+    payload = await device_json(server_of(request), viewer, _device_id(request))
     if payload is None:
         raise ApiError(404, "no such device")
     return JSONResponse(payload)
@@ -463,7 +498,7 @@ def _active_device(conn: sa.Connection, device_id: int) -> bool:
 async def api_queue_command(request: Request) -> Response:
     await api_viewer(request, post=True)
     srv = server_of(request)
-    device_id = request.path_params["device_id"]
+    device_id = _device_id(request)
     payload = await read_json_object(request)
     try:
         args = cq.validate(payload.get("type"), payload.get("args"))
@@ -486,7 +521,7 @@ async def api_queue_command(request: Request) -> Response:
 async def api_live(request: Request) -> Response:
     await api_viewer(request, post=True)
     srv = server_of(request)
-    device_id = request.path_params["device_id"]
+    device_id = _device_id(request)
     until = time.time() + srv.settings.live_seconds
 
     def mark(conn: sa.Connection) -> bool:

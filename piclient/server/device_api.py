@@ -22,6 +22,7 @@ from piclient.server.http import (
     ApiError,
     check_declared_length,
     client_ip,
+    finite_header,
     parse_json_object,
     read_body,
     read_json_object,
@@ -183,12 +184,7 @@ async def upload_screenshot(request: Request) -> Response:
     reason = request.headers.get("x-reason", "schedule")
     if reason not in screenshots.REASONS:
         raise ApiError(400, f"X-Reason must be one of {', '.join(screenshots.REASONS)}")
-    taken_at = None
-    if request.headers.get("x-taken-at"):
-        try:
-            taken_at = float(request.headers["x-taken-at"])
-        except ValueError:
-            raise ApiError(400, "X-Taken-At must be epoch seconds") from None
+    taken_at = finite_header(request.headers.get("x-taken-at"), "X-Taken-At")
     body = await read_body(request, screenshots.MAX_BYTES)
     earlier = await srv.db.read(screenshots.existing, device.id, record_id)
     if earlier is not None:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from piclient.server.boxtext import clean
 from piclient.server.heartbeats import number, text
 
 HOT_C = 75.0
@@ -95,7 +96,7 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
 
 def _refused(refused: Any) -> Warning:
     if not isinstance(refused, dict):
-        return Warning("bad", "w_refused", detail=str(refused)[:300])
+        return Warning("bad", "w_refused", detail=clean(refused, 300))
     status = number(refused, "status")
     message = text(refused, "message", limit=300)
     key = "w_refused_token" if status in (401, 403) else "w_refused"

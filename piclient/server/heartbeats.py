@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from piclient.server import commands as command_queue
+from piclient.server.boxtext import clean
 from piclient.server.devices import Device, note_rejected
 from piclient.server.http import ApiError
 from piclient.server.schema import devices, heartbeats
@@ -42,7 +43,7 @@ def text(data: Any, *path: str, limit: int = 200) -> str | None:
         if not isinstance(data, dict):
             return None
         data = data.get(key)
-    return data[:limit] if isinstance(data, str) else None
+    return clean(data, limit) if isinstance(data, str) else None
 
 
 @dataclass

@@ -70,6 +70,8 @@ TEXT: dict[str, dict[str, str]] = {
         "res_logs": "{kb} KB of logs", "res_tv_back": "the TV app is back",
         "res_titles": "{n} titles", "res_rebooting": "rebooting",
         "not_in_demo": "Not in the demo: this button works on a real box.",
+        "unreadable": "Unreadable",
+        "unreadable_text": "This box sent something the dashboard cannot show; its next good heartbeat replaces it.",
     },
     "ko": {
         "title": "piclient", "library": "라이브러리", "new_not_started": "아직 안 본 새 작품 {n}편",
@@ -130,6 +132,8 @@ TEXT: dict[str, dict[str, str]] = {
         "res_logs": "로그 {kb} KB", "res_tv_back": "TV 앱이 다시 켜졌습니다",
         "res_titles": "작품 {n}개", "res_rebooting": "재부팅 중",
         "not_in_demo": "데모에서는 쓸 수 없습니다: 실제 기기에서 작동합니다.",
+        "unreadable": "읽을 수 없음",
+        "unreadable_text": "이 기기가 보낸 내용을 대시보드에 표시할 수 없습니다. 다음 정상 신호가 오면 바뀝니다.",
     },
 }
 
