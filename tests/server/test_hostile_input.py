@@ -122,3 +122,20 @@ def test_a_dashboard_command_with_hostile_json_is_a_400(server: RunningServer) -
 def test_a_good_heartbeat_still_goes_through(server: RunningServer) -> None:
     _, token = server.add_device()
     assert send_heartbeat(server, token).status_code == 200
+
+
+def test_box_text_loses_control_and_bidi_characters_and_sits_in_bdi(server: RunningServer) -> None:
+    name, token = server.add_device()
+    title = "Spring\u202e gnirpS\u2066\x07\x1b[31m\x85 day\u200f"
+    reply = send_heartbeat(server, token, tv={"state": "running", "screen": "somewhere\u202e",
+                                              "now_playing": {"id": "spring-day", "title": title}})
+    assert reply.status_code == 200
+    session, _csrf = login(server)
+    mine = next(d for d in session.get(f"{server.url}/api/dash/devices", timeout=10).json()["devices"]
+                if d["name"] == name)
+    assert mine["now_playing"] == "Spring gnirpS[31m day"
+    assert mine["screen"] == "somewhere"
+    page = session.get(f"{server.url}/", timeout=10).text
+    assert '<bdi data-field="now_playing">Spring gnirpS[31m day</bdi>' in page
+    device_page = session.get(f"{server.url}/devices/{device_id_of(server, name)}", timeout=10).text
+    assert '<bdi id="now-playing">Spring gnirpS[31m day</bdi>' in device_page
