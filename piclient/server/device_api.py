@@ -195,8 +195,10 @@ async def upload_screenshot(request: Request) -> Response:
         raise ApiError(400, str(exc)) from None
     file_name = screenshots.new_file_name(device.id)
     await asyncio.to_thread(screenshots.save_file, srv.settings.screenshot_dir, file_name, image.data)
-    _, stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason,
-                                   time.time())
+    now = time.time()
+    # The box's clock may run ahead (no clock battery): a picture is never taken after it arrived.
+    taken_at = None if taken_at is None else min(taken_at, now)
+    _, stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason, now)
     if not stored:  # a retry raced the first upload: keep one copy
         await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
     else:
@@ -246,7 +248,7 @@ async def post_progress(request: Request) -> Response:
         rows = progress.validate(payload)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    changed = await srv.db.write(progress.merge, device.id, rows)
+    changed = await srv.db.write(progress.merge, device.id, rows, time.time())
     return JSONResponse({"ok": True, "received": len(rows), "changed": changed})
 
 

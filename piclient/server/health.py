@@ -21,6 +21,7 @@ CLOCK_SKEW_S = 300.0
 # Problems the TV app logged are "recent" for this long; an old one is history, not a warning.
 RECENT_ERRORS_S = 15 * 60.0
 CATALOG_KINDS = ("network", "server", "setup", "broken", "missing", "other")
+CLOCK_AHEAD_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
     if dropped:
         out.append(Warning("bad", "w_dropped", {"n": int(dropped)}))
     sent_at = number(hb, "sent_at")
-    if sent_at is not None and received_at is not None and abs(received_at - sent_at) > CLOCK_SKEW_S:
+    if sent_at is not None and received_at is not None and sent_at - received_at > CLOCK_AHEAD_S:
+        # Its times are not trusted past their arrival (heartbeats.arrival_order), but he should know.
+        out.append(Warning("bad", "w_clock_ahead", {"seconds": sent_at - received_at}))
+    elif sent_at is not None and received_at is not None and abs(received_at - sent_at) > CLOCK_SKEW_S:
         # A spooled heartbeat is old on purpose; only the newest one tells the clock's error.
         out.append(Warning("note", "w_clock", {"seconds": abs(received_at - sent_at)}))
     if hb.get("going_down") is True:
