@@ -171,7 +171,11 @@ async def logout(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await read_body(request, FORM_LIMIT)).decode("utf-8", "replace")).items()}
     token = request.cookies.get(sessions.COOKIE)
     if viewer.csrf is not None and token and _csrf_ok(viewer.csrf, form.get("csrf")):
-        await srv.db.write(sessions.delete, token)
+        if request.query_params.get("everywhere"):
+            ended = await srv.db.write(sessions.delete_all)
+            log.warning("logged out everywhere from %s: %d sessions ended", client_ip(request), ended)
+        else:
+            await srv.db.write(sessions.delete, token)
     elif viewer.csrf is not None:
         return PlainTextResponse("missing or wrong CSRF token", status_code=403)
     response = RedirectResponse("/login", status_code=303)

@@ -14,6 +14,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "piclient", "library": "Library", "new_not_started": "{n} new films not started",
         "devices": "Devices", "login": "Log in", "logout": "Log out",
+        "logout_everywhere": "Log out everywhere",
         "password": "Password", "login_failed": "Wrong password.",
         "login_limited": "Too many attempts. Try again in {seconds} seconds.",
         "no_password": "No password is set yet. On the server run: piclient server set-password --data DIR",
@@ -78,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
     "ko": {
         "title": "piclient", "library": "라이브러리", "new_not_started": "아직 안 본 새 작품 {n}편",
         "devices": "기기", "login": "로그인", "logout": "로그아웃",
+        "logout_everywhere": "모든 기기에서 로그아웃",
         "password": "비밀번호", "login_failed": "비밀번호가 틀렸습니다.",
         "login_limited": "시도가 너무 많습니다. {seconds}초 후에 다시 시도하세요.",
         "no_password": "아직 비밀번호가 없습니다. 서버에서 실행하세요: piclient server set-password --data DIR",
