@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="believe X-Forwarded-For/-Proto from these proxy addresses (comma-separated; "
                             "bare flag: from any peer, only when nothing but the proxy can reach the server)")
     serve.add_argument("--metrics-token", default=None, help="require this bearer token on /metrics")
+    serve.add_argument("--box-quota-mb", type=int, default=512, metavar="MIB",
+                       help="disk each box may use for screenshots and logs (oldest screenshots go first)")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_cmd_serve)
@@ -308,7 +310,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         heartbeat_seconds=args.heartbeat_seconds, alert_webhook=args.alert_webhook, alert_ntfy=args.alert_ntfy,
         alert_email=email,
         alert_check_seconds=args.alert_check_seconds, cleanup_seconds=args.cleanup_seconds,
-        metrics_token=args.metrics_token)
+        metrics_token=args.metrics_token, box_quota_bytes=args.box_quota_mb * 1024 * 1024)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.inbox and not args.library:
         raise SystemExit("piclient server: --inbox needs --library (where the packaged films go)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from piclient.server import commands as cq
-from piclient.server import heartbeats, logstore, progress, screenshots
+from piclient.server import heartbeats, logstore, progress, quota, screenshots
 from piclient.server.context import Server, server_of
 from piclient.server.devices import Device, by_token_hash
 from piclient.server.http import (
@@ -30,6 +31,8 @@ from piclient.server.http import (
 from piclient.server.library import etag_matches
 from piclient.server.schema import devices
 from piclient.server.tokens import hash_token
+
+log = logging.getLogger(__name__)
 
 LONG_POLL_MAX_S = 25.0
 
@@ -190,16 +193,26 @@ async def upload_screenshot(request: Request) -> Response:
     if earlier is not None:
         return JSONResponse({"ok": True, "id": record_id})
     try:
-        image = await asyncio.to_thread(screenshots.clean_jpeg, body)
+        async with srv.decode_slot(device.id):
+            image = await asyncio.to_thread(screenshots.clean_jpeg, body)
     except screenshots.BadImage as exc:
         raise ApiError(400, str(exc)) from None
+    del body
     file_name = screenshots.new_file_name(device.id)
     await asyncio.to_thread(screenshots.save_file, srv.settings.screenshot_dir, file_name, image.data)
     now = time.time()
     # The box's clock may run ahead (no clock battery): a picture is never taken after it arrived.
     taken_at = None if taken_at is None else min(taken_at, now)
-    _, stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason, now)
-    if not stored:  # a retry raced the first upload: keep one copy
+    try:
+        stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason,
+                                    now, srv.settings.box_quota_bytes)
+    except quota.QuotaFull as exc:
+        await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
+        raise ApiError(507, str(exc)) from None
+    # Files go only after their rows are committed: a crash leaves a stray file, never a broken row.
+    for dropped in stored.dropped:
+        await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, dropped)
+    if not stored.new:  # a retry raced the first upload: keep one copy
         await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
     else:
         srv.metrics.screenshots.inc()
@@ -272,13 +285,26 @@ async def put_log_chunk(request: Request) -> Response:
     body = await read_body(request, logstore.CHUNK_MAX)
     if offset + len(body) > logstore.UPLOAD_MAX:
         raise ApiError(413, f"a log upload is at most {logstore.UPLOAD_MAX} bytes")
-    upload = await srv.db.write(logstore.create, device.id, upload_id, time.time())
+    try:
+        upload = await srv.db.write(logstore.create, device.id, upload_id, time.time())
+    except logstore.NotAsked as exc:
+        # 400, not 403: to a box a 403 means "your token is refused" and silences it for minutes.
+        raise ApiError(400, str(exc)) from None
     if upload.done:
         return JSONResponse({"received": upload.received, "error": "this upload is closed"}, status_code=409)
     if offset != upload.received:
         return JSONResponse({"received": upload.received, "error": "offset does not match"}, status_code=409)
     if body:
-        await asyncio.to_thread(logstore.write_chunk, srv.settings.log_dir, upload.file_name, offset, body)
+        try:
+            await srv.db.read(quota.check, device.id, len(body), srv.settings.box_quota_bytes)
+        except quota.QuotaFull as exc:
+            return JSONResponse({"received": upload.received, "error": str(exc)}, status_code=507)
+        try:
+            await asyncio.to_thread(logstore.write_chunk, srv.settings.log_dir, upload.file_name, offset, body)
+        except logstore.DiskFull as exc:
+            log.error("log upload %s of device %s: the server's disk is full (%s)", upload_id, device.id, exc)
+            return JSONResponse({"received": upload.received, "error": "the server's disk is full"},
+                                status_code=507)
         advanced = await srv.db.write(logstore.advance, device.id, upload_id, offset, len(body), time.time())
         if not advanced:
             now_held = await srv.db.read(logstore.get, device.id, upload_id)

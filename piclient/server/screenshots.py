@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
 from piclient.fsutil import atomic_write
+from piclient.server import quota
 from piclient.server.schema import screenshots
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_WIDTH = 960  # what the protocol allows; wider images are scaled down rather than refused
-MAX_PIXELS = 4096 * 4096  # anything larger is a decompression bomb, not a TV screenshot
+# Twice a 1080p frame: room for a 4K TV's picture scaled by the box, not for a decompression bomb.
+# Checked from the header, before a single pixel is decoded: decoding costs about 4 bytes a pixel.
+MAX_PIXELS = 2 * 1920 * 1080
 ACCEPTED_TYPES = ("image/jpeg", "image/png")
 REASONS = ("schedule", "demand", "error", "live")
 
@@ -73,16 +76,25 @@ def existing(conn: sa.Connection, device_id: int, record_id: str) -> int | None:
                                                           screenshots.c.record_id == record_id)).scalar()
 
 
+@dataclass(frozen=True)
+class Stored:
+    id: int
+    new: bool  # False: a retried upload, ``id`` is the earlier copy's
+    dropped: list[str]  # files of older screenshots removed to stay within the box's quota
+
+
 def insert(conn: sa.Connection, device_id: int, record_id: str, file_name: str, image: CleanImage,
-           taken_at: float | None, reason: str, now: float) -> tuple[int, bool]:
-    """(screenshot id, True) when stored now; (id of the earlier copy, False) for a retried upload."""
+           taken_at: float | None, reason: str, now: float, quota_bytes: int) -> Stored:
+    """Store a screenshot once per record id, dropping the box's oldest ones past its quota (QuotaFull
+    when even that is not enough)."""
     earlier = existing(conn, device_id, record_id)
     if earlier is not None:
-        return earlier, False
+        return Stored(earlier, False, [])
+    dropped = quota.make_room_for_screenshot(conn, device_id, len(image.data), quota_bytes)
     result = conn.execute(screenshots.insert().values(
         device_id=device_id, record_id=record_id, file_name=file_name, taken_at=taken_at, received_at=now,
         reason=reason, width=image.width, height=image.height, size=len(image.data)))
-    return int(result.inserted_primary_key[0]), True
+    return Stored(int(result.inserted_primary_key[0]), True, dropped)
 
 
 def latest(conn: sa.Connection, device_id: int) -> sa.Row | None:

@@ -45,6 +45,7 @@ class Settings:
     live_poll_seconds: float = 1.0
     live_screenshot_seconds: float = 3.0
     metrics_token: str | None = None
+    box_quota_bytes: int = 512 * 1024 * 1024  # each box's screenshots and logs together (quota.py)
 
     @property
     def offline_after(self) -> float:

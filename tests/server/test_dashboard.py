@@ -222,10 +222,12 @@ def test_the_device_page_has_the_remote_charts_commands_and_logs(server: Running
                                               "mem_total": 100, "mem_available": 40},
                        device={"name": "Living room", "version": "0.1.0", "uptime_s": 3 * 86400},
                        tv={"state": "running", "screen": "home", "uptime_s": 2 * 3600})
-    requests.put(f"{server.url}/api/v1/logs/l1?offset=0", data=b"agent: hello from the box\n", headers=auth(token),
-                 timeout=10)
     session, csrf = login(server)
     did = device_id(server, name)
+    session.post(f"{server.url}/api/dash/devices/{did}/commands", json={"type": "upload_logs"},
+                 headers={"X-CSRF-Token": csrf}, timeout=10)
+    requests.put(f"{server.url}/api/v1/logs/l1?offset=0", data=b"agent: hello from the box\n", headers=auth(token),
+                 timeout=10)
     session.post(f"{server.url}/api/dash/devices/{did}/commands", json={"type": "key", "args": {"name": "left"}},
                  headers={"X-CSRF-Token": csrf}, timeout=10)
     page = session.get(f"{server.url}/devices/{did}", timeout=10).text

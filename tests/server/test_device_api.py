@@ -284,7 +284,8 @@ def test_a_screenshot_record_id_cannot_name_a_path(server: RunningServer) -> Non
 
 
 def test_a_log_upload_resumes_from_what_the_server_holds(server: RunningServer) -> None:
-    _, token = server.add_device()
+    name, token = server.add_device()
+    queue(server, name, "upload_logs")
     url = f"{server.url}/api/v1/logs/up-1"
     assert requests.put(f"{url}?offset=0", data=b"hello ", headers=auth(token), timeout=10).json() == {"received": 6}
     # The reply to a retried chunk was lost: the server says where to resume.
@@ -305,8 +306,9 @@ def test_a_log_chunk_over_256_kib_is_a_413(server: RunningServer) -> None:
 
 
 def test_log_uploads_of_one_device_are_invisible_to_another(server: RunningServer) -> None:
-    _, token_a = server.add_device()
+    name_a, token_a = server.add_device()
     _, token_b = server.add_device()
+    queue(server, name_a, "upload_logs")
     url = f"{server.url}/api/v1/logs/shared-name"
     requests.put(f"{url}?offset=0", data=b"secret", headers=auth(token_a), timeout=10)
     assert requests.get(url, headers=auth(token_b), timeout=10).json()["received"] == 0
