@@ -68,7 +68,7 @@ def new_file_name(device_id: int) -> str:
 
 
 def save_file(root: Path, file_name: str, data: bytes) -> None:
-    atomic_write(root / file_name, data)
+    atomic_write(root / file_name, data, mode=0o600)  # a picture of her living room: the server's user alone
 
 
 def existing(conn: sa.Connection, device_id: int, record_id: str) -> int | None:
