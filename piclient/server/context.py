@@ -43,6 +43,8 @@ class Server:
     _revoked_noted: dict[int, float] = field(default_factory=dict)
     # Decoding a screenshot is the server's biggest memory cost: one at a time per box, DECODES_AT_ONCE in all.
     _decoding: dict[int, asyncio.Lock] = field(default_factory=dict)
+    # Login attempts the global limit delays wait here one at a time (ratelimit.py).
+    login_queue: asyncio.Lock = field(default_factory=asyncio.Lock)
     _decode_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODES_AT_ONCE))
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 

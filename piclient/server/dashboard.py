@@ -7,6 +7,7 @@ or the X-CSRF-Token header), on top of the SameSite=Lax cookie.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -23,8 +24,8 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 
 from piclient.server import alerts as alert_log
+from piclient.server import browsers, heartbeats, logstore, passwords, screenshots, sessions
 from piclient.server import commands as cq
-from piclient.server import heartbeats, logstore, passwords, screenshots, sessions
 from piclient.server.boxtext import clean, clean_block
 from piclient.server.charts import sparkline
 from piclient.server.context import Server, server_of
@@ -141,8 +142,15 @@ async def login_post(request: Request) -> Response:
     if not _csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
         return await login_page(request, error=t("login_expired"), status=400)
     ip = client_ip(request)
+    known = await srv.db.read(browsers.recognised, request.cookies.get(browsers.COOKIE), time.time())
     # Through the writer: the limit's check and its record of this attempt are one step (see ratelimit.py).
-    admission = await srv.db.write(srv.limiter.admit, ip, time.time())
+    admission = await srv.db.write(functools.partial(srv.limiter.admit, known=known), ip, time.time())
+    if admission.delay > 0:
+        # Many failures from everywhere: a queue of one, so guesses cannot outpace it, while the
+        # maintainer (on a known browser, or simply waiting his turn) still gets in.
+        async with srv.login_queue:
+            await asyncio.sleep(admission.delay)
+            admission = await srv.db.write(functools.partial(srv.limiter.admit, waited=True), ip, time.time())
     if admission.retry_after > 0:
         wait = int(admission.retry_after) + 1
         response = await login_page(request, error=t("login_limited", seconds=wait), status=429)
@@ -151,18 +159,22 @@ async def login_post(request: Request) -> Response:
     stored = await srv.db.read(passwords.stored_hash)
     if not await asyncio.to_thread(passwords.verify, stored, form.get("password", "")):
         return await login_page(request, error=t("login_failed"), status=401)  # the attempt stays a failure
-    token, _csrf = await srv.db.write(_logged_in, srv.limiter, ip, admission.attempt_id, time.time())
+    token, known_value = await srv.db.write(_logged_in, srv.limiter, ip, admission.attempt_id, time.time())
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(sessions.COOKIE, token, max_age=sessions.LIFETIME_S, httponly=True, samesite="lax",
                         secure=_secure(request), path="/")
+    response.set_cookie(browsers.COOKIE, known_value, max_age=browsers.LIFETIME_S, httponly=True,
+                        samesite="strict", secure=_secure(request), path="/login")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 def _logged_in(conn: sa.Connection, limiter: LoginLimiter, ip: str, attempt_id: int | None,
                now: float) -> tuple[str, str]:
+    """(session cookie, known-browser cookie)."""
     limiter.succeeded(conn, ip, attempt_id)
-    return sessions.create(conn, ip, now)
+    token, _csrf = sessions.create(conn, ip, now)
+    return token, browsers.issue(conn, now)
 
 
 async def logout(request: Request) -> Response:
