@@ -81,6 +81,11 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
         out.append(Warning("note", "w_tv_standby"))
     elif cec.get("active_source") is False:
         out.append(Warning("note", "w_not_active"))
+    spool_error = text(hb, "spool", "error", limit=200)
+    if spool_error:
+        # Sent straight past a spool that could not keep it: the box is up, its card is not.
+        full = isinstance(hb.get("spool"), dict) and hb["spool"].get("disk_full") is True
+        out.append(Warning("bad", "w_box_disk_full" if full else "w_spool_error", detail=spool_error))
     dropped = number(hb, "spool", "dropped")
     if dropped:
         out.append(Warning("bad", "w_dropped", {"n": int(dropped)}))

@@ -12,7 +12,16 @@ import requests
 from PIL import Image
 
 from tests.server.conftest import database_url, make_library
-from tests.server.helpers import RunningServer, auth, jpeg, login, running_server, start_server, upload_screenshot
+from tests.server.helpers import (
+    RunningServer,
+    auth,
+    jpeg,
+    login,
+    running_server,
+    send_heartbeat,
+    start_server,
+    upload_screenshot,
+)
 from tests.server.test_device_api import device_id_of, queue
 
 CHUNK = 256 * 1024
@@ -128,3 +137,15 @@ def test_a_chunk_the_disk_cannot_hold_is_a_507_and_never_acknowledged(tmp_path: 
         assert held["received"] == 3 * CHUNK
         files = list((server.data_dir / "logs").rglob("*.log"))
         assert [f.stat().st_size for f in files] == [3 * CHUNK]  # the partial chunk was given back
+
+
+def test_a_heartbeat_sent_past_a_full_spool_says_the_box_s_disk_is_full(server: RunningServer) -> None:
+    name, token = server.add_device()
+    spool = {"pending": 3, "dropped": 0, "error": "OperationalError: database or disk is full", "disk_full": True}
+    assert send_heartbeat(server, token, spool=spool).status_code == 200
+    session, _ = login(server)
+    mine = next(d for d in session.get(f"{server.url}/api/dash/devices", timeout=10,
+                                       headers={"Accept-Language": "en"}).json()["devices"] if d["name"] == name)
+    assert mine["status"] == "online"
+    assert any(w["key"] == "w_box_disk_full" and w["text"].startswith("The box's disk is full")
+               for w in mine["warnings"]), mine["warnings"]
