@@ -194,7 +194,7 @@ async def upload_screenshot(request: Request) -> Response:
         return JSONResponse({"ok": True, "id": record_id})
     try:
         async with srv.decode_slot(device.id):
-            image = await asyncio.to_thread(screenshots.clean_jpeg, body)
+            image = await asyncio.to_thread(screenshots.clean_and_release, body)
     except screenshots.BadImage as exc:
         raise ApiError(400, str(exc)) from None
     del body
