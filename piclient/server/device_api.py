@@ -127,10 +127,7 @@ async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> b
 async def poll_commands(request: Request) -> Response:
     srv = server_of(request)
     device = await authenticate(request)
-    try:
-        wait = float(request.query_params.get("wait", "0"))
-    except ValueError:
-        raise ApiError(400, "wait must be a number of seconds") from None
+    wait = finite_header(request.query_params.get("wait", "0"), "wait") or 0.0
     wait = min(max(wait, 0.0), LONG_POLL_MAX_S)
     deadline = time.monotonic() + wait
     found = False

@@ -147,7 +147,7 @@ def is_encodable(text: str) -> bool:
 
 
 def finite_header(value: str | None, name: str) -> float | None:
-    """A header holding epoch seconds (or absent): finite, or a 400 naming the header."""
+    """A header or query value holding a number of seconds (or absent): finite, or a 400 naming it."""
     if value is None or value == "":
         return None
     try:
@@ -155,7 +155,7 @@ def finite_header(value: str | None, name: str) -> float | None:
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise ApiError(400, f"{name} must be a finite number of epoch seconds")
+        raise ApiError(400, f"{name} must be a finite number of seconds")
     return number
 
 

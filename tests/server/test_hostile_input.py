@@ -139,3 +139,18 @@ def test_box_text_loses_control_and_bidi_characters_and_sits_in_bdi(server: Runn
     assert '<bdi data-field="now_playing">Spring gnirpS[31m day</bdi>' in page
     device_page = session.get(f"{server.url}/devices/{device_id_of(server, name)}", timeout=10).text
     assert '<bdi id="now-playing">Spring gnirpS[31m day</bdi>' in device_page
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "-inf", "1e999", "soon"])
+def test_a_long_poll_with_a_non_finite_wait_is_a_400(server: RunningServer, wait: str) -> None:
+    _, token = server.add_device()
+    reply = requests.get(f"{server.url}/api/v1/commands", params={"wait": wait}, headers=auth(token), timeout=30)
+    assert_refused(reply, "wait")
+
+
+def test_ids_in_the_path_that_are_not_text_are_client_errors(server: RunningServer) -> None:
+    _, token = server.add_device()
+    for method, path in [("POST", "/api/v1/commands/%ED%A0%80/result"), ("PUT", "/api/v1/logs/%ED%A0%80?offset=0"),
+                         ("GET", "/api/v1/logs/%ED%A0%80"), ("POST", "/api/v1/commands/%00/result")]:
+        reply = requests.request(method, server.url + path, json={"ok": True}, headers=auth(token), timeout=10)
+        assert 400 <= reply.status_code < 500, (method, path, reply.status_code, reply.text)
