@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.server.conftest import database_url, make_library
+from tests.server.conftest import server_for_module
 from tests.server.helpers import (
     RunningServer,
     auth,
@@ -19,7 +19,6 @@ from tests.server.helpers import (
     login,
     running_server,
     send_heartbeat,
-    start_server,
     upload_screenshot,
 )
 from tests.server.test_device_api import device_id_of, queue
@@ -77,14 +76,7 @@ def test_logs_nobody_asked_for_are_refused(server: RunningServer) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def small_quota(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    url = database_url(request, request.param)
-    root = tmp_path_factory.mktemp(f"quota-{request.param}")
-    running = start_server(root / "data", url, "--library", str(make_library(root / "library")), "--box-quota-mb", "1")
-    running.set_password()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from server_for_module(request, tmp_path_factory, "--box-quota-mb", "1")
 
 
 def test_log_bytes_past_the_box_quota_are_a_507_and_not_acknowledged(small_quota: RunningServer) -> None:
