@@ -157,6 +157,8 @@ async def command_result(request: Request) -> Response:
     srv = server_of(request)
     device = await authenticate(request)
     command_id = request.path_params["command_id"]
+    if not heartbeats.RECORD_ID.fullmatch(command_id):  # ours are UUID hex; anything else is no command of ours
+        raise ApiError(404, "no such command for this device")
     payload = await read_json_object(request)
     now = time.time()
 

@@ -119,13 +119,15 @@ def _bounded_int(literal: str) -> int:
 
 
 def _walk(data: Any) -> str | None:
-    """The first problem json.loads let through (depth, lone surrogates), without recursing ourselves."""
+    """The first problem json.loads let through (depth, lone surrogates, NUL), without recursing ourselves."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
             if not is_encodable(value):
                 return "a string holds a lone surrogate (U+D800 to U+DFFF), which is not text"
+            if "\x00" in value:  # PostgreSQL cannot store it in text, and no box has a reason to send it
+                return "a string holds a NUL character (\\u0000)"
         elif isinstance(value, dict | list):
             if depth > DEPTH_MAX:
                 return f"nested deeper than {DEPTH_MAX} levels"

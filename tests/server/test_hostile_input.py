@@ -44,7 +44,9 @@ def assert_refused(reply: requests.Response, words: str) -> None:
     ("-9223372036854775809", "integer"),
     ("[" * 40 + "]" * 40, "nested"),
     ("[" * 974 + "]" * 974, "nested"),
-], ids=["surrogate", "low-surrogate", "nan", "inf", "-inf", "1e999", "2^63", "-2^63-1", "depth-40", "depth-974"])
+    ('"a\\u0000b"', "NUL"),
+], ids=["surrogate", "low-surrogate", "nan", "inf", "-inf", "1e999", "2^63", "-2^63-1", "depth-40", "depth-974",
+        "nul"])
 def test_a_heartbeat_with_hostile_json_is_refused_and_not_stored(server: RunningServer, raw: str, words: str) -> None:
     name, token = server.add_device()
     assert_refused(post_raw(server, token, "/api/v1/heartbeat", heartbeat_with(raw)), words)
@@ -71,10 +73,11 @@ def test_a_surrogate_pair_written_as_escapes_is_one_good_character(server: Runni
     assert mine["now_playing"].startswith("\U0001f3ac film")
 
 
-def test_a_progress_id_with_a_lone_surrogate_is_a_400(server: RunningServer) -> None:
+def test_a_progress_id_with_a_lone_surrogate_or_a_nul_is_a_400(server: RunningServer) -> None:
     _, token = server.add_device()
-    body = '{"id": "x", "items": [{"id": "\\ud800", "position": 1, "duration": 10, "updated_at": 1}]}'
-    assert_refused(post_raw(server, token, "/api/v1/progress", body), "lone surrogate")
+    for bad, words in (("\\ud800", "lone surrogate"), ("a\\u0000b", "NUL")):
+        body = '{"id": "x", "items": [{"id": "ID", "position": 1, "duration": 10, "updated_at": 1}]}'.replace("ID", bad)
+        assert_refused(post_raw(server, token, "/api/v1/progress", body), words)
 
 
 def test_a_command_result_with_a_lone_surrogate_is_a_400(server: RunningServer) -> None:
