@@ -306,7 +306,7 @@ def test_old_problems_age_out_and_each_warning_keeps_the_boxs_own_words_one_tap_
     assert "an hour ago" not in warnings["w_errors"]["detail"]
     assert warnings["w_refused_token"]["detail"] == "HTTP 401: unknown device token"
     assert "{'" not in page and "{&#39;" not in page  # no Python reprs
-    assert "<details><summary>The TV app noted 1 problem(s)" in page
+    assert "<details><summary><bdi>The TV app noted 1 problem(s)" in page
     assert data["device"]["screen"] == "Playing"
     # Once the last one is old too, the warning is gone.
     send_heartbeat(server, token, sent_at=now + 900, tv={"state": "running", "screen": "home", "errors": errors})

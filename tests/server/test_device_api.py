@@ -377,7 +377,7 @@ def test_a_late_spooled_heartbeat_joins_the_history_without_replacing_the_curren
     send_heartbeat(server, token, sent_at=1000.0, tv={"state": "crashed", "screen": "player"})
     session, _ = login(server)
     device = session.get(f"{server.url}/api/dash/devices/{device_id_of(server, name)}", timeout=10).json()["device"]
-    assert (device["screen"], device["tv_state"]) == ("home", "running")
+    assert (device["screen"], device["tv_state"]) == ("Home (posters)", "running")
 
 
 def test_a_going_down_heartbeat_gets_no_commands(server: RunningServer) -> None:
