@@ -35,3 +35,17 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def private_database(path: Path) -> None:
+    """Make a SQLite file (and its -wal/-shm, which SQLite creates with the file's mode) this user's alone.
+
+    Created 0600 when missing; an older 0644 file is tightened. What the box keeps (her watch history,
+    the queued reports with their screenshots) is nobody else's business on a shared machine.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # another user's file stays as it is
+            os.chmod(f"{path}{suffix}", 0o600)

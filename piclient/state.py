@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from piclient.fsutil import private_database
+
 WATCHED_FRACTION = 0.9
 # A key press after this long without one starts a new viewing session: titles added since the
 # previous session began count as "New".
@@ -59,7 +61,7 @@ BUSY_TIMEOUT_S = 5.0
 
 class StateStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")

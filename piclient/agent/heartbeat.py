@@ -7,9 +7,11 @@ outage get current replies, which is fine: commands run at most once whichever r
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import random
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -71,6 +73,7 @@ class Heartbeats:
         self._clock = clock
         self._started = clock()
         self._newest_error: float | None = None
+        self._spool_failing = False
         self.last_state: TvState | None = None
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -83,9 +86,17 @@ class Heartbeats:
         beat = self.build(state)
         if beat.live and self._send_live(beat):
             return LIVE_EVERY_S
-        body = json.dumps(beat.wire(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self.spool.put(beat.id, "heartbeat", "POST", PATH, body)
-        self.wake_uplink()
+        doc = beat.wire()
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            self.spool.put(beat.id, "heartbeat", "POST", PATH, body)
+        except (sqlite3.Error, OSError) as exc:
+            self._send_unspooled(doc, exc)
+        else:
+            if self._spool_failing:
+                log.warning("the spool takes records again")
+            self._spool_failing = False
+            self.wake_uplink()
         if beat.live:
             return LIVE_EVERY_S
         return self.interval_s * self._rng.uniform(1 - JITTER, 1 + JITTER)
@@ -101,6 +112,26 @@ class Heartbeats:
             return False
         self._apply_reply(reply, beat.agent.wire() if beat.agent else {})
         return True
+
+    def _send_unspooled(self, doc: dict[str, Any], exc: Exception) -> None:
+        """The spool cannot keep this heartbeat (a full or failing card): send it straight away, saying so.
+
+        Otherwise a full disk silences the box completely and the dashboard can only say "offline",
+        when what the maintainer needs to hear is "the box's disk is full".
+        """
+        error = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        if not self._spool_failing:
+            log.error("cannot spool a heartbeat (%s); sending heartbeats directly until the spool works again", error)
+        self._spool_failing = True
+        doc["spool"] = {**(doc.get("spool") or {}), "error": error, "disk_full": _disk_full(exc)}
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            reply = self.transport.request("POST", PATH, data=body, headers={"Content-Type": "application/json"})
+        except TransportError as sent:
+            log.debug("unspooled heartbeat not sent: %s", sent)
+            return
+        self.handle_reply(Record(0, doc["id"], "heartbeat", "POST", PATH, "application/json", {}, body,
+                                 self._wall()), reply)
 
     def _watch_errors(self, state: TvState) -> None:
         """A screenshot when the launcher reports an error it had not reported before."""
@@ -168,6 +199,12 @@ class Heartbeats:
             return False
         log.info("going-down heartbeat sent")
         return True
+
+
+def _disk_full(exc: Exception) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
 
 
 def tv_section(state: TvState) -> TvSection:

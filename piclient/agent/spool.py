@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from piclient.fsutil import private_database
+
 log = logging.getLogger(__name__)
 
 # Counted per record on top of its body: the row, its index entries, headers.
@@ -97,6 +99,7 @@ class Spool:
             self._trim(self._clock())
 
     def _open(self) -> sqlite3.Connection:
+        private_database(self.path)
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         try:
             db.execute("PRAGMA busy_timeout=10000")

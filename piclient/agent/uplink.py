@@ -42,8 +42,11 @@ class Uplink:
             try:
                 reply = self.send(record)
             except RejectedError as exc:
+                # Permanent for this record (a 400 says the same next time): drop it, loudly and once,
+                # and carry on with the rest. Retrying it would block nothing but fill the log forever.
                 self.rejected += 1
-                log.warning("server rejected %s record %s (%s); dropped", record.kind, record.id, exc)
+                log.error("the server refused %s record %s for good (%s); dropped it, the other records go on",
+                          record.kind, record.id, exc)
                 self.spool.delete(record.id)
                 continue
             except TransportError as exc:

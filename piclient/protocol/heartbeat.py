@@ -59,6 +59,8 @@ class SpoolSection(WireModel):
     pending: int = Field(0, description="records waiting to be sent")
     bytes: int = Field(0, description="their size")
     dropped: int = Field(0, description="records dropped for space or age")
+    error: str | None = Field(None, description="why the spool could not keep this heartbeat (it was sent directly)")
+    disk_full: bool | None = Field(None, description="that failure was a full disk (or quota)")
 
 
 class AgentReport(WireModel):

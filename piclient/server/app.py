@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import secrets
 import time
@@ -28,7 +29,7 @@ from piclient.server.http import ApiError
 from piclient.server.library import Library
 from piclient.server.metrics import LatencyMiddleware, Metrics
 from piclient.server.schema import devices
-from piclient.server.settings import Settings
+from piclient.server.settings import METRICS_TOKEN_ENV, Settings
 from piclient.server.writer import WriterClosed
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def build_app(settings: Settings) -> Starlette:
     sender = AlertSender(settings.alert_webhook, settings.alert_ntfy, settings.alert_email)
     monitor = AlertMonitor(db, sender, metrics, offline_after=settings.offline_after,
                            heartbeat_seconds=settings.heartbeat_seconds, every=settings.alert_check_seconds)
-    srv = Server(settings=settings, db=db, metrics=metrics, library=Library(settings.library_dir),
+    srv = Server(settings=settings, db=db, metrics=metrics, library=Library(settings.library_dir, settings.data_dir),
                  sender=sender, monitor=monitor)
 
     @contextlib.asynccontextmanager
@@ -126,10 +127,27 @@ async def metrics_endpoint(request: Request) -> Response:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not secrets.compare_digest(given.encode(), wanted.encode()):
             raise ApiError(401, "metrics need the metrics token")
+    elif not _from_this_machine(request):
+        raise ApiError(403, f"metrics are served to this machine only; set {METRICS_TOKEN_ENV} to scrape them "
+                            "from elsewhere with that bearer token")
     total, online = await srv.db.read(_counts, time.time() - srv.settings.offline_after)
     srv.metrics.devices.set(total)
     srv.metrics.devices_online.set(online)
     return Response(generate_latest(srv.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+_PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def _from_this_machine(request: Request) -> bool:
+    """A loopback peer that no proxy speaks for: a reverse proxy on this machine also connects from
+    127.0.0.1, and without --trust-proxy its X-Forwarded-For is the only sign the request came from outside."""
+    try:
+        peer = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    mapped = getattr(peer, "ipv4_mapped", None)
+    return (mapped or peer).is_loopback and not any(h in request.headers for h in _PROXY_HEADERS)
 
 
 async def healthz(request: Request) -> Response:

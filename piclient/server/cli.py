@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from piclient.server.settings import LOCAL_HOSTS, SMTP_PASSWORD_ENV, EmailSettings, Settings
+from piclient.server.settings import LOCAL_HOSTS, METRICS_TOKEN_ENV, SMTP_PASSWORD_ENV, EmailSettings, Settings
 
 COMMANDS = ("serve", "add-device", "revoke-device", "list-devices", "set-password", "add-maintainer-token",
             "revoke-maintainer-token", "worker")
@@ -67,7 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--trust-proxy", nargs="?", const="*", default=None, metavar="IPS",
                        help="believe X-Forwarded-For/-Proto from these proxy addresses (comma-separated; "
                             "bare flag: from any peer, only when nothing but the proxy can reach the server)")
-    serve.add_argument("--metrics-token", default=None, help="require this bearer token on /metrics")
+    serve.add_argument("--metrics-token-file", type=Path, default=None, metavar="FILE",
+                       help=f"/metrics needs the bearer token in FILE (or in ${METRICS_TOKEN_ENV}); without "
+                            "one it answers on loopback only")
+    # Refused with a reason rather than unknown: a token on the command line shows in `ps` to every user.
+    serve.add_argument("--metrics-token", default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--box-quota-mb", type=int, default=512, metavar="MIB",
+                       help="disk each box may use for screenshots and logs (oldest screenshots go first)")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_cmd_serve)
@@ -121,11 +127,29 @@ def _database_url(args: argparse.Namespace) -> str:
     return args.database or default_url(args.data)
 
 
+def private_data_dir(data: Path) -> None:
+    """Make ``data`` and what this process writes into it readable by this user alone.
+
+    The directory holds the password hash, every box's tokens' hashes, screenshots of her living
+    room and the boxes' logs. Older versions left it 0755 with 0644 files: the directory is closed
+    (which closes everything below it) and the database's files are tightened on every start.
+    """
+    os.umask(0o077)
+    data.mkdir(parents=True, exist_ok=True)
+    os.chmod(data, 0o700)
+    from piclient.server.db import SQLITE_FILE
+
+    for suffix in ("", "-wal", "-shm"):
+        path = data / f"{SQLITE_FILE}{suffix}"
+        if path.exists():
+            os.chmod(path, 0o600)
+
+
 def _open(args: argparse.Namespace):  # -> Database, migrated
     from piclient.server import migrate
     from piclient.server.db import Database
 
-    args.data.mkdir(parents=True, exist_ok=True)
+    private_data_dir(args.data)
     db = Database(_database_url(args))
     migrate.upgrade(db.writer_engine)
     return db
@@ -295,12 +319,34 @@ def _email_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Ema
                          require_tls=host not in LOCAL_HOSTS)
 
 
+def _metrics_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    if args.metrics_token is not None:
+        raise SystemExit(f"piclient server: --metrics-token would show the token in `ps` to every user of this "
+                         f"machine; put it in {METRICS_TOKEN_ENV} or in a file named by --metrics-token-file")
+    if args.metrics_token_file is not None:
+        try:
+            token = args.metrics_token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SystemExit(f"piclient server: --metrics-token-file: {exc.strerror or exc}") from None
+        if not token:
+            raise SystemExit(f"piclient server: --metrics-token-file {args.metrics_token_file} is empty")
+        return token
+    return environ.get(METRICS_TOKEN_ENV, "").strip() or None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from piclient.server.serve import serve
 
     host, port = _split_listen(args.listen)
     email = _email_settings(args, os.environ)
-    args.data.mkdir(parents=True, exist_ok=True)
+    private_data_dir(args.data)
+    if args.library is not None:
+        from piclient.server.library import overlap
+
+        if overlap(args.library.resolve(), args.data.resolve()):
+            raise SystemExit(f"piclient server: --library {args.library} and --data {args.data} overlap; the "
+                             "library is served to every box, so it must not hold the database (or be inside it). "
+                             "Keep them in separate directories.")
     settings = Settings(
         data_dir=args.data.resolve(), database_url=_database_url(args),
         library_dir=args.library.resolve() if args.library else None, host=host, port=port,
@@ -308,7 +354,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         heartbeat_seconds=args.heartbeat_seconds, alert_webhook=args.alert_webhook, alert_ntfy=args.alert_ntfy,
         alert_email=email,
         alert_check_seconds=args.alert_check_seconds, cleanup_seconds=args.cleanup_seconds,
-        metrics_token=args.metrics_token)
+        metrics_token=_metrics_token(args, os.environ), box_quota_bytes=args.box_quota_mb * 1024 * 1024)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.inbox and not args.library:
         raise SystemExit("piclient server: --inbox needs --library (where the packaged films go)")

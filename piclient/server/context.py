@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -21,6 +23,8 @@ from piclient.server.settings import Settings
 from piclient.server.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
+
+DECODES_AT_ONCE = 2
 
 
 @dataclass
@@ -38,12 +42,24 @@ class Server:
     unknown_tokens: collections.deque[tuple[float, str]] = field(
         default_factory=lambda: collections.deque(maxlen=50))
     _revoked_noted: dict[int, float] = field(default_factory=dict)
+    # Decoding a screenshot is the server's biggest memory cost: one at a time per box, DECODES_AT_ONCE in all.
+    _decoding: dict[int, asyncio.Lock] = field(default_factory=dict)
+    # Login attempts the global limit delays wait here one at a time (ratelimit.py).
+    login_queue: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _decode_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODES_AT_ONCE))
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def long_poll_recheck_s(self) -> float:
         # One SQLite file has one server process; PostgreSQL may have replicas queuing commands elsewhere.
         return 5.0 if self.db.is_sqlite else 0.5
+
+    @contextlib.asynccontextmanager
+    async def decode_slot(self, device_id: int) -> AsyncIterator[None]:
+        """Hold while decoding an image from ``device_id``: a box's parallel uploads wait their turn."""
+        lock = self._decoding.setdefault(device_id, asyncio.Lock())
+        async with lock, self._decode_slots:
+            yield
 
     def note_unknown_token(self, ip: str) -> None:
         self.unknown_tokens.append((time.time(), ip))

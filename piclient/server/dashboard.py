@@ -7,7 +7,9 @@ or the X-CSRF-Token header), on top of the SameSite=Lax cookie.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,16 +24,19 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 
 from piclient.server import alerts as alert_log
+from piclient.server import browsers, heartbeats, logstore, now_playing, passwords, screenshots, sessions
 from piclient.server import commands as cq
-from piclient.server import heartbeats, logstore, now_playing, passwords, screenshots, sessions
+from piclient.server.boxtext import clean, clean_block
 from piclient.server.charts import sparkline
 from piclient.server.context import Server, server_of
 from piclient.server.health import warnings_for
-from piclient.server.http import ApiError, client_ip, read_body, read_json_object
+from piclient.server.http import ApiError, bounded_id, client_ip, read_body, read_json_object
 from piclient.server.i18n import LANGUAGES, TEXT, ago, choose, duration, translator
 from piclient.server.ratelimit import LoginLimiter
 from piclient.server.schema import devices
 from piclient.server.schema import screenshots as shots_table
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOGIN_COOKIE = "piclient_login"
@@ -103,6 +108,10 @@ async def api_viewer(request: Request, *, post: bool = False) -> Viewer:
     return viewer
 
 
+def _device_id(request: Request) -> int:
+    return bounded_id(request.path_params["device_id"], "device id")
+
+
 def _csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given) and secrets.compare_digest(expected.encode(), given.encode())  # type: ignore[union-attr]
 
@@ -133,8 +142,15 @@ async def login_post(request: Request) -> Response:
     if not _csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
         return await login_page(request, error=t("login_expired"), status=400)
     ip = client_ip(request)
+    known = await srv.db.read(browsers.recognised, request.cookies.get(browsers.COOKIE), time.time())
     # Through the writer: the limit's check and its record of this attempt are one step (see ratelimit.py).
-    admission = await srv.db.write(srv.limiter.admit, ip, time.time())
+    admission = await srv.db.write(functools.partial(srv.limiter.admit, known=known), ip, time.time())
+    if admission.delay > 0:
+        # Many failures from everywhere: a queue of one, so guesses cannot outpace it, while the
+        # maintainer (on a known browser, or simply waiting his turn) still gets in.
+        async with srv.login_queue:
+            await asyncio.sleep(admission.delay)
+            admission = await srv.db.write(functools.partial(srv.limiter.admit, waited=True), ip, time.time())
     if admission.retry_after > 0:
         wait = int(admission.retry_after) + 1
         response = await login_page(request, error=t("login_limited", seconds=wait), status=429)
@@ -143,18 +159,22 @@ async def login_post(request: Request) -> Response:
     stored = await srv.db.read(passwords.stored_hash)
     if not await asyncio.to_thread(passwords.verify, stored, form.get("password", "")):
         return await login_page(request, error=t("login_failed"), status=401)  # the attempt stays a failure
-    token, _csrf = await srv.db.write(_logged_in, srv.limiter, ip, admission.attempt_id, time.time())
+    token, known_value = await srv.db.write(_logged_in, srv.limiter, ip, admission.attempt_id, time.time())
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     response.set_cookie(sessions.COOKIE, token, max_age=sessions.LIFETIME_S, httponly=True, samesite="lax",
                         secure=_secure(request), path="/")
+    response.set_cookie(browsers.COOKIE, known_value, max_age=browsers.LIFETIME_S, httponly=True,
+                        samesite="strict", secure=_secure(request), path="/login")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 def _logged_in(conn: sa.Connection, limiter: LoginLimiter, ip: str, attempt_id: int | None,
                now: float) -> tuple[str, str]:
+    """(session cookie, known-browser cookie)."""
     limiter.succeeded(conn, ip, attempt_id)
-    return sessions.create(conn, ip, now)
+    token, _csrf = sessions.create(conn, ip, now)
+    return token, browsers.issue(conn, now)
 
 
 async def logout(request: Request) -> Response:
@@ -163,7 +183,11 @@ async def logout(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs((await read_body(request, FORM_LIMIT)).decode("utf-8", "replace")).items()}
     token = request.cookies.get(sessions.COOKIE)
     if viewer.csrf is not None and token and _csrf_ok(viewer.csrf, form.get("csrf")):
-        await srv.db.write(sessions.delete, token)
+        if request.query_params.get("everywhere"):
+            ended = await srv.db.write(sessions.delete_all)
+            log.warning("logged out everywhere from %s: %d sessions ended", client_ip(request), ended)
+        else:
+            await srv.db.write(sessions.delete, token)
     elif viewer.csrf is not None:
         return PlainTextResponse("missing or wrong CSRF token", status_code=403)
     response = RedirectResponse("/login", status_code=303)
@@ -193,6 +217,27 @@ def _latest_shots(conn: sa.Connection, device_ids: list[int] | None = None) -> d
 def _device_rows(conn: sa.Connection) -> tuple[list[sa.Row], dict[int, sa.Row]]:
     rows = list(conn.execute(sa.select(devices).order_by(devices.c.revoked_at.is_not(None), devices.c.name)))
     return rows, _latest_shots(conn)
+
+
+def summarize_guarded(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now: float) -> dict[str, Any]:
+    """``summarize``, or a plain "unreadable" card when this one box's stored data cannot be shown.
+
+    Rows stored before the door got strict (or by some future bug) must cost one card, not the page
+    for every family: whatever goes wrong here stays inside this box's card, the error goes to the log.
+    """
+    try:
+        summary = summarize(srv, row, shot, viewer, now)
+        # Rendering encodes the page as UTF-8 later, outside any guard: prove it can be done here.
+        json.dumps(summary, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return summary
+    except Exception:
+        log.exception("device %s: its stored data cannot be shown", row.id)
+    t = viewer.t
+    return {"id": row.id, "name": clean(row.name, 100), "status": "unreadable", "offers": [],
+            "status_label": t("unreadable"), "status_text": t("unreadable_text"), "last_seen": None,
+            "tv_state": None, "screen": None, "now_playing": "", "np": None, "playing": False, "version": None,
+            "uptime": None, "tv_uptime": None, "screenshot": None, "live": False,
+            "warnings": [{"level": "bad", "key": "w_unreadable", "text": t("unreadable_text"), "detail": None}]}
 
 
 def summarize(srv: Server, row: sa.Row, shot: sa.Row | None, viewer: Viewer, now: float) -> dict[str, Any]:
@@ -277,7 +322,7 @@ async def device_list_page(request: Request) -> Response:
     srv = server_of(request)
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
-    items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
+    items = [summarize_guarded(srv, row, shots.get(row.id), viewer, now) for row in rows]
     count, ip = _recent_unknown(srv, now)
     banner = viewer.t("w_unknown_tokens", n=count, ip=ip) if count else None
     from piclient.server.library_page import new_titles_per_box  # it builds on this module
@@ -307,12 +352,18 @@ def _commands_view(items: list[dict[str, Any]], viewer: Viewer) -> list[dict[str
     for c in items:
         if c["type"] == "screenshot" and c["args"] == {"live": True}:
             continue  # asked by the page itself when it opened, not by him
-        raw = c["error"] or ""
-        if c["result"]:
-            raw = (raw + "\n" if raw else "") + json.dumps(c["result"], ensure_ascii=False)[:500]
-        out.append({"id": c["id"], "what": _command_text(t, c["type"], c["args"]), "status": c["status"],
-                    "status_text": t(f"cmd_{c['status']}"), "when": ago(t, time.time() - c["created_at"]),
-                    "outcome": _outcome_text(t, c), "detail": raw})
+        try:
+            raw = c["error"] or ""
+            if c["result"]:
+                raw = (raw + "\n" if raw else "") + json.dumps(c["result"], ensure_ascii=False, allow_nan=False)[:500]
+            out.append({"id": c["id"], "what": clean(_command_text(t, c["type"], c["args"])),
+                        "status": c["status"], "status_text": t(f"cmd_{c['status']}"),
+                        "when": ago(t, time.time() - c["created_at"]), "outcome": clean(_outcome_text(t, c)),
+                        "detail": clean_block(raw)})
+        except Exception:  # one unreadable result costs its own line only
+            log.exception("command %s: its stored result cannot be shown", c.get("id"))
+            out.append({"id": clean(c.get("id", "")), "what": clean(c.get("type", "")), "status": "failed",
+                        "status_text": t("unreadable"), "when": "", "outcome": t("unreadable_text"), "detail": ""})
     return out
 
 
@@ -364,10 +415,10 @@ async def device_page(request: Request) -> Response:
         return viewer
     srv = server_of(request)
     now = time.time()
-    detail = await srv.db.read(_detail, request.path_params["device_id"], now)
+    detail = await srv.db.read(_detail, _device_id(request), now)
     if detail is None:
         return PlainTextResponse("no such device", status_code=404)
-    summary = summarize(srv, detail["row"], detail["shot"], viewer, now)
+    summary = summarize_guarded(srv, detail["row"], detail["shot"], viewer, now)
     logs = detail["logs"]
     log_tail = ""
     if logs:
@@ -389,7 +440,7 @@ async def log_text(request: Request) -> Response:
     upload_id = request.path_params["upload_id"]
     if not logstore.UPLOAD_ID.fullmatch(upload_id):
         return PlainTextResponse("no such log", status_code=404)
-    upload = await srv.db.read(logstore.get, request.path_params["device_id"], upload_id)
+    upload = await srv.db.read(logstore.get, _device_id(request), upload_id)
     if upload is None:
         return PlainTextResponse("no such log", status_code=404)
     text = await asyncio.to_thread(logstore.tail, srv.settings.log_dir, upload.file_name, upload.received,
@@ -402,7 +453,7 @@ async def screenshot_file(request: Request) -> Response:
     if isinstance(viewer, Response):
         return viewer
     srv = server_of(request)
-    shot = await srv.db.read(screenshots.by_id, request.path_params["shot_id"])
+    shot = await srv.db.read(screenshots.by_id, bounded_id(request.path_params["shot_id"], "screenshot id"))
     if shot is None:
         return PlainTextResponse("no such screenshot", status_code=404)
     path = srv.settings.screenshot_dir / shot.file_name
@@ -420,7 +471,7 @@ async def api_devices(request: Request) -> Response:
     srv = server_of(request)
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
-    items = [summarize(srv, row, shots.get(row.id), viewer, now) for row in rows]
+    items = [summarize_guarded(srv, row, shots.get(row.id), viewer, now) for row in rows]
     for item in items:
         item["now_playing_html"] = now_playing_html(viewer, item["np"])
     return JSONResponse({"devices": items})
@@ -432,14 +483,14 @@ async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, 
     detail = await srv.db.read(_detail, device_id, now, False)
     if detail is None:
         return None
-    device = summarize(srv, detail["row"], detail["shot"], viewer, now)
+    device = summarize_guarded(srv, detail["row"], detail["shot"], viewer, now)
     device["now_playing_html"] = now_playing_html(viewer, device["np"])
     return {"device": device, "commands": _commands_view(detail["commands"], viewer)}
 
 
 async def api_device(request: Request) -> Response:
     viewer = await api_viewer(request)
-    payload = await device_json(server_of(request), viewer, request.path_params["device_id"])
+    payload = await device_json(server_of(request), viewer, _device_id(request))
     if payload is None:
         raise ApiError(404, "no such device")
     return JSONResponse(payload)
@@ -453,7 +504,7 @@ def _active_device(conn: sa.Connection, device_id: int) -> bool:
 async def api_queue_command(request: Request) -> Response:
     await api_viewer(request, post=True)
     srv = server_of(request)
-    device_id = request.path_params["device_id"]
+    device_id = _device_id(request)
     payload = await read_json_object(request)
     try:
         args = cq.validate(payload.get("type"), payload.get("args"))
@@ -476,7 +527,7 @@ async def api_queue_command(request: Request) -> Response:
 async def api_live(request: Request) -> Response:
     await api_viewer(request, post=True)
     srv = server_of(request)
-    device_id = request.path_params["device_id"]
+    device_id = _device_id(request)
     until = time.time() + srv.settings.live_seconds
 
     def mark(conn: sa.Connection) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.routing import Route
 
 from piclient.protocol import CommandResult, CommandsReply, HeartbeatReply, ResultReply, problems
 from piclient.server import commands as cq
-from piclient.server import heartbeats, logstore, progress, screenshots
+from piclient.server import heartbeats, logstore, progress, quota, screenshots
 from piclient.server.context import Server, server_of
 from piclient.server.devices import Device, by_token_hash
 from piclient.server.http import (
@@ -24,6 +25,7 @@ from piclient.server.http import (
     ApiError,
     check_declared_length,
     client_ip,
+    finite_header,
     parse_json_object,
     read_body,
     read_json_object,
@@ -31,6 +33,8 @@ from piclient.server.http import (
 from piclient.server.library import etag_matches
 from piclient.server.schema import devices
 from piclient.server.tokens import hash_token
+
+log = logging.getLogger(__name__)
 
 LONG_POLL_MAX_S = 25.0
 
@@ -126,10 +130,7 @@ async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> b
 async def poll_commands(request: Request) -> Response:
     srv = server_of(request)
     device = await authenticate(request)
-    try:
-        wait = float(request.query_params.get("wait", "0"))
-    except ValueError:
-        raise ApiError(400, "wait must be a number of seconds") from None
+    wait = finite_header(request.query_params.get("wait", "0"), "wait") or 0.0
     wait = min(max(wait, 0.0), LONG_POLL_MAX_S)
     deadline = time.monotonic() + wait
     found = False
@@ -159,6 +160,8 @@ async def command_result(request: Request) -> Response:
     srv = server_of(request)
     device = await authenticate(request)
     command_id = request.path_params["command_id"]
+    if not heartbeats.RECORD_ID.fullmatch(command_id):  # ours are UUID hex; anything else is no command of ours
+        raise ApiError(404, "no such command for this device")
     try:
         sent = CommandResult.read(await read_json_object(request))
     except ValidationError as exc:
@@ -188,25 +191,32 @@ async def upload_screenshot(request: Request) -> Response:
     reason = request.headers.get("x-reason", "schedule")
     if reason not in screenshots.REASONS:
         raise ApiError(400, f"X-Reason must be one of {', '.join(screenshots.REASONS)}")
-    taken_at = None
-    if request.headers.get("x-taken-at"):
-        try:
-            taken_at = float(request.headers["x-taken-at"])
-        except ValueError:
-            raise ApiError(400, "X-Taken-At must be epoch seconds") from None
+    taken_at = finite_header(request.headers.get("x-taken-at"), "X-Taken-At")
     body = await read_body(request, screenshots.MAX_BYTES)
     earlier = await srv.db.read(screenshots.existing, device.id, record_id)
     if earlier is not None:
         return JSONResponse({"ok": True, "id": record_id})
     try:
-        image = await asyncio.to_thread(screenshots.clean_jpeg, body)
+        async with srv.decode_slot(device.id):
+            image = await asyncio.to_thread(screenshots.clean_and_release, body)
     except screenshots.BadImage as exc:
         raise ApiError(400, str(exc)) from None
+    del body
     file_name = screenshots.new_file_name(device.id)
     await asyncio.to_thread(screenshots.save_file, srv.settings.screenshot_dir, file_name, image.data)
-    _, stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason,
-                                   time.time())
-    if not stored:  # a retry raced the first upload: keep one copy
+    now = time.time()
+    # The box's clock may run ahead (no clock battery): a picture is never taken after it arrived.
+    taken_at = None if taken_at is None else min(taken_at, now)
+    try:
+        stored = await srv.db.write(screenshots.insert, device.id, record_id, file_name, image, taken_at, reason,
+                                    now, srv.settings.box_quota_bytes)
+    except quota.QuotaFull as exc:
+        await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
+        raise ApiError(507, str(exc)) from None
+    # Files go only after their rows are committed: a crash leaves a stray file, never a broken row.
+    for dropped in stored.dropped:
+        await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, dropped)
+    if not stored.new:  # a retry raced the first upload: keep one copy
         await asyncio.to_thread(screenshots.remove_file, srv.settings.screenshot_dir, file_name)
     else:
         srv.metrics.screenshots.inc()
@@ -255,7 +265,7 @@ async def post_progress(request: Request) -> Response:
         rows = progress.validate(payload)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    changed = await srv.db.write(progress.merge, device.id, rows)
+    changed = await srv.db.write(progress.merge, device.id, rows, time.time())
     return JSONResponse({"ok": True, "received": len(rows), "changed": changed})
 
 
@@ -279,13 +289,26 @@ async def put_log_chunk(request: Request) -> Response:
     body = await read_body(request, logstore.CHUNK_MAX)
     if offset + len(body) > logstore.UPLOAD_MAX:
         raise ApiError(413, f"a log upload is at most {logstore.UPLOAD_MAX} bytes")
-    upload = await srv.db.write(logstore.create, device.id, upload_id, time.time())
+    try:
+        upload = await srv.db.write(logstore.create, device.id, upload_id, time.time())
+    except logstore.NotAsked as exc:
+        # 400, not 403: to a box a 403 means "your token is refused" and silences it for minutes.
+        raise ApiError(400, str(exc)) from None
     if upload.done:
         return JSONResponse({"received": upload.received, "error": "this upload is closed"}, status_code=409)
     if offset != upload.received:
         return JSONResponse({"received": upload.received, "error": "offset does not match"}, status_code=409)
     if body:
-        await asyncio.to_thread(logstore.write_chunk, srv.settings.log_dir, upload.file_name, offset, body)
+        try:
+            await srv.db.read(quota.check, device.id, len(body), srv.settings.box_quota_bytes)
+        except quota.QuotaFull as exc:
+            return JSONResponse({"received": upload.received, "error": str(exc)}, status_code=507)
+        try:
+            await asyncio.to_thread(logstore.write_chunk, srv.settings.log_dir, upload.file_name, offset, body)
+        except logstore.DiskFull as exc:
+            log.error("log upload %s of device %s: the server's disk is full (%s)", upload_id, device.id, exc)
+            return JSONResponse({"received": upload.received, "error": "the server's disk is full"},
+                                status_code=507)
         advanced = await srv.db.write(logstore.advance, device.id, upload_id, offset, len(body), time.time())
         if not advanced:
             now_held = await srv.db.read(logstore.get, device.id, upload_id)

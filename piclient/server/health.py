@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from piclient.server.boxtext import clean
 from piclient.server.heartbeats import number, text
 
 HOT_C = 75.0
@@ -20,6 +21,7 @@ CLOCK_SKEW_S = 300.0
 # Problems the TV app logged are "recent" for this long; an old one is history, not a warning.
 RECENT_ERRORS_S = 15 * 60.0
 CATALOG_KINDS = ("network", "server", "setup", "broken", "missing", "other")
+CLOCK_AHEAD_S = 86400.0
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,19 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
         out.append(Warning("note", "w_tv_standby"))
     elif cec.get("active_source") is False:
         out.append(Warning("note", "w_not_active"))
+    spool_error = text(hb, "spool", "error", limit=200)
+    if spool_error:
+        # Sent straight past a spool that could not keep it: the box is up, its card is not.
+        full = isinstance(hb.get("spool"), dict) and hb["spool"].get("disk_full") is True
+        out.append(Warning("bad", "w_box_disk_full" if full else "w_spool_error", detail=spool_error))
     dropped = number(hb, "spool", "dropped")
     if dropped:
         out.append(Warning("bad", "w_dropped", {"n": int(dropped)}))
     sent_at = number(hb, "sent_at")
-    if sent_at is not None and received_at is not None and abs(received_at - sent_at) > CLOCK_SKEW_S:
+    if sent_at is not None and received_at is not None and sent_at - received_at > CLOCK_AHEAD_S:
+        # Its times are not trusted past their arrival (heartbeats.arrival_order), but he should know.
+        out.append(Warning("bad", "w_clock_ahead", {"seconds": sent_at - received_at}))
+    elif sent_at is not None and received_at is not None and abs(received_at - sent_at) > CLOCK_SKEW_S:
         # A spooled heartbeat is old on purpose; only the newest one tells the clock's error.
         out.append(Warning("note", "w_clock", {"seconds": abs(received_at - sent_at)}))
     if hb.get("going_down") is True:
@@ -95,7 +105,7 @@ def warnings_for(hb: dict[str, Any], received_at: float | None, *, rejected_at: 
 
 def _refused(refused: Any) -> Warning:
     if not isinstance(refused, dict):
-        return Warning("bad", "w_refused", detail=str(refused)[:300])
+        return Warning("bad", "w_refused", detail=clean(refused, 300))
     status = number(refused, "status")
     message = text(refused, "message", limit=300)
     key = "w_refused_token" if status in (401, 403) else "w_refused"

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from piclient.server import commands as command_queue
+from piclient.server.boxtext import clean
 from piclient.server.devices import Device, note_rejected
 from piclient.server.http import ApiError
 from piclient.server.schema import devices, heartbeats
@@ -42,7 +43,7 @@ def text(data: Any, *path: str, limit: int = 200) -> str | None:
         if not isinstance(data, dict):
             return None
         data = data.get(key)
-    return data[:limit] if isinstance(data, str) else None
+    return clean(data, limit) if isinstance(data, str) else None
 
 
 @dataclass
@@ -124,16 +125,16 @@ def store_many(conn: sa.Connection, items: list[Incoming]) -> list[Outcome]:
         stored_keys.discard(key)  # a second copy in this batch is a duplicate
         outcomes[index].stored = stored
         s = state.setdefault(row.id, {"b_id": row.id, "b_last_seen": row.last_seen, "b_online_since":
-                                      row.online_since, "sent_at": row.last_sent_at, "streak": row.tv_bad_streak,
+                                      row.online_since, "sent_at": _stored_order(row), "streak": row.tv_bad_streak,
                                       "heartbeat": None})
         if s["b_last_seen"] is None or item.now - s["b_last_seen"] > item.offline_after:
             s["b_online_since"] = item.now
         s["b_last_seen"], s["b_last_ip"] = item.now, item.ip[:64]
-        sent_at = number(item.payload, "sent_at")
+        order_at = arrival_order(number(item.payload, "sent_at"), item.now)
         # A spooled heartbeat from hours ago arrives after newer ones: it joins the history but must not
         # replace the current state or reset the TV-failure count.
-        if stored and (s["sent_at"] is None or sent_at is None or sent_at >= s["sent_at"]):
-            s["sent_at"], s["heartbeat"] = sent_at, item.raw
+        if stored and (s["sent_at"] is None or order_at >= s["sent_at"]):
+            s["sent_at"], s["heartbeat"] = order_at, item.raw
             s["streak"] = s["streak"] + 1 if text(item.payload, "tv", "state") in TV_FAILING else 0
     plain = [{k: v for k, v in s.items() if k.startswith("b_")} for s in state.values() if s["heartbeat"] is None]
     newest = [{**{k: v for k, v in s.items() if k.startswith("b_")}, "b_last_heartbeat": s["heartbeat"],
@@ -159,6 +160,23 @@ def store_many(conn: sa.Connection, items: list[Incoming]) -> list[Outcome]:
             outcome.commands = pending.get(row.id, [])
         outcome.live_until = row.live_until if row.live_until and row.live_until > item.now else None
     return outcomes
+
+
+def arrival_order(box_time: float | None, received_at: float) -> float:
+    """Where a box's record sits among its others: the box's own time, never later than its arrival.
+
+    A Pi has no battery clock, so its time can be anything, the year 2100 included. Only the server's
+    receive time is trusted as an upper bound; the box's time still tells a spooled record from hours
+    ago (far behind) from the box's state now.
+    """
+    return received_at if box_time is None else min(box_time, received_at)
+
+
+def _stored_order(row: sa.Row) -> float | None:
+    # Rows stored before times were bounded may hold a box time far ahead: bound them the same way.
+    if row.last_sent_at is None:
+        return None
+    return arrival_order(row.last_sent_at, row.last_seen if row.last_seen is not None else row.last_sent_at)
 
 
 def _history_row(device_id: int, record_id: str, item: Incoming) -> dict[str, Any]:

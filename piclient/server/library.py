@@ -1,7 +1,9 @@
 """The maintainer's library as devices see it: catalog.json with an ETag, and files under /library/.
 
-Paths are checked by their text, not by resolving them: a request can never climb out with '..',
-but the maintainer may still link media in from another disk on purpose.
+Paths are checked by their text first: a request can never climb out with '..', but the maintainer
+may still link media in from another disk on purpose. What a path resolves to is checked too, for one
+place only: the server's data directory (the database with the password hash, every box's state)
+is never served, whatever link leads there.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ CATALOG = "catalog.json"
 
 
 class Library:
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, private: Path | None = None) -> None:
         self.root = None if root is None else Path(root).absolute()
+        self.private = None if private is None else Path(private).resolve()
         self._lock = threading.Lock()
         self._cached: tuple[tuple[int, int], bytes, str] | None = None
 
@@ -48,8 +51,10 @@ class Library:
             return None
         path = self.root.joinpath(*relative.split("/"))
         try:
+            if self.private is not None and path.resolve().is_relative_to(self.private):
+                return None
             return path if path.is_file() else None
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop
             return None
 
 
@@ -67,3 +72,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
     return "*" in candidates or etag in candidates
+
+
+def overlap(library: Path, data: Path) -> bool:
+    """True when one directory is, or lies inside, the other (both already resolved)."""
+    return library == data or library.is_relative_to(data) or data.is_relative_to(library)

@@ -7,6 +7,8 @@ that the next chunk overwrites, and two replicas racing on one upload cannot bot
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import uuid
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from piclient.server.schema import log_uploads
+from piclient.server.schema import commands, log_uploads
 
 CHUNK_MAX = 256 * 1024
 UPLOAD_MAX = 64 * 1024 * 1024
@@ -36,26 +38,76 @@ def get(conn: sa.Connection, device_id: int, upload_id: str) -> Upload | None:
     return None if row is None else Upload(row.file_name, row.received, row.done)
 
 
+class NotAsked(Exception):
+    """A new upload from a box that has no upload_logs command pending: nobody asked for these bytes."""
+
+
 def create(conn: sa.Connection, device_id: int, upload_id: str, now: float) -> Upload:
-    """The upload, made if new. Its file name is ours: the device id and a fresh UUID."""
+    """The upload, made if new. Its file name is ours: the device id and a fresh UUID.
+
+    A new upload needs an upload_logs command still waiting for its result; the box's quota
+    (quota.py) bounds what one command can bring.
+    """
     found = get(conn, device_id, upload_id)
     if found is not None:
         return found
+    asked = conn.execute(sa.select(commands.c.id).where(
+        commands.c.device_id == device_id, commands.c.type == "upload_logs", commands.c.status == "pending",
+        commands.c.expires_at > now).limit(1)).first()
+    if asked is None:
+        raise NotAsked("no upload_logs command is waiting for this box's logs")
     file_name = f"{int(device_id)}/{uuid.uuid4().hex}.log"
     conn.execute(log_uploads.insert().values(device_id=device_id, upload_id=upload_id, file_name=file_name,
                                              received=0, created_at=now, updated_at=now, done=False))
     return Upload(file_name, 0, False)
 
 
+class DiskFull(OSError):
+    """The chunk is not all on disk (no space, a quota, a file size limit); nothing may acknowledge it."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 def write_chunk(root: Path, file_name: str, offset: int, data: bytes) -> None:
+    """Every byte of ``data`` at ``offset``, on disk (fsynced), or DiskFull / OSError.
+
+    pwrite may write less than asked (a nearly full disk, RLIMIT_FSIZE) and only the next call says
+    why; acknowledging the chunk after a short write once told a box 262,144 bytes were safe when
+    106,496 were.
+    """
     path = root / file_name
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
-        os.pwrite(fd, data, offset)
-        os.fsync(fd)
+        view = memoryview(data)
+        written = 0
+        while written < len(data):  # bounded: each pass writes at least one byte or raises
+            try:
+                count = os.pwrite(fd, view[written:], offset + written)
+            except OSError as exc:
+                if exc.errno in _FULL:
+                    _give_back(fd, offset)
+                    raise DiskFull(exc.errno, f"wrote {written} of {len(data)} bytes: {exc.strerror}") from None
+                raise
+            if count <= 0:
+                _give_back(fd, offset)
+                raise DiskFull(errno.ENOSPC, f"wrote {written} of {len(data)} bytes: the disk took no more")
+            written += count
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno in _FULL:
+                raise DiskFull(exc.errno, f"fsync: {exc.strerror}") from None
+            raise
     finally:
         os.close(fd)
+
+
+def _give_back(fd: int, offset: int) -> None:
+    # The part of the chunk that did land is never acknowledged; free its space for the rest of the server.
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, offset)
 
 
 def advance(conn: sa.Connection, device_id: int, upload_id: str, offset: int, size: int, now: float) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from piclient.protocol import NowPlaying, parse_or_none
+from piclient.server.boxtext import clean, clean_block
 from piclient.server.i18n import duration
 
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English", "ja": "日本語", "zh": "中文", "de": "Deutsch", "fr": "Français"}
@@ -23,8 +24,8 @@ def clock(seconds: float | None) -> str | None:
 
 
 def pick(names: dict[str, str], lang: str) -> str:
-    """The name in the viewer's language, else Korean, else any."""
-    return names.get(lang) or names.get("ko") or next(iter(names.values()), "")
+    """The name in the viewer's language, else Korean, else any; box text, so cleaned of controls."""
+    return clean(names.get(lang) or names.get("ko") or next(iter(names.values()), ""))
 
 
 def view(heartbeat: dict[str, Any], t: Any, lang: str) -> dict[str, Any] | None:
@@ -40,7 +41,7 @@ def view(heartbeat: dict[str, Any], t: Any, lang: str) -> dict[str, Any] | None:
     np = parse_or_none(NowPlaying, raw, "a heartbeat's now_playing")
     if np is None:
         return {"unreadable": True, "summary": t("np_unreadable")}
-    title = pick(np.title, lang) or np.title_id
+    title = pick(np.title, lang) or clean(np.title_id)
     episode = None
     if np.episode is not None:
         episode = t("np_episode", season=np.season if np.season is not None else 1, episode=np.episode)
@@ -63,7 +64,7 @@ def view(heartbeat: dict[str, Any], t: Any, lang: str) -> dict[str, Any] | None:
     subtitle = None
     if np.subtitle is not None:
         code = np.subtitle.lang or ""
-        subtitle = LANGUAGE_NAMES.get(code.split("-")[0].lower(), code) or np.subtitle.title or "?"
+        subtitle = clean(LANGUAGE_NAMES.get(code.split("-")[0].lower(), code) or np.subtitle.title or "?", 40)
     sent_at = heartbeat.get("sent_at")
     # Both times come from the box's clock, so their difference holds even when that clock is wrong.
     playing_for = None
@@ -74,11 +75,11 @@ def view(heartbeat: dict[str, Any], t: Any, lang: str) -> dict[str, Any] | None:
     if state != "playing":
         summary += f" ({t('np_' + state)})"
     return {
-        "unreadable": False, "summary": summary, "id": np.id, "title": title, "episode": episode,
+        "unreadable": False, "summary": summary, "id": clean(np.id), "title": title, "episode": episode,
         "state": state, "state_text": t("np_" + state), "position": clock(np.position),
         "duration": clock(np.duration), "fraction": fraction,
         "percent": None if fraction is None else round(100 * fraction, 1),
-        "rendition": rendition, "subtitle": subtitle, "sub_text": np.sub_text.strip() or None,
+        "rendition": rendition, "subtitle": subtitle, "sub_text": clean_block(np.sub_text.strip(), 500) or None,
         "sub_delay": (f"{np.sub_delay:+.1f} s" if abs(np.sub_delay) >= 0.05 else None),
-        "playing_for": playing_for, "error": np.error,
+        "playing_for": playing_for, "error": clean(np.error, 500) if np.error else None,
     }

@@ -31,7 +31,7 @@ from starlette.routing import Route
 from piclient.server import commands as cq
 from piclient.server.context import Server, server_of
 from piclient.server.dashboard import api_viewer, device_json
-from piclient.server.http import ApiError
+from piclient.server.http import ApiError, bounded_id
 from piclient.server.schema import commands, devices
 from piclient.server.schema import screenshots as shots_table
 
@@ -67,7 +67,7 @@ def go_live(conn: sa.Connection, srv: Server, device_id: int, now: float, fresh_
 async def device_events(request: Request) -> Response:
     viewer = await api_viewer(request)
     srv = server_of(request)
-    device_id = request.path_params["device_id"]
+    device_id = bounded_id(request.path_params["device_id"], "device id")
     if not await srv.db.write(go_live, srv, device_id, time.time(), True):
         raise ApiError(404, "no such device")
     srv.wakeups.wake(device_id)  # a box in live mode long-polls: it takes the picture now

@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from piclient.server.db import upsert
 from piclient.server.schema import settings
+from piclient.server.sessions import delete_all as delete_all_sessions
 
 KEY = "password_hash"
 MIN_LENGTH = 8
@@ -22,6 +23,8 @@ def set_password(conn: sa.Connection, password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise PasswordError(f"the password needs at least {MIN_LENGTH} characters")
     upsert(conn, settings, {"key": KEY, "value": _hasher.hash(password)}, ["key"], ["value"])
+    # In the same transaction: no session made with the old password outlives it.
+    delete_all_sessions(conn)
 
 
 def stored_hash(conn: sa.Connection) -> str | None:

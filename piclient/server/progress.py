@@ -50,13 +50,20 @@ def validate(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def merge(conn: sa.Connection, device_id: int, rows: list[dict[str, Any]]) -> int:
-    """Upsert rows where newer; returns how many changed what the server holds."""
+def merge(conn: sa.Connection, device_id: int, rows: list[dict[str, Any]], now: float) -> int:
+    """Upsert rows where newer; returns how many changed what the server holds.
+
+    The box's clock may be anything (a Pi has no clock battery): a time past ``now``, the moment the
+    server received it, is taken as ``now``. Otherwise one item stamped in the year 2100 would freeze
+    her position on the server for good. A row stored before this rule with such a time gives way too.
+    """
     changed = 0
     for row in rows:
-        changed += upsert(conn, progress, {"device_id": device_id, **row}, ["device_id", "item_id"],
+        bounded = {**row, "updated_at": min(row["updated_at"], now)}
+        changed += upsert(conn, progress, {"device_id": device_id, **bounded}, ["device_id", "item_id"],
                           ["position", "duration", "watched", "updated_at"],
-                          where=lambda excluded: progress.c.updated_at < excluded.updated_at)
+                          where=lambda excluded: sa.or_(progress.c.updated_at < excluded.updated_at,
+                                                        progress.c.updated_at > now))
     return changed
 
 

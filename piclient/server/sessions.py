@@ -33,3 +33,8 @@ def csrf_for(conn: sa.Connection, token: str, now: float) -> str | None:
 
 def delete(conn: sa.Connection, token: str) -> None:
     conn.execute(sessions.delete().where(sessions.c.token_hash == hash_token(token)))
+
+
+def delete_all(conn: sa.Connection) -> int:
+    """End every session (a password change, "log out everywhere"): a lost phone keeps no remote."""
+    return conn.execute(sessions.delete()).rowcount

@@ -7,6 +7,7 @@ from pathlib import Path
 
 # The SMTP password comes from the environment: a command-line flag would show in `ps` to every user.
 SMTP_PASSWORD_ENV = "PICLIENT_SMTP_PASSWORD"
+METRICS_TOKEN_ENV = "PICLIENT_METRICS_TOKEN"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -44,7 +45,8 @@ class Settings:
     live_seconds: float = 180.0  # how long one dashboard ping keeps a box in live mode
     live_poll_seconds: float = 1.0
     live_screenshot_seconds: float = 3.0
-    metrics_token: str | None = None
+    metrics_token: str | None = field(default=None, repr=False)  # None: /metrics on loopback only
+    box_quota_bytes: int = 512 * 1024 * 1024  # each box's screenshots and logs together (quota.py)
 
     @property
     def offline_after(self) -> float:

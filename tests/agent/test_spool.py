@@ -117,3 +117,23 @@ def test_the_spool_is_sqlite_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     assert s._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_the_spool_and_the_viewers_state_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from piclient.state import StateStore
+
+    old = tmp_path / "old.db"
+    sqlite3.connect(old).execute("CREATE TABLE x (y)").connection.close()
+    os.chmod(old, 0o644)  # as earlier versions left it
+    s = Spool(old, 10_000_000, 3600, clock=Clock())
+    s.put("a", "heartbeat", "POST", "/api/v1/heartbeat", BODY)
+    state = StateStore(tmp_path / "state.db")
+    state.save_progress("spring-day", 754, 5400)
+    files = [p for p in tmp_path.iterdir() if p.name.startswith(("old.db", "state.db"))]
+    assert {p.name for p in files} >= {"old.db", "old.db-wal", "state.db", "state.db-wal"}
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: "0o600" for p in files}
+    s.close()
+    state.close()

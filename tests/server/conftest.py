@@ -31,10 +31,16 @@ def database_url(request: pytest.FixtureRequest, backend: str) -> str | None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One server per test module and database; tests make their own devices, so they do not interfere."""
+    yield from server_for_module(request, tmp_path_factory)
+
+
+def server_for_module(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                      *extra: str) -> Iterator[RunningServer]:
+    """The body of a module-scoped server fixture parametrised by database, with ``extra`` flags."""
     url = database_url(request, request.param)
     data = tmp_path_factory.mktemp(f"server-{request.param}")
     library = make_library(data / "library")
-    running = start_server(data / "data", url, "--library", str(library))
+    running = start_server(data / "data", url, "--library", str(library), *extra)
     running.set_password()
     try:
         yield running

@@ -95,7 +95,18 @@ def migrated_database(url: str) -> Iterator[Database]:
         database.close()
 
 
-def start_server(data_dir: Path, database_url: str | None = None, *extra: str) -> RunningServer:
+def _limit_file_size(limit: int) -> None:
+    import resource
+    import signal
+
+    # A write past the limit then fails with EFBIG (after a short write) instead of killing the process,
+    # exactly as on a disk that is nearly full. An ignored signal stays ignored across exec.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def start_server(data_dir: Path, database_url: str | None = None, *extra: str,
+                 file_size_limit: int | None = None) -> RunningServer:
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url or default_url(data_dir)
     # Migrate before the server starts, so tests may add devices the moment it is up.
@@ -106,7 +117,9 @@ def start_server(data_dir: Path, database_url: str | None = None, *extra: str) -
             "--database", url, "--log-level", "warning", *extra]
     log_file = open(log_path, "w")  # noqa: SIM115 - handed to the child, closed below
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=None if file_size_limit is None else lambda: _limit_file_size(
+                                   file_size_limit))
     log_file.close()
     address = wait_until_listening(process, START_TIMEOUT_S)
     if address is not None:
@@ -116,8 +129,9 @@ def start_server(data_dir: Path, database_url: str | None = None, *extra: str) -
 
 
 @contextlib.contextmanager
-def running_server(tmp_path: Path, database_url: str | None = None, *extra: str) -> Iterator[RunningServer]:
-    server = start_server(tmp_path / "server-data", database_url, *extra)
+def running_server(tmp_path: Path, database_url: str | None = None, *extra: str,
+                   file_size_limit: int | None = None) -> Iterator[RunningServer]:
+    server = start_server(tmp_path / "server-data", database_url, *extra, file_size_limit=file_size_limit)
     try:
         yield server
     finally:

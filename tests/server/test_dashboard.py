@@ -190,7 +190,7 @@ def test_the_device_list_shows_state_screenshot_playing_and_warnings(server: Run
     card = page.split(f"<h2>{name}</h2>", 1)[1].split("</li>\n", 1)[0]
     assert 'class="badge online"' in card
     playing = card.split('data-field="now_playing">', 1)[1]
-    assert "<strong>봄날</strong>" in playing and ">paused<" in playing
+    assert "<strong><bdi>봄날</bdi></strong>" in playing and ">paused<" in playing
     assert '<span class="np-position">12:34</span> / <span class="np-duration">1:30:00</span>' in playing
     assert "Under-voltage now" in card and "CPU hot: 81 °C" in card and "TV app not responding" in card
     shot = re.search(r'<img class="thumb" src="(/screenshots/\d+\.jpg)"', page.split(f"<h2>{name}</h2>")[0]
@@ -224,10 +224,12 @@ def test_the_device_page_has_the_remote_charts_commands_and_logs(server: Running
                                               "mem_total": 100, "mem_available": 40},
                        device={"name": "Living room", "version": "0.1.0", "uptime_s": 3 * 86400},
                        tv={"state": "running", "screen": "home", "uptime_s": 2 * 3600})
-    requests.put(f"{server.url}/api/v1/logs/l1?offset=0", data=b"agent: hello from the box\n", headers=auth(token),
-                 timeout=10)
     session, csrf = login(server)
     did = device_id(server, name)
+    session.post(f"{server.url}/api/dash/devices/{did}/commands", json={"type": "upload_logs"},
+                 headers={"X-CSRF-Token": csrf}, timeout=10)
+    requests.put(f"{server.url}/api/v1/logs/l1?offset=0", data=b"agent: hello from the box\n", headers=auth(token),
+                 timeout=10)
     session.post(f"{server.url}/api/dash/devices/{did}/commands", json={"type": "key", "args": {"name": "left"}},
                  headers={"X-CSRF-Token": csrf}, timeout=10)
     page = session.get(f"{server.url}/devices/{did}", timeout=10).text
@@ -306,7 +308,7 @@ def test_old_problems_age_out_and_each_warning_keeps_the_boxs_own_words_one_tap_
     assert "an hour ago" not in warnings["w_errors"]["detail"]
     assert warnings["w_refused_token"]["detail"] == "HTTP 401: unknown device token"
     assert "{'" not in page and "{&#39;" not in page  # no Python reprs
-    assert "<details><summary>The TV app noted 1 problem(s)" in page
+    assert "<details><summary><bdi>The TV app noted 1 problem(s)" in page
     assert data["device"]["screen"] == "Playing"
     # Once the last one is old too, the warning is gone.
     send_heartbeat(server, token, sent_at=now + 900, tv={"state": "running", "screen": "home", "errors": errors})

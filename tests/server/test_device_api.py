@@ -300,7 +300,8 @@ def test_a_screenshot_record_id_cannot_name_a_path(server: RunningServer) -> Non
 
 
 def test_a_log_upload_resumes_from_what_the_server_holds(server: RunningServer) -> None:
-    _, token = server.add_device()
+    name, token = server.add_device()
+    queue(server, name, "upload_logs")
     url = f"{server.url}/api/v1/logs/up-1"
     assert requests.put(f"{url}?offset=0", data=b"hello ", headers=auth(token), timeout=10).json() == {"received": 6}
     # The reply to a retried chunk was lost: the server says where to resume.
@@ -321,8 +322,9 @@ def test_a_log_chunk_over_256_kib_is_a_413(server: RunningServer) -> None:
 
 
 def test_log_uploads_of_one_device_are_invisible_to_another(server: RunningServer) -> None:
-    _, token_a = server.add_device()
+    name_a, token_a = server.add_device()
     _, token_b = server.add_device()
+    queue(server, name_a, "upload_logs")
     url = f"{server.url}/api/v1/logs/shared-name"
     requests.put(f"{url}?offset=0", data=b"secret", headers=auth(token_a), timeout=10)
     assert requests.get(url, headers=auth(token_b), timeout=10).json()["received"] == 0
@@ -391,7 +393,7 @@ def test_a_late_spooled_heartbeat_joins_the_history_without_replacing_the_curren
     send_heartbeat(server, token, sent_at=1000.0, tv={"state": "crashed", "screen": "player"})
     session, _ = login(server)
     device = session.get(f"{server.url}/api/dash/devices/{device_id_of(server, name)}", timeout=10).json()["device"]
-    assert (device["screen"], device["tv_state"]) == ("home", "running")
+    assert (device["screen"], device["tv_state"]) == ("Home (posters)", "running")
 
 
 def test_a_going_down_heartbeat_gets_no_commands(server: RunningServer) -> None:

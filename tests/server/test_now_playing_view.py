@@ -32,14 +32,14 @@ def test_the_device_page_shows_everything_the_player_reports(server: RunningServ
     assert send_heartbeat(server, token, sent_at=time.time(),
                           tv={"state": "running", "screen": "player", "now_playing": episode()}).status_code == 200
     shown = page_of(server, name)
-    assert "<strong>우리 동네</strong>" in shown
-    assert '<span class="np-episode">S1 E2 · 봄이 와요</span>' in shown
+    assert "<strong><bdi>우리 동네</bdi></strong>" in shown
+    assert '<span class="np-episode"><bdi>S1 E2 · 봄이 와요</bdi></span>' in shown
     assert '<span class="np-state np-state-buffering">buffering</span>' in shown
     assert '<progress class="np-bar" max="100" value="25.0">' in shown
     assert '<span class="np-position">12:34</span> / <span class="np-duration">50:16</span>' in shown
     assert '<span class="np-rendition">720p · 2.5 Mbit/s</span>' in shown
-    assert '<span class="np-subtitle">Subtitles: 한국어</span>' in shown
-    assert '<span class="np-sub-text">해가 떠요</span>' in shown
+    assert '<span class="np-subtitle">Subtitles: <bdi>한국어</bdi></span>' in shown
+    assert '<bdi class="np-sub-text">해가 떠요</bdi>' in shown
     assert '<span class="np-sub-delay">subtitle delay +0.3 s</span>' in shown
     assert '<span class="np-since">started 12\u00a0min ago</span>' in shown  # a no-break space: one line
 
@@ -48,7 +48,7 @@ def test_in_korean_the_episode_and_state_read_naturally(server: RunningServer) -
     name, token = server.add_device("Korean box")
     send_heartbeat(server, token, tv={"state": "running", "now_playing": episode(buffering=False, paused=True)})
     shown = page_of(server, name, "ko")
-    assert "시즌 1 2화 · 봄이 와요" in shown and ">일시정지<" in shown and "자막: 한국어" in shown
+    assert "시즌 1 2화 · 봄이 와요" in shown and ">일시정지<" in shown and "자막: <bdi>한국어</bdi>" in shown
 
 
 def test_no_subtitle_delay_is_left_out_and_no_subtitle_track_is_said(server: RunningServer) -> None:
@@ -56,7 +56,7 @@ def test_no_subtitle_delay_is_left_out_and_no_subtitle_track_is_said(server: Run
     film = now_playing("sunrise", "해돋이", position=5.0, duration=12.0, sub_delay=0.0, sub_text="")
     send_heartbeat(server, token, tv={"state": "running", "now_playing": film})
     shown = page_of(server, name)
-    assert "<strong>해돋이</strong>" in shown and "np-episode" not in shown
+    assert "<strong><bdi>해돋이</bdi></strong>" in shown and "np-episode" not in shown
     assert '<span class="np-subtitle">no subtitles</span>' in shown
     assert "np-sub-delay" not in shown and "np-sub-text" not in shown
     assert '<span class="np-state np-state-starting">starting</span>' in shown
@@ -86,4 +86,4 @@ def test_the_pages_json_carries_the_partial_the_script_swaps_in(server: RunningS
     session, _ = login(server)
     device = session.get(f"{server.url}/api/dash/devices/{device_id(server, name)}", timeout=10).json()["device"]
     assert device["np"]["title"] == "우리 동네" and device["np"]["sub_text"] == "해가 떠요"
-    assert '<span class="np-sub-text">해가 떠요</span>' in device["now_playing_html"]
+    assert '<bdi class="np-sub-text">해가 떠요</bdi>' in device["now_playing_html"]

@@ -41,11 +41,27 @@ def test_an_address_waits_after_five_failures_until_the_window_passes(db: Databa
     assert db.read_sync(limiter.retry_after, "1.2.3.4", 1301) == 0
 
 
-def test_failures_from_many_addresses_trip_the_overall_limit(db: Database) -> None:
-    limiter = LoginLimiter(per_ip=5, overall=30, window_s=300)
+def test_failures_from_many_addresses_delay_the_next_attempts_instead_of_refusing_them(db: Database) -> None:
+    limiter = LoginLimiter(per_ip=5, overall=30, window_s=300, delay_s=3)
     for n in range(30):
-        assert db.write_sync(limiter.admit, f"10.0.0.{n}", 1000).retry_after == 0
-    assert db.write_sync(limiter.admit, "192.0.2.1", 1001).retry_after == 299
+        admitted = db.write_sync(limiter.admit, f"10.0.0.{n}", 1000)
+        assert admitted.retry_after == 0 and admitted.delay == 0
+    told = db.write_sync(limiter.admit, "192.0.2.1", 1001)
+    assert told.retry_after == 0 and told.delay == 3 and told.attempt_id is None
+    assert rows(db) == 30  # not counted until it has waited
+    after_waiting = db.write_sync(lambda conn: limiter.admit(conn, "192.0.2.1", 1004, waited=True))
+    assert after_waiting.retry_after == 0 and after_waiting.delay == 0 and after_waiting.attempt_id is not None
+    # A browser that logged in before does not wait at all.
+    known = db.write_sync(lambda conn: limiter.admit(conn, "192.0.2.2", 1004, known=True))
+    assert known.delay == 0 and known.attempt_id is not None
+
+
+def test_a_known_browser_still_meets_the_per_address_limit(db: Database) -> None:
+    limiter = LoginLimiter(per_ip=2, overall=30, window_s=300)
+    for _ in range(2):
+        db.write_sync(lambda conn: limiter.admit(conn, "198.51.100.1", 1000, known=True))
+    refused = db.write_sync(lambda conn: limiter.admit(conn, "198.51.100.1", 1001, known=True))
+    assert refused.retry_after == 299
 
 
 def test_a_success_clears_only_its_own_address(db: Database) -> None:
@@ -60,7 +76,7 @@ def test_a_success_clears_only_its_own_address(db: Database) -> None:
     assert rows(db) == 3
     db.write_sync(limiter.admit, "c", 1001)
     db.write_sync(limiter.admit, "d", 1001)
-    assert db.read_sync(limiter.retry_after, "a", 1002) > 0
+    assert db.write_sync(limiter.admit, "a", 1002).delay > 0
 
 
 def test_the_table_stays_bounded_under_a_flood_of_addresses(db: Database) -> None:

@@ -43,7 +43,9 @@
       return;
     }
     const details = el("details");
-    details.append(el("summary", "", text), el("pre", "raw", detail));
+    const summary = el("summary");
+    summary.append(text);  // a string or a node (box text comes wrapped in <bdi>)
+    details.append(summary, el("pre", "raw", detail));
     parent.append(details);
   }
 
@@ -51,8 +53,9 @@
     if (!list) return;
     list.replaceChildren(...warnings.map((w) => {
       const li = el("li", w.level);
-      if (withDetails) withDetail(li, w.text, w.detail);
-      else li.textContent = w.text;
+      // Box text sits in <bdi>: a right-to-left or mirrored title cannot reorder the words around it.
+      if (withDetails) withDetail(li, el("bdi", "", w.text), w.detail);
+      else li.append(el("bdi", "", w.text));
       return li;
     }));
   }
@@ -115,7 +118,7 @@
     function commandRow(c) {
       const li = el("li", `cmd-${c.status}`);
       li.dataset.commandId = c.id;
-      li.append(el("span", "what", c.what), " ", el("span", "state", c.status_text), " ", el("span", "muted", c.when));
+      li.append(el("bdi", "what", c.what), " ", el("span", "state", c.status_text), " ", el("span", "muted", c.when));
       if (c.outcome) li.append(el("div", "outcome", c.outcome));
       if (c.detail) {
         const details = el("details");

@@ -1,0 +1,143 @@
+"""Per-box limits: image decoding, log uploads nobody asked for, each box's disk quota, a disk that fills up."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from tests.server.conftest import server_for_module
+from tests.server.helpers import (
+    RunningServer,
+    auth,
+    jpeg,
+    login,
+    running_server,
+    send_heartbeat,
+    upload_screenshot,
+)
+from tests.server.test_device_api import device_id_of, queue
+
+CHUNK = 256 * 1024
+
+
+def noise_jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.effect_noise((width, height), 60).convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def put_chunk(server: RunningServer, token: str, upload: str, offset: int, data: bytes) -> requests.Response:
+    return requests.put(f"{server.url}/api/v1/logs/{upload}?offset={offset}", data=data, headers=auth(token),
+                        timeout=30)
+
+
+# --- decoding -------------------------------------------------------------------------------------
+
+
+def test_a_screenshot_claiming_4000_by_4000_is_refused_before_it_is_decoded(server: RunningServer) -> None:
+    _, token = server.add_device()
+    whole = noise_jpeg(4000, 4000)
+    for body in (whole[:200_000], whole[:200_000] + b"\xff\xd9"):  # truncated, and truncated with an end marker
+        reply = upload_screenshot(server, token, body)
+        assert reply.status_code == 400
+        assert "too many pixels" in reply.json()["error"]
+
+
+def test_a_screenshot_cut_short_is_refused(server: RunningServer) -> None:
+    _, token = server.add_device()
+    whole = noise_jpeg(1280, 720)
+    reply = upload_screenshot(server, token, whole[: len(whole) // 2])
+    assert reply.status_code == 400
+    assert "not a readable image" in reply.json()["error"]
+
+
+def test_a_full_hd_screenshot_is_still_welcome(server: RunningServer) -> None:
+    _, token = server.add_device()
+    assert upload_screenshot(server, token, jpeg(1920, 1080)).status_code == 200
+
+
+# --- log uploads ----------------------------------------------------------------------------------
+
+
+def test_logs_nobody_asked_for_are_refused(server: RunningServer) -> None:
+    name, token = server.add_device()
+    reply = put_chunk(server, token, "unasked", 0, b"x" * 1000)
+    assert reply.status_code == 400
+    assert "upload_logs" in reply.json()["error"]
+    queue(server, name, "upload_logs")
+    assert put_chunk(server, token, "asked", 0, b"x" * 1000).json() == {"received": 1000}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def small_quota(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    yield from server_for_module(request, tmp_path_factory, "--box-quota-mb", "1")
+
+
+def test_log_bytes_past_the_box_quota_are_a_507_and_not_acknowledged(small_quota: RunningServer) -> None:
+    name, token = small_quota.add_device()
+    queue(small_quota, name, "upload_logs")
+    for offset in range(0, 4 * CHUNK, CHUNK):
+        assert put_chunk(small_quota, token, "big", offset, b"x" * CHUNK).status_code == 200
+    over = put_chunk(small_quota, token, "big", 4 * CHUNK, b"x")
+    assert over.status_code == 507
+    assert over.json()["received"] == 4 * CHUNK and "1 MiB" in over.json()["error"]
+    # Another box's share is its own.
+    other, other_token = small_quota.add_device()
+    queue(small_quota, other, "upload_logs")
+    assert put_chunk(small_quota, other_token, "big", 0, b"x" * CHUNK).status_code == 200
+
+
+def test_screenshots_past_the_box_quota_drop_the_box_s_oldest(small_quota: RunningServer) -> None:
+    name, token = small_quota.add_device()
+    picture = noise_jpeg(960, 540)
+    for _ in range(12):
+        assert upload_screenshot(small_quota, token, picture).status_code == 200
+    device_id = device_id_of(small_quota, name)
+    from piclient.server.quota import used
+
+    assert small_quota.db.read_sync(used, device_id) <= 1024 * 1024
+    kept = sorted((small_quota.data_dir / "screenshots" / str(device_id)).iterdir())
+    assert 1 <= len(kept) < 12
+    session, _ = login(small_quota)
+    newest = session.get(f"{small_quota.url}/api/dash/devices/{device_id}", timeout=10).json()["device"]["screenshot"]
+    assert session.get(small_quota.url + newest["url"], timeout=10).status_code == 200
+
+
+# --- a disk that fills up -------------------------------------------------------------------------
+
+
+def test_a_chunk_the_disk_cannot_hold_is_a_507_and_never_acknowledged(tmp_path: Path) -> None:
+    # A real short write: the server may not grow any file past 1,000,000 bytes (RLIMIT_FSIZE), so the
+    # fourth 256 KiB chunk lands only partly, and the next pwrite fails with EFBIG.
+    with running_server(tmp_path, None, file_size_limit=1_000_000) as server:
+        server.set_password()
+        name, token = server.add_device()
+        queue(server, name, "upload_logs")
+        upload = uuid.uuid4().hex
+        for offset in range(0, 3 * CHUNK, CHUNK):
+            assert put_chunk(server, token, upload, offset, b"y" * CHUNK).json() == {"received": offset + CHUNK}
+        short = put_chunk(server, token, upload, 3 * CHUNK, b"z" * CHUNK)
+        assert short.status_code == 507, short.text
+        assert short.json() == {"received": 3 * CHUNK, "error": "the server's disk is full"}
+        held = requests.get(f"{server.url}/api/v1/logs/{upload}", headers=auth(token), timeout=10).json()
+        assert held["received"] == 3 * CHUNK
+        files = list((server.data_dir / "logs").rglob("*.log"))
+        assert [f.stat().st_size for f in files] == [3 * CHUNK]  # the partial chunk was given back
+
+
+def test_a_heartbeat_sent_past_a_full_spool_says_the_box_s_disk_is_full(server: RunningServer) -> None:
+    name, token = server.add_device()
+    spool = {"pending": 3, "dropped": 0, "error": "OperationalError: database or disk is full", "disk_full": True}
+    assert send_heartbeat(server, token, spool=spool).status_code == 200
+    session, _ = login(server)
+    mine = next(d for d in session.get(f"{server.url}/api/dash/devices", timeout=10,
+                                       headers={"Accept-Language": "en"}).json()["devices"] if d["name"] == name)
+    assert mine["status"] == "online"
+    assert any(w["key"] == "w_box_disk_full" and w["text"].startswith("The box's disk is full")
+               for w in mine["warnings"]), mine["warnings"]
