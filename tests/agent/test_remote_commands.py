@@ -51,7 +51,8 @@ def test_keys_messages_and_screenshots_from_the_server_reach_the_tv(
     assert status["overlay"]["message"] == text
     taken = result(server, shot)
     assert taken["ok"] is True
-    picture = server.state.screenshots[taken["result"]["id"]]
+    # The result goes straight to the server; the picture follows through the spool.
+    picture = server.wait_for(lambda: server.state.screenshots.get(taken["result"]["id"]), 15, "the picture itself")
     assert picture["reason"] == "demand"
     assert Image.open(io.BytesIO(picture["data"])).size == (960, 540)
 
