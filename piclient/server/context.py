@@ -22,6 +22,8 @@ from piclient.server.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
+LIBRARY_PAGES = 0  # the one key of ``Server.library_wakeups``: every open library page
+
 
 @dataclass
 class Server:
@@ -33,6 +35,7 @@ class Server:
     monitor: AlertMonitor
     wakeups: Wakeups = field(default_factory=Wakeups)  # the boxes' long-polls, woken by a queued command
     page_wakeups: Wakeups = field(default_factory=Wakeups)  # open dashboard pages, woken by news of their box
+    library_wakeups: Wakeups = field(default_factory=Wakeups)  # open library pages, woken by an upload's bytes
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     # Requests with a token that matches no device: the dashboard shows them as a warning.
     unknown_tokens: collections.deque[tuple[float, str]] = field(
