@@ -71,12 +71,17 @@ def test_the_stream_and_its_polling_fallback_are_for_the_maintainer_only(server:
         assert reply.status_code == 401 and reply.json()["error"] == "log in first"
 
 
-def _open_library(page: Any, server: RunningServer) -> None:
+def _open_library_with_a_job(page: Any, server: RunningServer, film: str, stage: str,
+                             fraction: float) -> tuple[int, Any]:
+    """A job at ``stage`` and ``fraction``, and the library page open on it: (job id, its row)."""
+    job_id = _running_job(server, film)
+    _report(server, job_id, stage, fraction)
     page.goto(server.url + "/titles")
     page.fill("#password", PASSWORD)
     page.click("#login-button")
     page.wait_for_url("**/titles")
     page.evaluate("window.sameLoad = true")  # gone if the page reloads
+    return job_id, page.locator(f'#jobs-live [data-job="{job_id}"]')
 
 
 @needs_chromium
@@ -87,10 +92,7 @@ def test_the_open_page_shows_a_jobs_stage_and_percent_as_they_change(server: Run
     page = phone_page
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url.removeprefix(server.url)))
-    job_id = _running_job(server, "Winter.Sonata.S01E02.mkv")
-    _report(server, job_id, "transcode", 0.1)
-    _open_library(page, server)
-    row = page.locator(f'#jobs-live [data-job="{job_id}"]')
+    job_id, row = _open_library_with_a_job(page, server, "Winter.Sonata.S01E02.mkv", "transcode", 0.1)
     expect(row).to_contain_text("transcode 10 %")
     _report(server, job_id, "transcode", 0.45)
     expect(row).to_contain_text("transcode 45 %")
@@ -112,10 +114,7 @@ def test_without_event_streams_the_page_polls_for_its_jobs(server: RunningServer
 
     page = phone_page
     page.add_init_script("delete window.EventSource")
-    job_id = _running_job(server, "Old.Browser.mkv")
-    _report(server, job_id, "transcode", 0.2)
-    _open_library(page, server)
-    row = page.locator(f'#jobs-live [data-job="{job_id}"]')
+    job_id, row = _open_library_with_a_job(page, server, "Old.Browser.mkv", "transcode", 0.2)
     expect(row).to_contain_text("transcode 20 %")
     _report(server, job_id, "transcode", 0.7)
     expect(row).to_contain_text("transcode 70 %", timeout=30_000)
@@ -127,10 +126,8 @@ def test_a_finished_job_reloads_the_page_to_show_its_title(server: RunningServer
     from playwright.sync_api import expect
 
     page = phone_page
-    job_id = _running_job(server, "Spring.Day.2001.mkv")
-    _report(server, job_id, "verify", 0.95)
-    _open_library(page, server)
-    expect(page.locator(f'#jobs-live [data-job="{job_id}"]')).to_contain_text("verify 95 %")
+    job_id, row = _open_library_with_a_job(page, server, "Spring.Day.2001.mkv", "verify", 0.95)
+    expect(row).to_contain_text("verify 95 %")
     with page.expect_navigation():
         server.db.write_sync(jobs.finish, job_id, WORKER, 1_700_000_003.0, result={"warnings": []})
     expect(page.locator(f'#jobs-live [data-job="{job_id}"]')).to_have_attribute("data-state", "done")
