@@ -1,4 +1,7 @@
-"""Generate test-pattern HLS ladders with WebVTT subtitles, for the demo library and for tests.
+"""Generate test-pattern HLS ladders with WebVTT subtitles, for tests and benchmarks.
+
+The demo library is not made here: it is packaged from source films by the publish pipeline
+(``piclient.demo.library``). What the two share is the picture: a label and a running clock.
 
 ffmpeg encodes the video variants in one run and writes their media playlists; the master and the
 subtitle playlists are written here in Python, so their shape is simple and predictable. Every ladder
@@ -93,7 +96,7 @@ def _ffmpeg_args(seconds: float, label: str, variants: Sequence[Variant], segmen
     args = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
             "-f", "lavfi", "-i", source,
             "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
-            "-filter_complex", _filtergraph(variants, height, _label_size(label, width, height))]
+            "-filter_complex", _filtergraph(variants, height, label_size(label, width, height))]
     gop = str(round(FPS * segment_seconds))
     for i, (w, h, bitrate) in enumerate(variants):
         args += ["-map", f"[v{i}]", "-map", "1:a",
@@ -120,24 +123,29 @@ def codecs(width: int, height: int) -> str:
     return f"avc1.42c0{h264_level(width, height):02x},{AUDIO_CODEC}"
 
 
-def _label_size(label: str, width: int, height: int) -> int:
+def label_size(label: str, width: int, height: int) -> int:
     """A font size at which the longest label line fits the frame (Hangul is about twice as wide)."""
     ems = max((sum(1.0 if ord(c) >= 0x1100 else 0.6 for c in line) for line in label.splitlines()),
               default=1.0)
     return max(8, min(height // 9, int(width * 0.9 / max(ems, 1.0))))
 
 
-def _filtergraph(variants: Sequence[Variant], height: int, label_size: int) -> str:
+def label_and_clock(label_file: str, height: int, font_size: int) -> str:
+    """The drawtext filters that put the label (read from ``label_file``) and a running clock on a frame."""
     font = f"fontfile={FONT_FILE}:" if FONT_FILE.exists() else ""
     style = "fontcolor=white:box=1:boxcolor=black@0.55:x=(w-tw)/2"
-    title = (f"drawtext={font}textfile={_LABEL_FILE}:expansion=none:fontsize={label_size}:"
-             f"line_spacing={label_size // 4}:{style}:boxborderw={height // 36}:y=h/8")
+    title = (f"drawtext={font}textfile={label_file}:expansion=none:fontsize={font_size}:"
+             f"line_spacing={font_size // 4}:{style}:boxborderw={height // 36}:y=h/8")
     # The clock sits mid-frame, clear of the bottom where players draw subtitles.
     clock = (f"drawtext={font}text='%{{pts\\:hms}}':fontsize={height // 11}:"
              f"{style}:boxborderw={height // 40}:y=h*11/20")
+    return f"{title},{clock}"
+
+
+def _filtergraph(variants: Sequence[Variant], height: int, font_size: int) -> str:
     outs = "".join(f"[s{i}]" for i in range(len(variants)))
     scales = ";".join(f"[s{i}]scale={w}:{h}[v{i}]" for i, (w, h, _) in enumerate(variants))
-    return f"[0:v]{title},{clock},split={len(variants)}{outs};{scales}"
+    return f"[0:v]{label_and_clock(_LABEL_FILE, height, font_size)},split={len(variants)}{outs};{scales}"
 
 
 def _run(args: list[str], cwd: Path | None = None) -> str:

@@ -1,8 +1,16 @@
-"""Build the demo library: invented films and a series as real HLS ladders, posters and a catalog.
+"""Build the demo library the way the maintainer builds his: through the publish pipeline.
 
-The build can be interrupted at any point and run again: each stream is encoded into a hidden
-temporary folder and renamed into place when whole, posters and the catalog are written atomically,
-and the ``.complete`` marker is written last.
+The demo makes only what a maintainer would have on his disk (``piclient.demo.sources``): for each
+invented film and each episode of one series a short film file, its subtitles (a UTF-8 SRT per
+language for the films, one CP949 SAMI with both languages for the episodes) and a poster picture.
+``piclient.publish.pipeline`` packages each of them like any other film: probe, H.264/AAC HLS rung,
+WebVTT subtitles, poster, seek thumbnails, the libmpv check, the catalog entry. Then the demo sets
+what a real library gathers over months: when each title was added, and the series' names.
+
+The build can be interrupted at any point and run again: sources are written through hidden
+temporary names, the pipeline keeps finished rungs in ``.work`` and names a title in the catalog only
+once it is whole, titles already in the catalog are not packaged again, and the ``.complete`` marker
+is written last.
 """
 
 from __future__ import annotations
@@ -11,28 +19,31 @@ import colorsys
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from piclient.demo.hls import LANGUAGE_NAMES, Cue, make_hls
-from piclient.demo.posters import draw_poster, save_jpeg
-from piclient.demo.thumbnails import make_thumbnails
+from piclient.demo.hls import Cue
+from piclient.demo.sources import make_film, make_poster, write_sami, write_srt
 from piclient.fsutil import atomic_write
+from piclient.publish import catalog_file
+from piclient.publish.pipeline import WORK, Request, publish, slug
 
-FORMAT_VERSION = 3  # 2: seek thumbnails; 3: subtitles all through the film
+FORMAT_VERSION = 4  # 2: seek thumbnails; 3: subtitles all through the film; 4: packaged by the publish pipeline
 # Long enough to stop after a minute or two, come back and resume (the launcher offers to resume
-# after 30 s), short enough that the whole library builds in a minute or two: a flat colour, a
-# 360p and a 180p variant and ffmpeg's fastest preset cost about 10 s of CPU per film.
+# after 30 s), short enough that the whole library builds in a few minutes: a flat colour and one
+# 360p rung encoded with x264's fastest preset (docs/benchmarks.md has the build time).
 DEMO_SECONDS = 180.0
+DEMO_PRESET = "ultrafast"  # the pipeline's default is for real films; the demo's flat frames need no more
 CUE_BLOCK_S = 30.0  # the four lines repeat every this many seconds
-THUMBNAIL_EVERY_S = 10.0
 COMPLETE = ".complete"
 BUILDING = ".building"
+SOURCES = ".sources"  # hidden: the server never serves it
+BUILT = ("films", "series", WORK, SOURCES, "catalog.json", COMPLETE)
+_PREVIOUS_LAYOUT = ("media", "posters")  # what format 3 and older wrote
 
 
 class Entry(NamedTuple):
@@ -101,66 +112,136 @@ LINES = (("밥은 먹었니?", "Have you eaten?"), ("조심히 들어가.", "Get
          ("엄마, 보고 싶었어요.", "Mum, I missed you."), ("천천히 먹어라.", "Eat slowly, now."))
 
 
-def build_demo_library(root: Path, *, seconds: float = DEMO_SECONDS, now: datetime | None = None) -> Path:
-    """Make ``root`` a complete demo library unless it already is one; return its ``catalog.json``."""
+def build_demo_library(root: Path, *, seconds: float = DEMO_SECONDS, now: datetime | None = None,
+                       check_playback: bool = True, workers: int | None = None) -> Path:
+    """Make ``root`` a complete demo library unless it already is one; return its ``catalog.json``.
+
+    ``check_playback`` is the pipeline's libmpv decode of every title before it reaches the catalog.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     stamp = {"format": FORMAT_VERSION, "seconds": seconds}
-    catalog = root / "catalog.json"
+    catalog = root / catalog_file.CATALOG
     if _read_json(root / COMPLETE) == stamp and catalog.exists():
         return catalog
     _start(root, stamp)
-    labels = [f"{film.ko}\n{film.en}" for film in FILMS] + [
-        f"{SERIES.ko} {n}화 · {ep.ko}\n{SERIES.en} {n}: {ep.en}" for n, ep in enumerate(EPISODES, start=1)]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        jobs = [pool.submit(_build_stream, root / "media", entry, index, label, seconds)
-                for index, (entry, label) in enumerate(zip((*FILMS, *EPISODES), labels, strict=True))]
-        # Posters are drawn here while ffmpeg runs in the pool.
-        for index, entry in enumerate((*FILMS, SERIES)):
-            _build_poster(root / "posters", entry, index)
-        _wait(jobs)
+    published = _playable_ids(catalog_file.read(root))
+    requests = [r for r in demo_requests(root, seconds, check_playback) if r.id not in published]
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        _wait([pool.submit(_make_and_publish, r) for r in requests])
     when = now or datetime.now(UTC)
-    atomic_write(catalog, json.dumps(catalog_data(when, seconds), ensure_ascii=False, indent=1).encode())
+    catalog_file.update(root, lambda doc: settle(doc, when), must_keep=tuple(ids_of_demo()))
     atomic_write(root / COMPLETE, json.dumps(stamp).encode())
     (root / BUILDING).unlink(missing_ok=True)
     return catalog
+
+
+class DemoRequest(NamedTuple):
+    id: str  # the playable id the pipeline will give it
+    make_sources: Callable[[], None]
+    request: Request
+
+
+def demo_requests(root: Path, seconds: float, check_playback: bool) -> list[DemoRequest]:
+    """What to publish: each film and episode with the sources it is made from."""
+    src = root / SOURCES
+    out = []
+    for index, film in enumerate(FILMS):
+        paths = {"film": src / f"{film.id}.mp4", "poster": src / f"{film.id}.jpg",
+                 "ko": src / f"{film.id}.ko.srt", "en": src / f"{film.id}.en.srt"}
+
+        def make(film: Entry = film, index: int = index, paths: dict[str, Path] = paths) -> None:
+            _film(paths["film"], f"{film.ko}\n{film.en}", index, seconds)
+            make_poster(paths["poster"], film.ko, f"{film.en} · {film.year}", seed=index * 7919 + 17)
+            for language in ("ko", "en"):
+                write_srt(paths[language], cues(film, index, seconds, language))
+
+        out.append(DemoRequest(f"{slug(film.en)}-{film.year}", make, Request(
+            film=paths["film"], library=root, subtitles=(paths["ko"], paths["en"]), subtitle_languages=("ko", "en"),
+            title_ko=film.ko, title_en=film.en, year=film.year, description_ko=film.about_ko,
+            description_en=film.about_en, poster=paths["poster"], preset=DEMO_PRESET,
+            check_playback=check_playback)))
+    for number, episode in enumerate(EPISODES, start=1):
+        index = len(FILMS) + number - 1
+        paths = {"film": src / f"{episode.id}.mp4", "subs": src / f"{episode.id}.smi",
+                 "poster": src / f"{SERIES.id}.jpg"}
+
+        def make(episode: Entry = episode, index: int = index, number: int = number,
+                 paths: dict[str, Path] = paths) -> None:
+            label = f"{SERIES.ko} {number}화 · {episode.ko}\n{SERIES.en} {number}: {episode.en}"
+            _film(paths["film"], label, index, seconds)
+            if number == 1:
+                make_poster(paths["poster"], SERIES.ko, f"{SERIES.en} · {SERIES.year}", seed=len(FILMS) * 7919 + 17)
+            write_sami(paths["subs"], {language: cues(episode, index, seconds, language) for language in ("ko", "en")})
+
+        out.append(DemoRequest(f"{slug(SERIES.en)}-s01e{number:02d}", make, Request(
+            film=paths["film"], library=root, subtitles=(paths["subs"],), title_ko=episode.ko, title_en=episode.en,
+            description_ko=episode.about_ko, description_en=episode.about_en, series=SERIES.en, season=1,
+            episode=number, poster=paths["poster"] if number == 1 else None, preset=DEMO_PRESET,
+            check_playback=check_playback)))
+    return out
+
+
+def _film(path: Path, label: str, index: int, seconds: float) -> None:
+    if not path.exists():
+        make_film(path, seconds=seconds, label=label, color=_colour(index))
+
+
+def _make_and_publish(item: DemoRequest) -> None:
+    item.make_sources()
+    result = publish(item.request)
+    if result.playable_id != item.id:
+        raise RuntimeError(f"the pipeline named {item.request.film.name} {result.playable_id!r}, not {item.id!r}")
+
+
+def ids_of_demo() -> list[str]:
+    return [f"{slug(f.en)}-{f.year}" for f in FILMS] + [slug(SERIES.en)] + [
+        f"{slug(SERIES.en)}-s01e{n:02d}" for n in range(1, len(EPISODES) + 1)]
+
+
+def settle(doc: dict[str, Any], now: datetime) -> None:
+    """What a real library gathers over months and the pipeline does not decide: when each title came
+    (so the home screen has a "New" row and older titles), and the series' names in both languages."""
+    added = {f"{slug(f.en)}-{f.year}": f.days_ago for f in FILMS} | {slug(SERIES.en): SERIES.days_ago}
+    for title in doc["titles"]:
+        if not isinstance(title, dict) or title.get("id") not in added:
+            continue
+        title["added_at"] = _stamp_time(now, added[title["id"]])
+        if title.get("kind") == "series":
+            title.update(title={"ko": SERIES.ko, "en": SERIES.en}, year=SERIES.year,
+                         description={"ko": SERIES.about_ko, "en": SERIES.about_en})
+            for season in title.get("seasons", []):
+                for episode in season.get("episodes", []):
+                    episode["added_at"] = title["added_at"]
+    # Films first in the order of FILMS, the series last: the catalog reads like the list above.
+    order = {title_id: n for n, title_id in enumerate(added)}
+    doc["titles"].sort(key=lambda t: order.get(t.get("id"), len(order)) if isinstance(t, dict) else len(order))
+
+
+def _playable_ids(doc: dict[str, Any]) -> set[str]:
+    ids = set()
+    for title in doc["titles"]:
+        if not isinstance(title, dict):
+            continue
+        ids.add(str(title.get("id")))
+        ids.update(str(e.get("id")) for s in title.get("seasons", []) for e in s.get("episodes", [])
+                   if isinstance(e, dict))
+    return ids
 
 
 def _start(root: Path, stamp: dict[str, Any]) -> None:
     """Resume a build with the same stamp; start over if the files were made by another version."""
     previous = _read_json(root / BUILDING) or _read_json(root / COMPLETE)
     if previous is not None and previous != stamp:
-        for name in ("media", "posters"):
-            shutil.rmtree(root / name, ignore_errors=True)
-        for name in ("catalog.json", COMPLETE):
-            (root / name).unlink(missing_ok=True)
+        for name in (*BUILT, *_PREVIOUS_LAYOUT):
+            path = root / name
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
     (root / COMPLETE).unlink(missing_ok=True)
     atomic_write(root / BUILDING, json.dumps(stamp).encode())
-    for name in ("media", "posters"):
-        (root / name).mkdir(exist_ok=True)
-    for leftover in (root / "media").glob(".*"):  # half-built streams of an interrupted run
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _build_stream(media: Path, entry: Entry, index: int, label: str, seconds: float) -> None:
-    final = media / entry.id
-    if final.exists():
-        return
-    work = Path(tempfile.mkdtemp(dir=media, prefix=f".{entry.id}."))
-    try:
-        make_hls(work, seconds=seconds, label=label, color=_colour(index),
-                 subtitles={"ko": cues(entry, index, seconds, "ko"), "en": cues(entry, index, seconds, "en")})
-        make_thumbnails(work / "v0" / "index.m3u8", work / "thumbs", every_s=THUMBNAIL_EVERY_S)
-        os.rename(work, final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-
-
-def _build_poster(posters: Path, entry: Entry, index: int) -> None:
-    path = posters / f"{entry.id}.jpg"
-    if not path.exists():
-        save_jpeg(draw_poster(entry.ko, f"{entry.en} · {entry.year}", seed=index * 7919 + 17), path)
+    (root / SOURCES).mkdir(exist_ok=True)
 
 
 def _wait(jobs: Sequence[Future[None]]) -> None:
@@ -187,37 +268,6 @@ def cues(entry: Entry, index: int, seconds: float, language: str) -> list[Cue]:
     starts = [n * block for n in range(max(1, int(seconds / block + 1e-6)))]
     return [(round(start + a * block, 3), round(start + b * block, 3), text)
             for start in starts for (a, b), text in zip(spans, texts, strict=True)]
-
-
-# --- catalog ------------------------------------------------------------------------------------------
-
-
-def catalog_data(now: datetime, seconds: float) -> dict[str, Any]:
-    titles: list[dict[str, Any]] = [
-        {"id": film.id, "kind": "film", **_names(film, year=True), "poster": f"posters/{film.id}.jpg",
-         **_stream(film, seconds), "added_at": _stamp_time(now, film.days_ago)}
-        for film in FILMS]
-    episodes = [{"id": ep.id, "number": n, **_names(ep), **_stream(ep, seconds)}
-                for n, ep in enumerate(EPISODES, start=1)]
-    titles.append({"id": SERIES.id, "kind": "series", **_names(SERIES, year=True),
-                   "poster": f"posters/{SERIES.id}.jpg", "added_at": _stamp_time(now, SERIES.days_ago),
-                   "seasons": [{"number": 1, "episodes": episodes}]})
-    return {"version": 1, "titles": titles}
-
-
-def _names(entry: Entry, year: bool = False) -> dict[str, Any]:
-    names: dict[str, Any] = {"title": {"ko": entry.ko, "en": entry.en}}
-    if year:
-        names["year"] = entry.year
-    return {**names, "description": {"ko": entry.about_ko, "en": entry.about_en}}
-
-
-def _stream(entry: Entry, seconds: float) -> dict[str, Any]:
-    base = f"media/{entry.id}"
-    subtitles = [{"url": f"{base}/subs/{lang}.vtt", "language": lang, "label": LANGUAGE_NAMES[lang]}
-                 for lang in ("ko", "en")]
-    return {"stream": f"{base}/master.m3u8", "subtitles": subtitles, "thumbnails": f"{base}/thumbs/thumbnails.vtt",
-            "duration": round(seconds)}
 
 
 def _stamp_time(now: datetime, days_ago: float) -> str:

@@ -75,7 +75,8 @@ def run_demo(cache: Path | None = None, headless: bool = False, screenshots: Pat
     root = cache or default_cache()
     root.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    print(f"demo library: {root / 'library'} (made once with ffmpeg; this can take a minute)")
+    print(f"demo library: {root / 'library'} (made once: source films from ffmpeg, packaged with piclient "
+          "publish; a few minutes the first time)")
     build_demo_library(root / "library")
     print(f"demo library ready in {time.monotonic() - started:.1f} s")
 

@@ -21,7 +21,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from piclient.server import dashboard, device_api, library_page, migrate, page_events, retention, uploads
+from piclient.server import (
+    dashboard,
+    device_api,
+    library_events,
+    library_page,
+    migrate,
+    page_events,
+    retention,
+    uploads,
+)
 from piclient.server.alerts import AlertMonitor, AlertSender
 from piclient.server.context import Server, server_of
 from piclient.server.db import Database
@@ -76,6 +85,7 @@ def build_app(settings: Settings) -> Starlette:
         *device_api.routes(),
         *dashboard.routes(),
         *page_events.routes(),
+        *library_events.routes(),
         *uploads.routes(),
         *library_page.routes(),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

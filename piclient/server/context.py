@@ -25,6 +25,7 @@ from piclient.server.wakeups import Wakeups
 log = logging.getLogger(__name__)
 
 DECODES_AT_ONCE = 2
+LIBRARY_PAGES = 0  # the one key of ``Server.library_wakeups``: every open library page
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Server:
     monitor: AlertMonitor
     wakeups: Wakeups = field(default_factory=Wakeups)  # the boxes' long-polls, woken by a queued command
     page_wakeups: Wakeups = field(default_factory=Wakeups)  # open dashboard pages, woken by news of their box
+    library_wakeups: Wakeups = field(default_factory=Wakeups)  # open library pages, woken by an upload's bytes
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     # Requests with a token that matches no device: the dashboard shows them as a warning.
     unknown_tokens: collections.deque[tuple[float, str]] = field(

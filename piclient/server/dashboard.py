@@ -82,6 +82,11 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def render_part(name: str, **context: Any) -> str:
+    """A piece of a page (a template the page includes), for a script to put in place."""
+    return _env.get_template(name).render(**context)
+
+
 def render(request: Request, viewer: Viewer, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     other = "ko" if viewer.lang == "en" else "en"
     html = _env.get_template(name).render(

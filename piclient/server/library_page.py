@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from piclient.publish import PublishError, catalog_file
 from piclient.server import jobs
-from piclient.server.context import server_of
+from piclient.server.context import Server, server_of
 from piclient.server.dashboard import Viewer, render, viewer_of
 from piclient.server.http import ApiError, read_body
 from piclient.server.schema import devices, progress, uploads
@@ -215,6 +215,14 @@ async def library_page(request: Request, message: str = "", error: str = "", sta
             doc = await asyncio.to_thread(catalog_file.read, root)
         except PublishError as exc:
             error = error or str(exc)
+    work = await jobs_view(srv)
+    boxes = await srv.db.read(box_views, doc, viewer.lang)
+    return render(request, viewer, "library.html", status=status, w=w, has_library=root is not None,
+                  titles=title_views(doc, viewer.lang), boxes=boxes, message=message, error=error, **work)
+
+
+async def jobs_view(srv: Server) -> dict[str, list[dict[str, Any]]]:
+    """The packaging jobs and the uploads still arriving, as the jobs list shows them."""
     job_rows = await srv.db.read(jobs.recent, 30)
     partial = await srv.db.read(_uploads_in_progress)
     upload_rows = []
@@ -222,11 +230,7 @@ async def library_page(request: Request, message: str = "", error: str = "", sta
         size = await asyncio.to_thread(_size, partial_path(srv.settings.data_dir, row.id))
         upload_rows.append({"name": json.loads(row.metadata).get("filename", "?"),
                             "percent": int(100 * size / row.length) if row.length else 0})
-    boxes = await srv.db.read(box_views, doc, viewer.lang)
-    busy = bool(upload_rows) or any(j["state"] in ("queued", "running") for j in job_rows)
-    return render(request, viewer, "library.html", status=status, w=w, has_library=root is not None,
-                  titles=title_views(doc, viewer.lang), jobs=job_rows, uploads=upload_rows, boxes=boxes,
-                  busy=busy, message=message, error=error)
+    return {"jobs": job_rows, "uploads": upload_rows}
 
 
 def _size(path: Path) -> int:

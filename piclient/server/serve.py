@@ -53,6 +53,7 @@ class _Server(uvicorn.Server):
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.app.state.server.wakeups.close)
             self._loop.call_soon_threadsafe(self.app.state.server.page_wakeups.close)
+            self._loop.call_soon_threadsafe(self.app.state.server.library_wakeups.close)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)

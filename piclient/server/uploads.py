@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piclient.server import jobs, sessions
-from piclient.server.context import server_of
+from piclient.server.context import LIBRARY_PAGES, server_of
 from piclient.server.http import ApiError
 from piclient.server.maintainers import token_owner
 from piclient.server.schema import uploads
@@ -202,6 +202,7 @@ async def patch(request: Request) -> Response:
         await asyncio.to_thread(handle.close)  # closing drops the lock
     if offset == row.length:
         await _complete(request, upload_id, row)
+    srv.library_wakeups.wake(LIBRARY_PAGES)
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(offset)}))
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from piclient.demo.hls import make_hls
 from piclient.demo.server import StaticServer
-from piclient.demo.thumbnails import make_thumbnails
+from piclient.publish.artwork import seek_thumbnails
 from tests.launcher import Launcher, write_config
 
 SUNRISE_CUES = {"ko": [(1.0, 7.0, "해가 떠요")], "en": [(1.0, 7.0, "The sun rises")]}
@@ -52,7 +52,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "subs").mkdir()
     (root / "subs" / "smi-film.smi").write_bytes(SMI_CP949)
     make_hls(media / "long", seconds=90, label="long")
-    make_thumbnails(media / "long" / "v0" / "index.m3u8", media / "long" / "thumbs", every_s=10)
+    seek_thumbnails(media / "long" / "v0" / "index.m3u8", 90, media / "long")  # a tile every 10 s
     for n in (1, 2):
         make_hls(media / f"hood-e{n}", seconds=4, label=f"episode {n}", color="navy")
     _without_extensions(make_hls(media / "noext", seconds=8, label="noext", color="black").parent)

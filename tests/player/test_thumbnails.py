@@ -12,7 +12,6 @@ from PIL import Image
 
 from piclient.demo.hls import make_hls
 from piclient.demo.server import StaticServer
-from piclient.demo.thumbnails import make_thumbnails
 from piclient.player.thumbnails import (
     ThumbCue,
     ThumbnailError,
@@ -20,6 +19,7 @@ from piclient.player.thumbnails import (
     fetch_thumbnail_track,
     parse_thumbnail_index,
 )
+from piclient.publish import artwork
 
 BASE = "http://127.0.0.1:8000/titles/a/thumbs/index.vtt"
 
@@ -118,9 +118,9 @@ def test_track_fetches_each_image_once_and_caches_crops() -> None:
 
 @pytest.fixture(scope="module")
 def thumbed_ladder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 12 s ladder with thumbnails of its 640x360 variant in ``thumbs/``; the ladder's folder."""
+    """A 12 s ladder with seek thumbnails of its 640x360 variant in ``thumbs/``; the ladder's folder."""
     master = make_hls(tmp_path_factory.mktemp("thumb-ladder"), seconds=12, label="x")
-    make_thumbnails(master.parent / "v0" / "index.m3u8", master.parent / "thumbs")
+    artwork.seek_thumbnails(master.parent / "v0" / "index.m3u8", 12, master.parent)
     return master.parent
 
 
@@ -130,25 +130,31 @@ def server(thumbed_ladder: Path) -> Iterator[StaticServer]:
         yield static
 
 
-def test_make_thumbnails_indexes_every_five_seconds(thumbed_ladder: Path) -> None:
+def test_the_publish_pipelines_thumbnails_tile_a_short_clip_at_least_twice(thumbed_ladder: Path) -> None:
     thumbs = thumbed_ladder / "thumbs"
     cues = parse_thumbnail_index((thumbs / "thumbnails.vtt").read_text(encoding="utf-8"), "http://127.0.0.1/t/")
-    assert [(c.start, c.end) for c in cues] == [(0, 5), (5, 10), (10, 12)]
+    assert [(c.start, c.end) for c in cues] == [(0, 6), (6, 12)]  # a tile every 10 s, but two at least
     assert {c.url for c in cues} == {"http://127.0.0.1/t/sprite-0.jpg"}
-    assert [c.box for c in cues] == [(0, 0, 160, 90), (160, 0, 160, 90), (320, 0, 160, 90)]
+    assert [c.box for c in cues] == [(0, 0, 160, 90), (160, 0, 160, 90)]
     with Image.open(thumbs / "sprite-0.jpg") as sprite:
         assert sprite.size == (1600, 90)  # one row of ten tiles, 160 px wide, 16:9
 
 
-def test_make_thumbnails_splits_long_runs_into_several_sprites(thumbed_ladder: Path, tmp_path: Path) -> None:
-    vtt = make_thumbnails(thumbed_ladder / "master.m3u8", tmp_path, every_s=1, width=96, columns=1)
+def test_the_publish_pipeline_splits_long_runs_into_several_sprites(thumbed_ladder: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A tile a second, one column: twelve tiles stand for a film of two hours at the usual spacing.
+    monkeypatch.setattr(artwork, "THUMB_EVERY_S", 1.0)
+    monkeypatch.setattr(artwork, "THUMB_WIDTH", 96)
+    monkeypatch.setattr(artwork, "THUMB_COLUMNS", 1)
+    vtt = artwork.seek_thumbnails(thumbed_ladder / "master.m3u8", 12, tmp_path)
     cues = parse_thumbnail_index(vtt.read_text(encoding="utf-8"), "http://127.0.0.1/t/")
     assert len(cues) == 12 and cues[0].start == 0 and cues[-1].end == 12
     # Ten rows fill the first sprite; the last two tiles go to a second one.
     assert [c.url.rsplit("/", 1)[1] for c in cues] == ["sprite-0.jpg"] * 10 + ["sprite-1.jpg"] * 2
     assert all(c.box is not None and c.box[2] == 96 for c in cues)
     assert cues[11].box == (0, 54, 96, 54)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sprite-0.jpg", "sprite-1.jpg", "thumbnails.vtt"]
+    assert sorted(p.name for p in (tmp_path / "thumbs").iterdir()) == ["sprite-0.jpg", "sprite-1.jpg",
+                                                                       "thumbnails.vtt"]
 
 
 def test_fetch_track_over_http(server: StaticServer) -> None:

@@ -155,3 +155,33 @@ def test_a_burst_of_guesses_across_replicas_gets_five_password_checks_in_all(
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(try_password, [first, second] * 8, ["wrong"] * 16))
     assert sorted(statuses) == [401] * 5 + [429] * 11
+
+
+def test_a_jobs_progress_written_by_a_worker_elsewhere_reaches_a_library_stream(replicas: tuple) -> None:
+    import json
+
+    from piclient.server import jobs
+
+    first, second, _ = replicas
+    first.set_password()
+    # The worker: another process on the same database (beside the second replica, say).
+    job_id = second.db.write_sync(jobs.enqueue, "/films/Spring.Day.2001.mkv", {}, time.time())
+    assert second.db.write_sync(jobs.claim, "elsewhere", time.time()).id == job_id
+    session, _ = login(first)
+    stream = session.get(f"{first.url}/api/dash/library/events", stream=True, timeout=30)
+    lines = stream.iter_lines(decode_unicode=True)
+
+    def next_jobs_html() -> str:
+        for line in lines:  # bounded by the stream's 30 s read timeout
+            if line.startswith("data: {\"html\""):
+                return json.loads(line[len("data: "):])["html"]
+        raise AssertionError("the stream ended")
+
+    try:
+        assert 'data-state="running"' in next_jobs_html()
+        assert second.db.write_sync(jobs.report, job_id, "elsewhere", "transcode", 0.4, time.time())
+        html = next_jobs_html()
+        while "transcode 40 %" not in html:
+            html = next_jobs_html()
+    finally:
+        stream.close()

@@ -17,6 +17,42 @@
       else alert((await reply.json()).error || reply.statusText);
     });
   }
+  let uploading = false;
+
+  // Jobs and uploads: the server pushes the list whenever it changes (a stage, a percent, an upload's
+  // bytes); polling is only the fallback while the stream is down. A job that finished brings a new
+  // title, so the page reloads to show it, unless the maintainer is busy on it (uploading, typing,
+  // an edit form open).
+  const live = document.getElementById("jobs-live");
+  if (live) {
+    const finished = new Set([...live.querySelectorAll('[data-job][data-state="done"]')].map((li) => li.dataset.job));
+    let shown = null;
+    let streaming = false;
+    const busy = () => uploading || document.activeElement?.closest("form") || document.querySelector("#titles details[open]");
+    const show = (data) => {
+      if (data.html !== shown) { live.innerHTML = data.html; shown = data.html; }
+      const fresh = data.done.map(String).filter((id) => !finished.has(id));
+      fresh.forEach((id) => finished.add(id));
+      if (fresh.length && !busy()) location.reload();
+    };
+    if (window.EventSource) {
+      const events = new EventSource("/api/dash/library/events");
+      events.addEventListener("open", () => { streaming = true; });
+      events.addEventListener("error", () => { streaming = false; });
+      events.addEventListener("jobs", (event) => { streaming = true; show(JSON.parse(event.data)); });
+    }
+    const poll = async () => {
+      if (!streaming) {
+        try {
+          const reply = await fetch("/api/dash/library/jobs", {credentials: "same-origin"});
+          if (reply.ok) show(await reply.json());
+        } catch (error) { /* the next round tries again */ }
+      }
+      setTimeout(poll, document.hidden ? 30000 : 5000);
+    };
+    setTimeout(poll, 5000);
+  }
+
   const form = document.getElementById("upload-form");
   if (!form) return;
   const status = document.getElementById("upload-status");
@@ -83,6 +119,7 @@
       meta[name] = data.get(name) || "";
     }
     form.querySelector("button").disabled = true;
+    uploading = true;
     try {
       const movie = await upload(film, meta, (f) => { bar.value = Math.round(f * 100); });
       const filmId = movie.url.split("/").pop();
@@ -91,11 +128,13 @@
       }
       status.textContent = form.dataset.sending;
       await movie.send();
-      status.textContent = form.dataset.done;
-      setTimeout(() => location.reload(), 1000);
+      status.textContent = form.dataset.done;  // the jobs list above now follows its packaging
+      form.reset();
+      bar.value = 0;
     } catch (error) {
       status.textContent = String(error.message || error);
-      form.querySelector("button").disabled = false;
     }
+    form.querySelector("button").disabled = false;
+    uploading = false;
   });
 })();

@@ -1,0 +1,88 @@
+"""The demo's source files, as a maintainer would have them before publishing: a film file, its
+subtitle files and a poster picture. ``piclient.demo.library`` packages them with the publish pipeline.
+
+A film is a flat colour with its title and a running clock drawn on it and a quiet tone, made by
+ffmpeg in one fast pass (it is only a source: the pipeline encodes the rungs). Subtitles come as the
+two kinds a maintainer meets most: a UTF-8 SRT per language, and one SAMI holding both languages in
+CP949, the way Korean subtitle sites still hand them out.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from piclient.demo.hls import FPS, Cue, label_and_clock, label_size, vtt_timestamp
+from piclient.demo.posters import draw_poster, save_jpeg
+
+SIZE = (640, 360)  # one 360p rung: the cheapest ladder the pipeline makes
+_LABEL_FILE = ".label.txt"
+
+
+class SourceError(RuntimeError):
+    """ffmpeg could not make a demo film."""
+
+
+def make_film(path: Path, *, seconds: float, label: str, color: str, size: tuple[int, int] = SIZE) -> Path:
+    """Write an H.264/AAC MP4 of ``seconds`` to ``path`` (through a hidden temporary name, so a half-made
+    film is never taken for a whole one)."""
+    width, height = size
+    partial = path.with_name(f".{path.name}.partial.mp4")
+    label_file = path.with_name(f".{path.stem}{_LABEL_FILE}")
+    # The label goes through a file, so no text needs escaping for the filtergraph.
+    label_file.write_text(label, encoding="utf-8")
+    args = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"color=c={color}:size={width}x{height}:rate={FPS}:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-vf", label_and_clock(label_file.name, height, label_size(label, width, height)),
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-movflags", "+faststart", partial.name]
+    try:
+        done = subprocess.run(args, cwd=path.parent, capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            raise SourceError(f"ffmpeg exited with {done.returncode}: {done.stderr.strip()[-2000:]}")
+        os.replace(partial, path)
+    finally:
+        label_file.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def write_srt(path: Path, cues: Sequence[Cue]) -> Path:
+    blocks = [f"{n}\n{_srt_time(start)} --> {_srt_time(end)}\n{text}\n"
+              for n, (start, end, text) in enumerate(sorted(cues), start=1)]
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+def _srt_time(seconds: float) -> str:
+    return vtt_timestamp(seconds).replace(".", ",")
+
+
+SAMI_CLASSES = {"ko": ("KRCC", "한국어", "ko-KR"), "en": ("ENCC", "English", "en-US")}
+
+
+def write_sami(path: Path, tracks: Mapping[str, Sequence[Cue]], encoding: str = "cp949") -> Path:
+    """One SAMI file with a class per language; each line is cleared with ``&nbsp;`` at its end."""
+    styles = "".join(f".{c} {{ Name: {name}; lang: {lang}; }}\n"
+                     for c, name, lang in (SAMI_CLASSES[language] for language in tracks))
+    syncs = []
+    for language, cues in tracks.items():
+        cls = SAMI_CLASSES[language][0]
+        for start, end, text in cues:
+            syncs.append((round(start * 1000), f"<P Class={cls}>{html.escape(text, quote=False)}"))
+            syncs.append((round(end * 1000), f"<P Class={cls}>&nbsp;"))
+    body = "".join(f"<SYNC Start={ms}>{line}\n" for ms, line in sorted(syncs, key=lambda s: s[0]))
+    text = (f"<SAMI>\n<HEAD>\n<STYLE TYPE=\"text/css\">\n<!--\nP {{ font-family: 굴림; }}\n{styles}-->\n"
+            f"</STYLE>\n</HEAD>\n<BODY>\n{body}</BODY>\n</SAMI>\n")
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def make_poster(path: Path, title: str, subtitle: str, seed: int) -> Path:
+    if not path.exists():
+        save_jpeg(draw_poster(title, subtitle, seed=seed), path)
+    return path
