@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from piclient.fsutil import atomic_write, fsync_dir
@@ -31,7 +32,8 @@ class InstallError(Exception):
 
 
 def install(layout: Layout, bundle_path: Path, manifest: bundle.Manifest, *,
-            system_site_packages: bool = True, python: str = sys.executable) -> Path:
+            system_site_packages: bool = True, python: str = sys.executable,
+            hook: Callable[[str], None] = lambda step: None) -> Path:
     """Return the complete venv of ``manifest.version`` (installing it unless it already is)."""
     target = layout.version_dir(manifest.version)
     if layout.is_complete(target):
@@ -46,6 +48,7 @@ def install(layout: Layout, bundle_path: Path, manifest: bundle.Manifest, *,
         if system_site_packages:  # Debian's libcec and systemd bindings live there
             venv_cmd.append("--system-site-packages")
         _run([*venv_cmd, str(target)], "could not create the venv")
+        hook("venv-created")
         # pip from the running install drives the new venv's interpreter: the new venv needs no pip.
         _run([python, "-m", "pip", "--disable-pip-version-check", "--no-input", "--python",
               str(target / "bin" / "python"), "install", "--no-index", "--find-links", str(wheels),

@@ -89,7 +89,7 @@ class Updater:
             if manifest.version != request.version:
                 raise bundle.BadBundle(f"the bundle holds version {manifest.version}, not {request.version}")
             kwargs = {"python": self.python} if self.python else {}
-            target = install.install(layout, request.bundle, manifest, **kwargs)
+            target = install.install(layout, request.bundle, manifest, hook=self.hook, **kwargs)
         except (bundle.BadBundle, signing.BadSignature, install.InstallError) as exc:
             log.error("update to %s refused: %s", request.version, exc)
             self._finish(request)
@@ -106,6 +106,7 @@ class Updater:
                      attempts=1, since=since)
         switch.switch_to(layout, target, self.hook)
         self.units.restart()
+        self.hook("restarted")
         return self._judge(request, layout.version_of(before), since)
 
     def _resume_trial(self, request: Request, doc: dict[str, Any]) -> dict[str, Any]:
