@@ -20,7 +20,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from piclient.server import dashboard, device_api, library_page, migrate, page_events, retention, uploads
+from piclient.server import (
+    dashboard,
+    device_api,
+    library_page,
+    migrate,
+    page_events,
+    retention,
+    updates_page,
+    uploads,
+)
 from piclient.server.alerts import AlertMonitor, AlertSender
 from piclient.server.context import Server, server_of
 from piclient.server.db import Database
@@ -77,6 +86,7 @@ def build_app(settings: Settings) -> Starlette:
         *page_events.routes(),
         *uploads.routes(),
         *library_page.routes(),
+        *updates_page.routes(),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
