@@ -102,16 +102,19 @@ class Updater:
             return status.write(layout.status, "kept", request.version, from_version=layout.version_of(before))
         self._keep_state_copy(before)
         since = time.time()
+        # Where to go back to is written down before the switch: the previous link cannot say it once
+        # an interrupted switch back has already rewritten it.
         status.write(layout.status, "trying", request.version, from_version=layout.version_of(before),
-                     attempts=1, since=since)
+                     attempts=1, since=since, back_to=str(before))
         switch.switch_to(layout, target, self.hook)
         self.units.restart()
         self.hook("restarted")
-        return self._judge(request, layout.version_of(before), since)
+        return self._judge(request, layout.version_of(before), since, before)
 
     def _resume_trial(self, request: Request, doc: dict[str, Any]) -> dict[str, Any]:
         attempts = int(doc.get("attempts") or 1) + 1
         from_version = str(doc.get("from_version") or "factory")
+        back_to = Path(str(doc.get("back_to") or self.layout.factory))
         current = self.layout.link_target(self.layout.current)
         if current is None or current.name != request.version:
             # The switch never happened (or was mended back): nothing is being tried; start over.
@@ -119,28 +122,27 @@ class Updater:
             return self.apply(request)
         if attempts > MAX_ATTEMPTS:
             return self._roll_back(request, from_version, time.time(),
-                                   f"the box went down {attempts - 1} times while trying this version")
+                                   f"the box went down {attempts - 1} times while trying this version", back_to)
         since = time.time()
         status.write(self.layout.status, "trying", request.version, from_version=from_version,
-                     attempts=attempts, since=since)
+                     attempts=attempts, since=since, back_to=str(back_to))
         self.units.restart()
-        return self._judge(request, from_version, since)
+        return self._judge(request, from_version, since, back_to)
 
-    def _judge(self, request: Request, from_version: str, since: float) -> dict[str, Any]:
+    def _judge(self, request: Request, from_version: str, since: float, back_to: Path) -> dict[str, Any]:
         verdict = health.watch(self.units, self.layout.alive, request.version, since, self.limits)
         if verdict.healthy:
             log.info("version %s is healthy; keeping it", request.version)
             self._finish(request)
             self._forget_old_versions()
             return status.write(self.layout.status, "kept", request.version, from_version=from_version)
-        return self._roll_back(request, from_version, since, verdict.reason)
+        return self._roll_back(request, from_version, since, verdict.reason, back_to)
 
-    def _roll_back(self, request: Request, from_version: str, since: float, reason: str) -> dict[str, Any]:
+    def _roll_back(self, request: Request, from_version: str, since: float, reason: str,
+                   back_to: Path) -> dict[str, Any]:
         log.error("version %s is not healthy (%s); going back to %s", request.version, reason, from_version)
         tail = self.units.log_tail(since)
-        previous = self.layout.link_target(self.layout.previous)
-        if previous is None or not self.layout.is_complete(previous):
-            previous = self.layout.factory
+        previous = back_to if self.layout.is_complete(back_to) else self.layout.factory
         switch.switch_to(self.layout, previous, self.hook)
         self.units.restart()
         self._finish(request)

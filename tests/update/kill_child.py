@@ -2,6 +2,8 @@
 instant: no finally, no atexit, no flush). Used by test_power_cuts.py.
 
     python -m tests.update.kill_child ROOT FACTORY BUNDLE SHA256 VERSION STEP
+
+STEP "rollback:NAME" kills at NAME during the switch back (the health watch here fails at once).
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ class NoUnits:
 def main() -> None:
     root, factory, bundle, sha, version, step = sys.argv[1:7]
 
+    seen: list[str] = []
+
     def hook(at: str) -> None:
-        if at == step:
+        seen.append(at)
+        rolling_back = "restarted" in seen[:-1]
+        if at == step or (step == f"rollback:{at}" and rolling_back):
             os.kill(os.getpid(), signal.SIGKILL)
 
     layout = Layout(root=Path(root), factory=Path(factory))

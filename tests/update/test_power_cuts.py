@@ -21,8 +21,8 @@ LIMITS = health.Limits(deadline_s=20.0, settle_s=1.0, max_restarts=3, poll_s=0.2
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _killed_at(layout: Layout, tmp_path: Path, step: str) -> None:
-    path, sha = build_bundle(tmp_path / "bundles", "2.0", "good")
+def _killed_at(layout: Layout, tmp_path: Path, step: str, behaviour: str = "good") -> None:
+    path, sha = build_bundle(tmp_path / "bundles", "2.0", behaviour)
     done = subprocess.run([sys.executable, "-m", "tests.update.kill_child", str(layout.root), str(layout.factory),
                            str(path), sha, "2.0", step], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, f"not killed at {step}: {done.returncode} {done.stderr[-2000:]}"
@@ -43,6 +43,21 @@ def test_a_kill_at_each_step_leaves_one_working_version(layout: Layout, tmp_path
         assert layout.running_venv() == layout.version_dir("2.0")
         wait_until(lambda: units.running_version() == "2.0", 30, "version 2.0 answering")
         assert not any(p.name.endswith(".new") for p in layout.root.iterdir())
+    finally:
+        units.stop()
+
+
+@pytest.mark.parametrize("step", switch.STEPS[1:])
+def test_a_kill_while_switching_back_still_ends_on_the_old_version(layout: Layout, tmp_path: Path, step: str) -> None:
+    _killed_at(layout, tmp_path, f"rollback:{step}", "tv-crashes")
+    assert layout.is_complete(layout.running_venv())
+    units = ProcessUnits(layout, tmp_path / "run")
+    units.start()
+    try:
+        doc = Updater(layout, units, limits=LIMITS).boot()
+        assert doc is not None and doc["state"] == "rolled_back", doc
+        assert layout.running_venv() == layout.factory
+        wait_until(lambda: units.running_version() == "1.0", 30, "version 1.0 answering")
     finally:
         units.stop()
 
