@@ -137,34 +137,39 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_publish(args: argparse.Namespace) -> int:
     from piclient.server import updates
 
-    db = _open(args)
-    try:
+    def publish(db: Any) -> None:
         row = updates.prepare(args.data, args.file)
         db.write_sync(updates.publish, row)
         print(f"published {row['version']} (sha256 {row['sha256']}, {row['size']} bytes, signed)")
         if args.offer or args.offer_all:
             count = db.write_sync(updates.offer, row["version"], None if args.offer_all else args.offer)
             print(f"offered to {count} device(s)")
-    except updates.UpdateError as exc:
-        print(f"piclient server: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        db.close()
-    return 0
+
+    return _with_updates(args, publish)
 
 
 def _cmd_offer(args: argparse.Namespace) -> int:
     from piclient.server import updates
 
+    def offer(db: Any) -> None:
+        count = db.write_sync(updates.offer, args.version, None if args.all else args.device)
+        print(f"version {args.version} offered to {count} device(s)")
+
+    return _with_updates(args, offer)
+
+
+def _with_updates(args: argparse.Namespace, job: Callable[[Any], None]) -> int:
+    """Run ``job(db)``; an UpdateError is one line on stderr and exit status 1."""
+    from piclient.server.updates import UpdateError
+
     db = _open(args)
     try:
-        count = db.write_sync(updates.offer, args.version, None if args.all else args.device)
-    except updates.UpdateError as exc:
+        job(db)
+    except UpdateError as exc:
         print(f"piclient server: {exc}", file=sys.stderr)
         return 1
     finally:
         db.close()
-    print(f"version {args.version} offered to {count} device(s)")
     return 0
 
 

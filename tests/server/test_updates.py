@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -90,20 +91,11 @@ def test_offering_to_an_unknown_device_says_so(server: RunningServer, tmp_path: 
 
 def test_the_box_resumes_a_broken_download_and_hands_the_checked_bundle_over(server: RunningServer,
                                                                              tmp_path: Path) -> None:
-    from piclient.agent.transport import new_session
     from piclient.update import download, runner, status
-    from piclient.update.layout import Layout
 
-    name, token = server.add_device()
-    path, sha = build_bundle(tmp_path, "7.0")
-    assert _cli(server, "publish-bundle", str(path), "--offer", name).returncode == 0
-    offer = download.parse_offer(_heartbeat(server, token)["update"])
-    assert offer is not None
-    layout = Layout(root=tmp_path / "box")
-    layout.incoming.mkdir(parents=True)
+    path, sha, layout, offer, session = _offered_box(server, tmp_path, "7.0")
     # A power cut after the first 1000 bytes: the rest is asked for with Range.
     (layout.incoming / f"{sha}.part").write_bytes(path.read_bytes()[:1000])
-    session = new_session(server.url, token)
     assert download.take_offer(session, server.url, offer, layout, running="1.0")
     request = runner.Request.load(layout.request)
     assert request is not None and request.sha256 == sha and request.bundle.read_bytes() == path.read_bytes()
@@ -112,18 +104,26 @@ def test_the_box_resumes_a_broken_download_and_hands_the_checked_bundle_over(ser
 
 
 def test_a_download_that_does_not_match_its_hash_is_thrown_away(server: RunningServer, tmp_path: Path) -> None:
-    from piclient.agent.transport import new_session
     from piclient.update import download, status
+
+    _, sha, layout, offer, session = _offered_box(server, tmp_path, "8.0")
+    (layout.incoming / f"{sha}.part").write_bytes(b"\0" * 1000)  # a corrupt start is resumed, then caught
+    assert not download.take_offer(session, server.url, offer, layout, running="1.0")
+    assert "SHA-256" in status.read(layout.status)["reason"]
+    assert not (layout.incoming / f"{sha}.part").exists() and not layout.request.exists()
+
+
+def _offered_box(server: RunningServer, tmp_path: Path, version: str) -> tuple[Path, str, Any, dict, Any]:
+    """A published bundle offered to a new device, and that device's update folder and session."""
+    from piclient.agent.transport import new_session
+    from piclient.update import download
     from piclient.update.layout import Layout
 
     name, token = server.add_device()
-    path, sha = build_bundle(tmp_path, "8.0")
+    path, sha = build_bundle(tmp_path, version)
     assert _cli(server, "publish-bundle", str(path), "--offer", name).returncode == 0
     offer = download.parse_offer(_heartbeat(server, token)["update"])
     assert offer is not None
     layout = Layout(root=tmp_path / "box")
     layout.incoming.mkdir(parents=True)
-    (layout.incoming / f"{sha}.part").write_bytes(b"\0" * 1000)  # a corrupt start is resumed, then caught
-    assert not download.take_offer(new_session(server.url, token), server.url, offer, layout, running="1.0")
-    assert "SHA-256" in status.read(layout.status)["reason"]
-    assert not (layout.incoming / f"{sha}.part").exists() and not layout.request.exists()
+    return path, sha, layout, offer, new_session(server.url, token)
