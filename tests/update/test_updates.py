@@ -36,6 +36,26 @@ def test_a_good_version_is_kept_and_runs(layout: Layout, units: ProcessUnits, tm
     assert not layout.request.exists()
 
 
+def test_her_progress_is_copied_before_the_switch_and_kept_through_a_rollback(layout: Layout, units: ProcessUnits,
+                                                                             tmp_path: Path) -> None:
+    from piclient.state import StateStore
+
+    db = tmp_path / "state.db"
+    store = StateStore(db)
+    store.save_progress("spring-day", 1234.0, 5400.0)
+    store.close()
+    wait_until(lambda: units.running_version() == "1.0", 30, "the image's version running")
+    path, sha = build_bundle(tmp_path / "bundles", "2.0", "tv-crashes")
+    doc = Updater(layout, units, limits=LIMITS, state_db=db).apply(Request(path, sha, "2.0"))
+    assert doc["state"] == "rolled_back"
+    for copy in (db, layout.backups / "state-factory.db"):
+        store = StateStore(copy)
+        try:
+            assert store.progress("spring-day").position == 1234.0
+        finally:
+            store.close()
+
+
 def test_a_launcher_that_crashes_at_start_is_rolled_back(layout: Layout, units: ProcessUnits,
                                                          tmp_path: Path) -> None:
     doc = _update(layout, units, tmp_path, "2.0", "tv-crashes")
