@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from piclient.fsutil import fsync_dir
 from piclient.update import bundle, health, install, signing, status, switch
-from piclient.update.layout import Layout
+from piclient.update.layout import COMPLETE, Layout
 from piclient.update.units import Units
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,14 @@ class Updater:
         switch.switch_to(self.layout, previous, self.hook)
         self.units.restart()
         self._finish(request)
-        return status.write(self.layout.status, "rolled_back", request.version, reason=reason, log_tail=tail,
-                            from_version=from_version, running=self.layout.version_of(previous))
+        doc = status.write(self.layout.status, "rolled_back", request.version, reason=reason, log_tail=tail,
+                           from_version=from_version, running=self.layout.version_of(previous))
+        # The failed version goes, so that nothing (previous, recover) can ever fall back to it.
+        failed = self.layout.link_target(self.layout.previous)
+        self.layout.previous.unlink(missing_ok=True)
+        if failed is not None and failed.parent == self.layout.versions and failed != previous:
+            _discard(failed)
+        return doc
 
     # -- housekeeping -----------------------------------------------------------------------------
 
@@ -180,4 +187,12 @@ class Updater:
             return
         for entry in self.layout.versions.iterdir():
             if entry.is_dir() and entry not in keep:
-                shutil.rmtree(entry, ignore_errors=True)
+                _discard(entry)
+
+
+def _discard(venv: Path) -> None:
+    """Remove an installed version: its marker first, so a power cut halfway leaves an incomplete
+    folder (which recover removes), never a 'complete' one with files missing."""
+    (venv / COMPLETE).unlink(missing_ok=True)
+    fsync_dir(venv)
+    shutil.rmtree(venv, ignore_errors=True)

@@ -63,6 +63,7 @@ def test_a_launcher_that_crashes_at_start_is_rolled_back(layout: Layout, units: 
     assert "piclient-tv.service" in doc["reason"] and "crash loop" in doc["reason"]
     assert "the launcher crashed at start" in doc["log_tail"]
     assert layout.running_venv() == layout.factory
+    assert not layout.version_dir("2.0").exists() and not layout.previous.is_symlink()
     wait_until(lambda: units.running_version() == "1.0", 30, "version 1.0 answering again")
 
 
