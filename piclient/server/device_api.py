@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from piclient.protocol import CommandResult, CommandsReply, HeartbeatReply, ResultReply, problems
+from piclient.protocol import CommandResult, CommandsReply, HeartbeatReply, ResultReply, UpdateOffer, problems
 from piclient.server import commands as cq
 from piclient.server import heartbeats, logstore, progress, screenshots, updates
 from piclient.server.context import Server, server_of
@@ -97,15 +97,31 @@ class Heartbeat:
             raise ApiError(400, outcome.problem)
         srv.metrics.heartbeats.labels("true" if outcome.stored else "false").inc()
         srv.page_wakeups.wake(outcome.device.id)
+        offer = await _offer(srv, outcome.offered_version) if outcome.offered_version is not None else None
         answer = HeartbeatReply(commands=outcome.commands, live=srv.live(outcome.live_until, now),
-                                heartbeat_seconds=srv.settings.heartbeat_seconds).wire()
-        offer = await srv.db.read(updates.offer_for, outcome.device.id)
-        if offer is not None:
-            answer["update"] = offer
+                                heartbeat_seconds=srv.settings.heartbeat_seconds, update=offer).wire()
+        if offer is None:
+            del answer["update"]  # a box older than updates needs nothing new in its reply
         reply = json.dumps(answer, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(reply)).encode())]})
         await send({"type": "http.response.body", "body": reply})
+
+
+# A published version's bundle never changes (publish refuses other contents under the same version),
+# so each replica keeps what it read: the heartbeat path costs no extra trip to the database.
+_offers: dict[tuple[str, str], UpdateOffer] = {}
+
+
+async def _offer(srv: Server, version: str) -> UpdateOffer | None:
+    key = (srv.settings.database_url, version)
+    offer = _offers.get(key)
+    if offer is None:
+        found = await srv.db.read(updates.offer_of, version)
+        if found is None:
+            return None
+        offer = _offers[key] = UpdateOffer.read(found)
+    return offer
 
 
 async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> bytes:

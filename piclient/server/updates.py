@@ -88,11 +88,9 @@ def offer(conn: sa.Connection, version: str, device_name: str | None) -> int:
     return count
 
 
-def offer_for(conn: sa.Connection, device_id: int) -> dict[str, Any] | None:
-    """The heartbeat reply's ``update`` field: what to run, and where to get it."""
-    row = conn.execute(
-        sa.select(bundles).join(devices, devices.c.offered_version == bundles.c.version)
-        .where(devices.c.id == device_id)).first()
+def offer_of(conn: sa.Connection, version: str) -> dict[str, Any] | None:
+    """The heartbeat reply's ``update`` field for ``version``: what to run, and where to get it."""
+    row = conn.execute(sa.select(bundles).where(bundles.c.version == version)).first()
     if row is None:
         return None
     return {"version": row.version, "url": f"/api/v1/bundles/{row.version}", "sha256": row.sha256,
