@@ -18,7 +18,8 @@ IMAGE_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test dosfstool
 SHELL_SCRIPTS := image/build.sh image/assemble.sh image/base-finish.sh image/test/boot-vm.sh systemd/libexec/*
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps image-deps install-packages venv test test-slow lint lint-scripts demo bench screenshots image image-test clean hw-test
+.PHONY: all deps image-deps install-packages venv test test-slow lint lint-scripts demo bench screenshots image image-test clean \
+	hw-test bundle
 
 all: test
 
@@ -75,6 +76,24 @@ bench: venv
 # Arguments for pytest in the guest: make hw-test HW_ARGS="-k cec"
 hw-test: venv
 	$(PY) tests/hw/run_vm.py $(HW_ARGS)
+
+# An update for the boxes (docs/updates.md): piclient's wheel and its dependencies' wheels for the
+# image's Python on arm64, in one bundle for `piclient server publish-bundle`. Needs PyPI.
+BUNDLE_PYTHON := 3.11
+# Debian 12's glibc is 2.36: every manylinux tag up to it runs there (pip takes each --platform as
+# given, without the older ones, so they are listed). The manifest names the newest.
+BUNDLE_PLATFORM := manylinux_2_36_aarch64
+BUNDLE_PLATFORMS := manylinux2014_aarch64 manylinux_2_17_aarch64 manylinux_2_24_aarch64 manylinux_2_26_aarch64 \
+	manylinux_2_27_aarch64 manylinux_2_28_aarch64 manylinux_2_31_aarch64 manylinux_2_34_aarch64 $(BUNDLE_PLATFORM)
+BUNDLE_DIR := build/bundle
+bundle: venv
+	rm -rf $(BUNDLE_DIR) && mkdir -p $(BUNDLE_DIR)/wheels
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(BUNDLE_DIR)/wheels .
+	$(PY) -m pip download -q -d $(BUNDLE_DIR)/wheels --only-binary=:all: $(addprefix --platform ,$(BUNDLE_PLATFORMS)) \
+		--python-version $(BUNDLE_PYTHON) --implementation cp -c constraints.txt \
+		--find-links $(BUNDLE_DIR)/wheels piclient==$$($(PY) -c 'import piclient; print(piclient.__version__)')
+	$(PY) -m piclient.update.make_bundle $(BUNDLE_DIR)/wheels --python $(BUNDLE_PYTHON) \
+		--platform $(BUNDLE_PLATFORM) --out build/piclient-$$($(PY) -c 'import piclient; print(piclient.__version__)')-aarch64.bundle
 
 # The README's pictures, made by the project itself from the demo library.
 screenshots: venv

@@ -7,7 +7,7 @@ WHEEL_PLATFORMS=(manylinux2014_aarch64 manylinux_2_17_aarch64 manylinux_2_28_aar
 INSTALL_DIR=/opt/piclient
 ENABLED_UNITS=(piclient-boot-config.service piclient-grow-data.service piclient-tv.service
 	piclient-agent.service piclient-journal.socket systemd-networkd.service systemd-resolved.service
-	systemd-timesyncd.service ssh.service)
+	systemd-timesyncd.service ssh.service piclient-update-recover.service piclient-update.path)
 
 project_version() {
 	sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/pyproject.toml" | head -1
@@ -70,7 +70,13 @@ add_user() {
 
 install_files() {
 	cp -a "$HERE/rootfs/." "$ROOTFS/"
-	install -m 0644 "$REPO"/systemd/*.service "$REPO"/systemd/*.socket "$ROOTFS/etc/systemd/system/"
+	install -m 0644 "$REPO"/systemd/*.service "$REPO"/systemd/*.socket "$REPO"/systemd/*.path \
+		"$ROOTFS/etc/systemd/system/"
+	# The launcher and the agent start the version the updater chose (docs/updates.md).
+	for dropin in "$REPO"/systemd/*.service.d; do
+		install -d "$ROOTFS/etc/systemd/system/$(basename "$dropin")"
+		install -m 0644 "$dropin"/*.conf "$ROOTFS/etc/systemd/system/$(basename "$dropin")/"
+	done
 	install -d "$ROOTFS/usr/libexec/piclient"
 	install -m 0755 "$REPO"/systemd/libexec/* "$ROOTFS/usr/libexec/piclient/"
 	install -D -m 0644 "$REPO/systemd/49-piclient.rules" "$ROOTFS/etc/polkit-1/rules.d/49-piclient.rules"

@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", action="store_true", help="no window even if a display is available")
     demo.add_argument("--screenshots", default=None, help="save the README's screenshots into this folder and exit")
     demo.set_defaults(func=_cmd_demo)
+    from piclient.update.cli import add_parser as add_update_parser
+
+    add_update_parser(sub, DEFAULT_CONFIG)
     return parser
 
 

@@ -27,6 +27,7 @@ from piclient.agent.spool import Record, Spool
 from piclient.agent.system import SystemProbe
 from piclient.agent.transport import Reply, Transport, TransportError
 from piclient.agent.tvlink import TvLink, TvState
+from piclient.agent.updates import AgentUpdates
 from piclient.protocol import (
     AgentReport,
     CecSection,
@@ -54,7 +55,7 @@ class Heartbeats:
     def __init__(self, device_name: str, interval_s: float, tv: TvLink, system: SystemProbe, spool: Spool,
                  transport: Transport, live: LiveMode, screenshots: Screenshots, commands: CommandRunner,
                  wake_uplink: Callable[[], None], offered: Sequence[str] = VOCABULARY,
-                 rng: random.Random | None = None,
+                 rng: random.Random | None = None, updates: AgentUpdates | None = None,
                  wall: Callable[[], float] = time.time, clock: Callable[[], float] = time.monotonic) -> None:
         self.device_name = device_name
         self.configured_s = interval_s
@@ -68,6 +69,7 @@ class Heartbeats:
         self.commands = commands
         self.wake_uplink = wake_uplink
         self.offered = list(offered)
+        self.updates = updates
         self._rng = rng or random.Random()
         self._wall = wall
         self._clock = clock
@@ -160,6 +162,7 @@ class Heartbeats:
             system=system_section(self.system.snapshot()),
             spool=SpoolSection(pending=stats["pending"], bytes=stats["bytes"], dropped=stats["dropped"]),
             agent=AgentReport.read(self.transport.report()),
+            update=self.updates.section() if self.updates is not None else None,
         )
 
     # -- replies ----------------------------------------------------------------------------------
@@ -178,6 +181,9 @@ class Heartbeats:
         # box its commands, and the box must never need a fix for what a server sends.
         doc = reply.json_object()
         self.commands.submit(doc.get("commands"))
+        if self.updates is not None:
+            self.updates.accepted(bool(self.last_state and self.last_state.running))
+            self.updates.offered(doc.get("update"))
         if "live" in doc:
             self.live.update(doc["live"], reply)
         pace = doc.get("heartbeat_seconds")

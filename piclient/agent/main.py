@@ -24,12 +24,14 @@ from piclient.agent.schedule import SyncSchedule
 from piclient.agent.screenshots import Screenshots
 from piclient.agent.spool import Spool
 from piclient.agent.system import SystemProbe
-from piclient.agent.transport import Transport
+from piclient.agent.transport import Transport, new_session
 from piclient.agent.tvlink import TvLink
+from piclient.agent.updates import AgentUpdates
 from piclient.agent.uplink import Uplink
 from piclient.catalog.cache import CatalogCache
 from piclient.config import Config
 from piclient.service import Service
+from piclient.update.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,10 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
         runner = CommandRunner(spool, actions.handlers(), wake_uplink)
         live.on_commands = runner.submit
         heartbeats = Heartbeats(config.device.name, settings.heartbeat_seconds, tv, SystemProbe(data), spool,
-                                transport, live, screenshots, runner, wake_uplink, offered=actions.offered())
+                                transport, live, screenshots, runner, wake_uplink, offered=actions.offered(),
+                                updates=AgentUpdates(Layout(root=data / "updates"),
+                                                     new_session(config.server.url, config.server.token),
+                                                     config.server.url))
         uplink.on_reply = heartbeats.handle_reply
         progress = ProgressSync(data / "state.db", spool, transport, wake_uplink)
         schedule = SyncSchedule(catalog, progress, transport, config.catalog.refresh_minutes * 60,

@@ -191,6 +191,34 @@ class AgentConfig(Section):
         return value
 
 
+class UpdatesConfig(Section):
+    """Updates from the server (docs/updates.md), installed and judged by the image's own updater."""
+
+    # `piclient server update-key` prints it: bundles must be signed with the server's key. Empty:
+    # a bundle is checked by its SHA-256 only (the server's reply over HTTPS vouches for it).
+    public_key: str = Field("", max_length=64)
+    # How long a new version has to show its first frame and send a heartbeat, and then stay healthy.
+    deadline_seconds: float = Field(300, ge=10, le=3600)
+    settle_seconds: float = Field(60, ge=0, le=3600)
+
+    @field_validator("public_key")
+    @classmethod
+    def _key_is_ed25519(cls, value: str) -> str:
+        import base64
+        import binascii
+
+        value = value.strip()
+        if not value:
+            return value
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("paste the 44 characters `piclient server update-key` prints")
+        return value
+
+
 class PlayerConfig(Section):
     # Subtitles on by default in this language; empty follows ui.language.
     subtitle_language: str = Field("", max_length=16)
@@ -317,6 +345,7 @@ class Config(Section):
     server: ServerConfig = ServerConfig()
     agent: AgentConfig = AgentConfig()
     system: SystemConfig = SystemConfig()
+    updates: UpdatesConfig = UpdatesConfig()
 
     @property
     def subtitle_language(self) -> str:

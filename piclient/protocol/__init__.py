@@ -35,6 +35,7 @@ from piclient.protocol.status import (
     Rendition,
     SubtitleTrack,
 )
+from piclient.protocol.update import UpdateOffer, UpdateReport
 
 __all__ = [
     "COMMAND_TYPES",
@@ -60,6 +61,8 @@ __all__ = [
     "SubtitleTrack",
     "SystemSection",
     "TvSection",
+    "UpdateOffer",
+    "UpdateReport",
     "WireModel",
     "parse_or_none",
     "problems",

@@ -15,7 +15,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
-from piclient.protocol import commands, heartbeat, status
+from piclient.protocol import commands, heartbeat, status, update
 from piclient.protocol.base import WireModel
 
 BEGIN = "<!-- fields: written by `python -m piclient.protocol.doc --write docs/protocol.md` -->"
@@ -25,7 +25,8 @@ MODELS: tuple[type[WireModel], ...] = (
     heartbeat.Heartbeat, heartbeat.DeviceInfo, heartbeat.TvSection, status.NowPlaying, status.Rendition,
     status.SubtitleTrack, status.OverlayState, status.DisplayState, status.CatalogState, status.ProblemEntry,
     heartbeat.CecSection,
-    heartbeat.SystemSection, heartbeat.SpoolSection, heartbeat.AgentReport, heartbeat.HeartbeatReply,
+    heartbeat.SystemSection, heartbeat.SpoolSection, heartbeat.AgentReport, update.UpdateReport,
+    heartbeat.HeartbeatReply, update.UpdateOffer,
     commands.LiveWindow, commands.Command, commands.CommandResult, commands.CommandsReply, commands.ResultReply,
     status.LauncherStatus,
 )

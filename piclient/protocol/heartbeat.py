@@ -9,6 +9,7 @@ from pydantic import Field
 from piclient.protocol.base import SCHEMA, WireModel
 from piclient.protocol.commands import Command, CommandResult, LiveWindow
 from piclient.protocol.status import CatalogState, DisplayState, NowPlaying, OverlayState, ProblemEntry
+from piclient.protocol.update import UpdateOffer, UpdateReport
 
 
 class DeviceInfo(WireModel):
@@ -82,6 +83,7 @@ class Heartbeat(WireModel):
     system: SystemSection | None = Field(None, description="the machine's health")
     spool: SpoolSection | None = Field(None, description="what waits to be sent")
     agent: AgentReport | None = Field(None, description="how the agent's requests fare")
+    update: UpdateReport | None = Field(None, description="how the box's last update went (docs/updates.md)")
     results: list[CommandResult] = Field(default_factory=list, description="command results (usually sent "
                                          "directly instead)")
 
@@ -91,3 +93,4 @@ class HeartbeatReply(WireModel):
     commands: list[Command] = Field(default_factory=list, description="commands to run")
     live: LiveWindow | None = Field(None, description="live mode, or null")
     heartbeat_seconds: float | None = Field(None, description="the pace the server wants")
+    update: UpdateOffer | None = Field(None, description="the version this box is offered, while it is")

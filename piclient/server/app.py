@@ -29,6 +29,7 @@ from piclient.server import (
     migrate,
     page_events,
     retention,
+    updates_page,
     uploads,
 )
 from piclient.server.alerts import AlertMonitor, AlertSender
@@ -88,6 +89,7 @@ def build_app(settings: Settings) -> Starlette:
         *library_events.routes(),
         *uploads.routes(),
         *library_page.routes(),
+        *updates_page.routes(),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

@@ -15,7 +15,7 @@ from typing import Any
 from piclient.server.settings import LOCAL_HOSTS, METRICS_TOKEN_ENV, SMTP_PASSWORD_ENV, EmailSettings, Settings
 
 COMMANDS = ("serve", "add-device", "revoke-device", "list-devices", "set-password", "add-maintainer-token",
-            "revoke-maintainer-token", "worker")
+            "revoke-maintainer-token", "worker", "publish-bundle", "offer", "update-key")
 DEFAULT_PORT = 8470
 
 
@@ -118,7 +118,73 @@ def _parser() -> argparse.ArgumentParser:
     _common(password)
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     password.set_defaults(func=_cmd_password)
+
+    publish = sub.add_parser("publish-bundle", help="check, sign and publish a bundle made by `make bundle`")
+    publish.add_argument("file", type=Path)
+    _common(publish)
+    publish.add_argument("--offer", metavar="DEVICE", default=None, help="offer it to this device at once")
+    publish.add_argument("--offer-all", action="store_true", help="offer it to every device at once")
+    publish.set_defaults(func=_cmd_publish)
+
+    offer = sub.add_parser("offer", help="offer a published version to one device, or to all")
+    offer.add_argument("version")
+    _common(offer)
+    who = offer.add_mutually_exclusive_group(required=True)
+    who.add_argument("--device", default=None)
+    who.add_argument("--all", action="store_true")
+    offer.set_defaults(func=_cmd_offer)
+
+    key = sub.add_parser("update-key", help="print the public key boxes trust bundles with (updates.public_key)")
+    _common(key)
+    key.set_defaults(func=_cmd_update_key)
     return parser
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from piclient.server import updates
+
+    def publish(db: Any) -> None:
+        row = updates.prepare(args.data, args.file)
+        db.write_sync(updates.publish, row)
+        print(f"published {row['version']} (sha256 {row['sha256']}, {row['size']} bytes, signed)")
+        if args.offer or args.offer_all:
+            count = db.write_sync(updates.offer, row["version"], None if args.offer_all else args.offer)
+            print(f"offered to {count} device(s)")
+
+    return _with_updates(args, publish)
+
+
+def _cmd_offer(args: argparse.Namespace) -> int:
+    from piclient.server import updates
+
+    def offer(db: Any) -> None:
+        count = db.write_sync(updates.offer, args.version, None if args.all else args.device)
+        print(f"version {args.version} offered to {count} device(s)")
+
+    return _with_updates(args, offer)
+
+
+def _with_updates(args: argparse.Namespace, job: Callable[[Any], None]) -> int:
+    """Run ``job(db)``; an UpdateError is one line on stderr and exit status 1."""
+    from piclient.server.updates import UpdateError
+
+    db = _open(args)
+    try:
+        job(db)
+    except UpdateError as exc:
+        print(f"piclient server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    return 0
+
+
+def _cmd_update_key(args: argparse.Namespace) -> int:
+    from piclient.server import updates
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    print(updates.public_key(args.data))
+    return 0
 
 
 def _database_url(args: argparse.Namespace) -> str:

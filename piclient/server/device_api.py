@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from piclient.protocol import CommandResult, CommandsReply, HeartbeatReply, ResultReply, problems
+from piclient.protocol import CommandResult, CommandsReply, HeartbeatReply, ResultReply, UpdateOffer, problems
 from piclient.server import commands as cq
-from piclient.server import heartbeats, logstore, progress, quota, screenshots
+from piclient.server import heartbeats, logstore, progress, quota, screenshots, updates
 from piclient.server.context import Server, server_of
 from piclient.server.devices import Device, by_token_hash
 from piclient.server.http import (
@@ -101,12 +101,31 @@ class Heartbeat:
             raise ApiError(400, outcome.problem)
         srv.metrics.heartbeats.labels("true" if outcome.stored else "false").inc()
         srv.page_wakeups.wake(outcome.device.id)
-        reply = json.dumps(HeartbeatReply(commands=outcome.commands, live=srv.live(outcome.live_until, now),
-                                          heartbeat_seconds=srv.settings.heartbeat_seconds).wire(),
-                           separators=(",", ":")).encode()
+        offer = await _offer(srv, outcome.offered_version) if outcome.offered_version is not None else None
+        answer = HeartbeatReply(commands=outcome.commands, live=srv.live(outcome.live_until, now),
+                                heartbeat_seconds=srv.settings.heartbeat_seconds, update=offer).wire()
+        if offer is None:
+            del answer["update"]  # a box older than updates needs nothing new in its reply
+        reply = json.dumps(answer, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(reply)).encode())]})
         await send({"type": "http.response.body", "body": reply})
+
+
+# A published version's bundle never changes (publish refuses other contents under the same version),
+# so each replica keeps what it read: the heartbeat path costs no extra trip to the database.
+_offers: dict[tuple[str, str], UpdateOffer] = {}
+
+
+async def _offer(srv: Server, version: str) -> UpdateOffer | None:
+    key = (srv.settings.database_url, version)
+    offer = _offers.get(key)
+    if offer is None:
+        found = await srv.db.read(updates.offer_of, version)
+        if found is None:
+            return None
+        offer = _offers[key] = UpdateOffer.read(found)
+    return offer
 
 
 async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> bytes:
@@ -333,6 +352,17 @@ async def finish_log_upload(request: Request) -> Response:
     return JSONResponse({"ok": True, "received": upload.received})
 
 
+async def bundle_download(request: Request) -> Response:
+    """The offered bundle; Starlette's FileResponse answers Range requests, so a box resumes."""
+    srv = server_of(request)
+    device = await authenticate(request)
+    file_name = await srv.db.read(updates.bundle_file, device.id, request.path_params["version"])
+    if file_name is None:
+        raise ApiError(404, "this device is not offered that version")
+    return FileResponse(updates.bundle_dir(srv.settings.data_dir) / file_name,
+                        media_type="application/octet-stream")
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/v1/heartbeat", Heartbeat(), methods=["POST"]),
@@ -346,4 +376,5 @@ def routes() -> list[Route]:
         Route("/api/v1/logs/{upload_id}", get_log_upload, methods=["GET"]),
         Route("/api/v1/logs/{upload_id}/done", finish_log_upload, methods=["POST"]),
         Route("/library/{path:path}", library_file, methods=["GET", "HEAD"]),
+        Route("/api/v1/bundles/{version}", bundle_download, methods=["GET", "HEAD"]),
     ]

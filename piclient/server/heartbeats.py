@@ -54,6 +54,7 @@ class Outcome:
     commands: list[dict[str, Any]] = field(default_factory=list)
     live_until: float | None = None
     problem: str | None = None  # a 400 for an authenticated device
+    offered_version: str | None = None  # the update this device is offered (docs/updates.md)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class Incoming:
 
 
 _DEVICE_COLUMNS = (devices.c.id, devices.c.name, devices.c.token_hash, devices.c.revoked_at, devices.c.last_seen,
-                   devices.c.online_since, devices.c.last_sent_at, devices.c.live_until, devices.c.tv_bad_streak)
+                   devices.c.online_since, devices.c.last_sent_at, devices.c.live_until, devices.c.tv_bad_streak,
+                   devices.c.offered_version)
 # Statements of the hot path are built once: building one costs more CPU than SQLite spends running it.
 _SELECT_DEVICES = sa.select(*_DEVICE_COLUMNS).where(devices.c.token_hash.in_(sa.bindparam("hashes", expanding=True)))
 _UPDATE_DEVICE = (devices.update().where(devices.c.id == sa.bindparam("b_id"))
@@ -105,7 +107,7 @@ def store_many(conn: sa.Connection, items: list[Incoming]) -> list[Outcome]:
             except ApiError as exc:
                 outcomes.append(Outcome(device=Device(row.id, row.name), problem=exc.message))
                 continue
-            outcomes.append(Outcome(device=Device(row.id, row.name)))
+            outcomes.append(Outcome(device=Device(row.id, row.name), offered_version=row.offered_version))
             accepted.append((index, item, row, record_id))
     if not accepted:
         return outcomes

@@ -30,6 +30,7 @@ devices = sa.Table(
     sa.Column("offline_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("tv_alerted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("live_until", sa.Float),
+    sa.Column("offered_version", sa.String(64)),  # the bundle this box should run (docs/updates.md)
 )
 
 heartbeats = sa.Table(
@@ -180,4 +181,16 @@ publish_jobs = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Index("ix_publish_jobs_state", "state", "id"),
+)
+
+bundles = sa.Table(
+    "bundles", metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("file_name", sa.String(100), nullable=False),  # made by the server from the checked version
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("signature", sa.String(200), nullable=False),  # Ed25519 over the SHA-256 (piclient.update.signing)
+    sa.Column("python", sa.String(16), nullable=False),
+    sa.Column("platform", sa.String(64), nullable=False),
+    sa.Column("published_at", sa.Float, nullable=False),
 )

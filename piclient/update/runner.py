@@ -1,0 +1,198 @@
+"""The updater: one request from the agent, carried from verify to kept or rolled back.
+
+Runs from the image's own install (``piclient-update.service``, started by a path unit when the
+agent writes ``request.json``, and once at every boot). Each step can be repeated: after a power cut
+the boot run mends the links (``switch.recover``) and takes the request up again; a version that was
+being tried when the box went down counts one attempt, and past ``MAX_ATTEMPTS`` it is rolled back
+without another try (boot counting, as RAUC and balena do).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from piclient.fsutil import fsync_dir
+from piclient.update import bundle, health, install, signing, status, switch
+from piclient.update.layout import COMPLETE, Layout
+from piclient.update.units import Units
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the agent hands over: a downloaded bundle and what the server said about it."""
+    bundle: Path
+    sha256: str
+    version: str
+    signature: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> Request | None:
+        try:
+            doc: Any = json.loads(path.read_text("utf-8"))
+            return cls(Path(doc["bundle"]), str(doc["sha256"]), str(doc["version"]), str(doc.get("signature") or ""))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def to_json(self) -> str:
+        return json.dumps({"bundle": str(self.bundle), "sha256": self.sha256, "version": self.version,
+                           "signature": self.signature})
+
+
+@dataclass
+class Updater:
+    layout: Layout
+    units: Units
+    public_key: str | None = None          # base64 Ed25519; None: the hash alone is checked
+    limits: health.Limits = field(default_factory=health.Limits)
+    state_db: Path | None = None           # her watch progress, copied before each switch
+    hook: Callable[[str], None] = lambda step: None
+    python: str | None = None
+
+    def boot(self) -> dict[str, Any] | None:
+        """At boot, before the units: mend the links, then finish whatever was under way."""
+        switch.recover(self.layout)
+        return self.run()
+
+    def run(self) -> dict[str, Any] | None:
+        request = Request.load(self.layout.request)
+        if request is None:
+            if self.layout.request.exists():
+                log.warning("request.json is unreadable; ignoring it")
+                self.layout.request.unlink()
+            return None
+        return self.apply(request)
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def apply(self, request: Request) -> dict[str, Any]:
+        layout = self.layout
+        before = layout.running_venv()
+        previous_status = status.read(layout.status) or {}
+        if previous_status.get("state") == "trying" and previous_status.get("version") == request.version:
+            return self._resume_trial(request, previous_status)
+        status.write(layout.status, "installing", request.version, from_version=layout.version_of(before))
+        try:
+            if self.public_key:
+                signing.verify(self.public_key, request.sha256, request.signature)
+            manifest = bundle.verify(request.bundle, request.sha256)
+            if manifest.version != request.version:
+                raise bundle.BadBundle(f"the bundle holds version {manifest.version}, not {request.version}")
+            kwargs = {"python": self.python} if self.python else {}
+            target = install.install(layout, request.bundle, manifest, hook=self.hook, **kwargs)
+        except (bundle.BadBundle, signing.BadSignature, install.InstallError) as exc:
+            log.error("update to %s refused: %s", request.version, exc)
+            self._finish(request)
+            return status.write(layout.status, "failed", request.version, reason=str(exc),
+                                log_tail=getattr(exc, "output", "") or None,
+                                from_version=layout.version_of(before))
+        self.hook("installed")
+        if target == before:
+            self._finish(request)
+            return status.write(layout.status, "kept", request.version, from_version=layout.version_of(before))
+        self._keep_state_copy(before)
+        since = time.time()
+        # Where to go back to is written down before the switch: the previous link cannot say it once
+        # an interrupted switch back has already rewritten it.
+        status.write(layout.status, "trying", request.version, from_version=layout.version_of(before),
+                     attempts=1, since=since, back_to=str(before))
+        switch.switch_to(layout, target, self.hook)
+        self.units.restart()
+        self.hook("restarted")
+        return self._judge(request, layout.version_of(before), since, before)
+
+    def _resume_trial(self, request: Request, doc: dict[str, Any]) -> dict[str, Any]:
+        attempts = int(doc.get("attempts") or 1) + 1
+        from_version = str(doc.get("from_version") or "factory")
+        back_to = Path(str(doc.get("back_to") or self.layout.factory))
+        current = self.layout.link_target(self.layout.current)
+        if current is None or current.name != request.version:
+            # The switch never happened (or was mended back): nothing is being tried; start over.
+            status.write(self.layout.status, "installing", request.version, from_version=from_version)
+            return self.apply(request)
+        if attempts > MAX_ATTEMPTS:
+            return self._roll_back(request, from_version, time.time(),
+                                   f"the box went down {attempts - 1} times while trying this version", back_to)
+        since = time.time()
+        status.write(self.layout.status, "trying", request.version, from_version=from_version,
+                     attempts=attempts, since=since, back_to=str(back_to))
+        self.units.restart()
+        return self._judge(request, from_version, since, back_to)
+
+    def _judge(self, request: Request, from_version: str, since: float, back_to: Path) -> dict[str, Any]:
+        verdict = health.watch(self.units, self.layout.alive, request.version, since, self.limits)
+        if verdict.healthy:
+            log.info("version %s is healthy; keeping it", request.version)
+            self._finish(request)
+            self._forget_old_versions()
+            return status.write(self.layout.status, "kept", request.version, from_version=from_version)
+        return self._roll_back(request, from_version, since, verdict.reason, back_to)
+
+    def _roll_back(self, request: Request, from_version: str, since: float, reason: str,
+                   back_to: Path) -> dict[str, Any]:
+        log.error("version %s is not healthy (%s); going back to %s", request.version, reason, from_version)
+        tail = self.units.log_tail(since)
+        previous = back_to if self.layout.is_complete(back_to) else self.layout.factory
+        switch.switch_to(self.layout, previous, self.hook)
+        self.units.restart()
+        self._finish(request)
+        doc = status.write(self.layout.status, "rolled_back", request.version, reason=reason, log_tail=tail,
+                           from_version=from_version, running=self.layout.version_of(previous))
+        # The failed version goes, so that nothing (previous, recover) can ever fall back to it.
+        failed = self.layout.link_target(self.layout.previous)
+        self.layout.previous.unlink(missing_ok=True)
+        if failed is not None and failed.parent == self.layout.versions and failed != previous:
+            _discard(failed)
+        return doc
+
+    # -- housekeeping -----------------------------------------------------------------------------
+
+    def _finish(self, request: Request) -> None:
+        # The request goes before the bundle: a power cut between them leaves a stray file, not a
+        # request naming a bundle that is gone.
+        self.layout.request.unlink(missing_ok=True)
+        if request.bundle.parent == self.layout.incoming:
+            request.bundle.unlink(missing_ok=True)
+
+    def _keep_state_copy(self, before: Path) -> None:
+        """A consistent copy of her progress as the old version left it (SQLite's backup API)."""
+        if self.state_db is None or not self.state_db.exists():
+            return
+        self.layout.backups.mkdir(parents=True, exist_ok=True)
+        copy = self.layout.backups / f"state-{self.layout.version_of(before)}.db"
+        source = sqlite3.connect(f"file:{self.state_db}?mode=ro", uri=True, timeout=10)
+        try:
+            target = sqlite3.connect(copy)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+
+    def _forget_old_versions(self) -> None:
+        keep = {self.layout.link_target(self.layout.current), self.layout.link_target(self.layout.previous)}
+        if not self.layout.versions.is_dir():
+            return
+        for entry in self.layout.versions.iterdir():
+            if entry.is_dir() and entry not in keep:
+                _discard(entry)
+
+
+def _discard(venv: Path) -> None:
+    """Remove an installed version: its marker first, so a power cut halfway leaves an incomplete
+    folder (which recover removes), never a 'complete' one with files missing."""
+    (venv / COMPLETE).unlink(missing_ok=True)
+    fsync_dir(venv)
+    shutil.rmtree(venv, ignore_errors=True)
