@@ -21,7 +21,7 @@ def test_the_page_shows_titles_jobs_and_what_each_box_has_not_started(library: P
             "SELECT id FROM devices WHERE name = 'Mother''s TV'").scalar())
         server.db.write_sync(merge, device_id, [
             {"item_id": "spring-day-2001", "position": 3.0, "duration": 6.0, "watched": False,
-             "updated_at": 1_700_000_000.0}])
+             "updated_at": 1_700_000_000.0}], 1_700_000_100.0)  # received a little after it was stamped
         session, csrf = login(server)
         page = session.get(f"{server.url}/titles", timeout=10)
         assert page.status_code == 200, server.log()
