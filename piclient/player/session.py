@@ -51,7 +51,7 @@ class PlaybackSession:
     line on screen ("resuming", start=...)."""
 
     def __init__(self, player: Player, store: StateStore, title: Title, episode: Episode | None, start: float, *,
-                 subtitle_language: str, readahead_s: float = 60,
+                 readahead_s: float = 60,
                  prepare_subtitles: PrepareSubtitles,
                  on_finished: Callable[[str], None],
                  notify: Notify = lambda kind, **values: None,
@@ -64,7 +64,6 @@ class PlaybackSession:
         self.store = store
         self.title = title
         self.episode = episode
-        self.subtitle_language = subtitle_language
         self._prepare_subtitles = prepare_subtitles
         self._on_finished = on_finished
         self._notify = notify

@@ -172,7 +172,6 @@ class App:
             pygame.display.quit()
             self.display_released = True
         self.push(PlayerScreen(self.ui, self.player, self.store, title, episode, start,
-                               subtitle_language=self.config.subtitle_language,
                                readahead_s=self.config.player.readahead_seconds,
                                prepare_subtitles=self._prepare_subtitles, post=self.post,
                                on_finished=self._playback_finished, probe=self._start_probe,

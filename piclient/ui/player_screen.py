@@ -70,7 +70,7 @@ class PlayerScreen:
     name = "player"
 
     def __init__(self, ui: Ui, player: Player, store: StateStore, title: Title, episode: Episode | None,
-                 start: float, *, subtitle_language: str, readahead_s: float = 60,
+                 start: float, *, readahead_s: float = 60,
                  prepare_subtitles: PrepareSubtitles,
                  post: Callable[[object], None], on_finished: Callable[[str], None],
                  probe: Callable[[str, str], None] | None = None,
@@ -95,7 +95,7 @@ class PlayerScreen:
         self._legend_hold: Button | None = None
         self._overlay_key: OverlayState | None = None
         self.session = PlaybackSession(
-            player, store, title, episode, start, subtitle_language=subtitle_language, readahead_s=readahead_s,
+            player, store, title, episode, start, readahead_s=readahead_s,
             prepare_subtitles=prepare_subtitles, on_finished=self._finished, notify=self._notice, probe=probe,
             http_headers=http_headers, fetch_thumbnails=fetch_thumbnails, clock=clock)
 

@@ -46,7 +46,7 @@ class Rig:
         self.player = FakePlayer()
         self.clock = Clock()
         self.outcomes: list[str] = []
-        self.session = PlaybackSession(self.player, self.store, self.title, None, 0.0, subtitle_language="ko",
+        self.session = PlaybackSession(self.player, self.store, self.title, None, 0.0,
                                        prepare_subtitles=lambda *args: None, on_finished=self.outcomes.append,
                                        clock=self.clock)
         self.player.on_event = self.session.player_event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -23,8 +24,6 @@ def heartbeat_with(raw_title: str) -> str:
     marker = "TITLE-" + uuid.uuid4().hex
     body = heartbeat_body(tv={"state": "running", "screen": "player",
                               "now_playing": now_playing("spring-day", marker, position=5)})
-    import json
-
     return json.dumps(body).replace(f'"{marker}"', raw_title)
 
 
@@ -86,8 +85,6 @@ def test_a_command_result_with_a_lone_surrogate_is_a_400(server: RunningServer) 
     for body in ('{"ok": true, "result": {"x": "\\ud800"}}', '{"ok": false, "error": "\\udfff"}'):
         assert_refused(post_raw(server, token, f"/api/v1/commands/{command_id}/result", body), "lone surrogate")
     heartbeat = heartbeat_body(results=[{"command_id": command_id, "ok": True, "result": {"x": "MARK"}}])
-    import json
-
     raw = json.dumps(heartbeat).replace('"MARK"', LONE_SURROGATE)
     assert_refused(post_raw(server, token, "/api/v1/heartbeat", raw), "lone surrogate")
 
