@@ -24,12 +24,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from piclient.server.context import LIBRARY_PAGES, Server, server_of
 from piclient.server.dashboard import api_viewer, render_part
 from piclient.server.library_page import jobs_view, words
+from piclient.server.page_events import event_stream
 
 JOBS_RECHECK_S = 1.0  # a worker reports every 2 s (worker.REPORT_EVERY_S); reading 30 rows is cheap
 REFRESH_S = 15.0  # the full list at least this often, so a proxy never sees an idle stream
@@ -66,9 +67,7 @@ async def jobs_events(request: Request) -> Response:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), JOBS_RECHECK_S)
 
-    # X-Accel-Buffering: nginx would otherwise hold the events back until its buffer fills.
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return event_stream(stream())
 
 
 def routes() -> list[Route]:

@@ -96,8 +96,13 @@ async def device_events(request: Request) -> Response:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), min(srv.long_poll_recheck_s, REFRESH_S))
 
+    return event_stream(stream())
+
+
+def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    """A Server-Sent Events response for a page's stream (this one, and the library page's)."""
     # X-Accel-Buffering: nginx would otherwise hold the events back until its buffer fills.
-    return StreamingResponse(stream(), media_type="text/event-stream",
+    return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
