@@ -15,7 +15,7 @@ DEB_PACKAGES := python3-venv python3-dev gcc pkg-config libsystemd-dev libmpv2 f
 # What `make image` and `make image-test` need on top.
 IMAGE_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk \
 	bmap-tools xz-utils qemu-system-arm qemu-efi-aarch64 qemu-utils
-SHELL_SCRIPTS := image/build.sh image/assemble.sh image/base-finish.sh image/test/boot-vm.sh systemd/libexec/*
+SHELL_SCRIPTS := image/build.sh image/assemble.sh image/base-finish.sh image/boot/etc/initramfs-tools/hooks/piclient-boot-modules image/test/boot-vm.sh systemd/libexec/*
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps image-deps install-packages venv test test-slow lint lint-scripts demo bench screenshots image image-test clean \

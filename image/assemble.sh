@@ -99,6 +99,35 @@ install_files() {
 	systemctl --root="$ROOTFS" mask getty@tty1.service >/dev/null
 }
 
+# The boot layer: the initramfs generated once from image/boot/ (its module list), then raspi-firmware's
+# hooks put kernel, initramfs, device trees, config.txt and cmdline.txt in /boot/firmware. It is the
+# slowest step after the packages (every module is an emulated modprobe and modinfo), so /boot is kept
+# as a tar named after the base layer and image/boot/.
+boot_files() {
+	local hash cached kernel version
+	cp -a "$HERE/boot/." "$ROOTFS/"
+	hash=$({ basename "$BASE_DIR"; (cd "$HERE/boot" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } |
+		sha256sum | cut -c1-16)
+	cached="$CACHE/boot-$hash.tar"
+	rm -f "$ROOTFS/usr/sbin/update-initramfs"
+	in_root dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+	if [ -f "$cached" ]; then
+		echo "cached ($cached)"
+		tar -C "$ROOTFS" -xf "$cached"
+		return
+	fi
+	in_root update-initramfs -c -k all
+	for kernel in "$ROOTFS"/boot/vmlinuz-*; do
+		version=${kernel##*/vmlinuz-}
+		# The kernel was installed before raspi-firmware's hook existed: copy kernel and DTBs now.
+		in_root /etc/kernel/postinst.d/z50-raspi-firmware "$version" "/boot/vmlinuz-$version"
+	done
+	ls -l "$ROOTFS/boot" "$ROOTFS/boot/firmware"
+	tar -C "$ROOTFS" -cf "$cached.partial" boot
+	mv "$cached.partial" "$cached"
+	find "$CACHE" -maxdepth 1 -name 'boot-*.tar' ! -name "${cached##*/}" -delete
+}
+
 # The data partition as first written: the folders the bind mounts in /etc/fstab need.
 data_template() {
 	local data=$1 uid gid journal_gid
@@ -165,10 +194,12 @@ assemble() {
 	rm -rf "$stage" "$img" "$img".* && mkdir -p "$stage"
 	cp -a "$BASE_DIR" "$ROOTFS"
 
+	mount_api
+	step "boot layer: the initramfs, once (under qemu-user)"
+	boot_files
 	step "aarch64 wheels"
 	wheels
 	step "piclient in its venv ($INSTALL_DIR, under qemu-user)"
-	mount_api
 	install_piclient
 	step "user, units and system files"
 	add_user
