@@ -14,7 +14,7 @@ DEB_PACKAGES := python3-venv python3-dev gcc pkg-config libsystemd-dev libmpv2 f
 	libcec-dev python3-cec fonts-noto-cjk postgresql chromium shellcheck systemd
 # What `make image` and `make image-test` need on top.
 IMAGE_PACKAGES := mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk \
-	bmap-tools xz-utils qemu-system-arm qemu-efi-aarch64 qemu-utils
+	bmap-tools xz-utils qemu-system-arm qemu-efi-aarch64 qemu-utils socat openssh-client
 SHELL_SCRIPTS := image/build.sh image/assemble.sh image/base-finish.sh image/boot/etc/initramfs-tools/hooks/piclient-boot-modules image/test/boot-vm.sh systemd/libexec/*
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -34,7 +34,8 @@ wheels() {
 	echo "$(find "$OUT/wheels" -name '*.whl' | wc -l) wheels, $(du -sh "$OUT/wheels" | cut -f1)"
 }
 
-in_root() { chroot "$ROOTFS" "$@"; }
+# A clean environment: the build machine's PIP_*, LANG or PYTHON* settings must not shape the image.
+in_root() { chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
 # pip and useradd want /dev/null and /proc; unmounted again before the file systems are made.
 mount_api() {

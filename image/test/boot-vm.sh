@@ -14,7 +14,9 @@ set -euo pipefail
 [ $# -ge 5 ] || { sed -n '2,12p' "$0"; exit 2; }
 disk=$1 kernel=$2 initrd=$3 work=$4 server_port=$5 ssh_port=${6:-}
 
-netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-tcp:127.0.0.1:$server_port"
+# guestfwd's cmd: form starts socat for each connection the guest opens; its tcp: form would connect
+# once, when QEMU starts, and carry a single connection for the VM's whole life.
+netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-cmd:socat - TCP:127.0.0.1:$server_port"
 [ -z "$ssh_port" ] || netdev="$netdev,hostfwd=tcp:127.0.0.1:$ssh_port-:22"
 
 accel=(-accel "tcg,thread=multi")
