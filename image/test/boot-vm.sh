@@ -7,11 +7,13 @@
 #
 # The guest's network is QEMU's user network with restrict=on: it reaches nothing but 10.0.2.100:8470,
 # forwarded to the piclient server on the host's 127.0.0.1:SERVER_PORT (and, with SSH_PORT, the host's
-# 127.0.0.1:SSH_PORT reaches the guest's SSH). The screen is a virtio GPU; WORKDIR/monitor.sock is the
-# QEMU monitor (screendump), WORKDIR/console.log the serial console.
+# 127.0.0.1:SSH_PORT reaches the guest's SSH). PICLIENT_VM_APPEND adds kernel arguments, e.g.
+# "systemd.journald.forward_to_console=1" to read the whole journal on the serial console. The screen
+# is a virtio GPU; WORKDIR/monitor.sock is the QEMU monitor (screendump), WORKDIR/console.log the
+# serial console.
 set -euo pipefail
 
-[ $# -ge 5 ] || { sed -n '2,12p' "$0"; exit 2; }
+[ $# -ge 5 ] || { sed -n '2,13p' "$0"; exit 2; }
 disk=$1 kernel=$2 initrd=$3 work=$4 server_port=$5 ssh_port=${6:-}
 
 # guestfwd's cmd: form starts socat for each connection the guest opens; its tcp: form would connect
@@ -24,7 +26,7 @@ if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu h
 
 exec qemu-system-aarch64 -M virt "${accel[@]}" -cpu cortex-a72 -smp 2 -m 1536 \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "root=LABEL=piclient-root rootwait console=ttyAMA0 console=tty1 net.ifnames=0 systemd.show_status=1" \
+	-append "root=LABEL=piclient-root rootwait console=ttyAMA0 console=tty1 net.ifnames=0 systemd.show_status=1 ${PICLIENT_VM_APPEND:-}" \
 	-drive "file=$disk,format=raw,if=none,id=card,cache=writeback" -device virtio-blk-pci,drive=card \
 	-device virtio-gpu-pci,xres=1280,yres=720 -device virtio-keyboard-pci \
 	-netdev "$netdev" -device virtio-net-pci,netdev=net0 \
