@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
     apply.add_argument("--root", default="/", help="the system's root folder (for building and testing)")
     apply.add_argument("--run-dir", default="/run/piclient")
+    apply.add_argument("--kept", default="/var/lib/piclient/boot-config/piclient.yaml",
+                       help="the last readable piclient.yaml, used when the boot partition cannot be read")
     apply.set_defaults(func=_cmd_boot_apply)
     notice = boot_sub.add_parser("notice", help="show the config's mistakes on the TV")
     notice.add_argument("--run-dir", default="/run/piclient")
@@ -214,7 +216,7 @@ def _cmd_boot_apply(args: argparse.Namespace) -> int:
     from piclient.logs import setup_logging
 
     setup_logging("info", "piclient-boot-config")
-    apply(Path(args.path), Path(args.root), Path(args.run_dir))
+    apply(Path(args.path), Path(args.root), Path(args.run_dir), kept=Path(args.kept))
     return 0  # never fail the boot: the mistakes are logged and shown on the TV
 
 

@@ -27,8 +27,9 @@ PROBLEMS = "config-problems.json"
 SERVER_FLAG = "server-configured"
 
 
-def apply(config_path: Path, root: Path = Path("/"), run_dir: Path = Path("/run/piclient")) -> Salvaged:
-    result = salvage_file(config_path)
+def apply(config_path: Path, root: Path = Path("/"), run_dir: Path = Path("/run/piclient"),
+          kept: Path | None = None) -> Salvaged:
+    result = _read(config_path, kept)
     for problem in result.problems:
         log.warning("%s: %s", config_path, problem)
     if result.dropped:
@@ -74,6 +75,36 @@ def apply(config_path: Path, root: Path = Path("/"), run_dir: Path = Path("/run/
              result.config.system.hostname, result.config.system.wifi.ssid or "(none)",
              "on" if result.config.system.ssh_authorized_keys else "off", len(result.problems))
     return result
+
+
+def _read(config_path: Path, kept: Path | None) -> Salvaged:
+    """The card's file; when it cannot be read at all (the boot partition did not mount, or the file is
+    gone), the copy kept at the last boot that could read it, so the box still joins Wi-Fi and phones
+    home, and says what happened. The copy holds the Wi-Fi password and token: root's alone."""
+    try:
+        text = config_path.read_bytes()
+    except OSError:
+        text = None
+    if text is not None or kept is None or not kept.is_file():
+        result = salvage_file(config_path)
+        if text is not None and kept is not None and not _same(kept, text):
+            try:
+                atomic_write(kept, text, 0o600)
+            except OSError as exc:
+                log.warning("the last good piclient.yaml could not be kept at %s: %s", kept, exc)
+        return result
+    result = salvage_file(kept)
+    result.problems.insert(0, f"(file): {config_path} cannot be read (is the boot partition there?); "
+                              "the settings of the last boot that could read it are in use")
+    return result
+
+
+def _same(path: Path, text: bytes) -> bool:
+    """Written only when it changed: the card is written to at every boot otherwise."""
+    try:
+        return path.read_bytes() == text
+    except OSError:
+        return False
 
 
 def _group_readable(path: Path) -> None:

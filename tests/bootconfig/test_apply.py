@@ -125,3 +125,28 @@ def test_the_notice_command_finds_the_launchers_socket_in_the_runtime_config(tmp
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0  # never fails the unit's start
     assert "elsewhere.sock" in done.stderr + done.stdout  # it asked the launcher where the config says
+
+
+def test_an_unreadable_boot_partition_falls_back_to_the_last_file_that_could_be_read(tmp_path: Path) -> None:
+    kept = tmp_path / "state" / "boot-config" / "piclient.yaml"
+    card = tmp_path / "boot" / "piclient.yaml"
+    card.parent.mkdir(parents=True)
+    card.write_text(GOOD, encoding="utf-8")
+    apply(card, tmp_path / "root", tmp_path / "run", kept=kept)
+    assert kept.read_text(encoding="utf-8") == GOOD
+    assert kept.stat().st_mode & 0o777 == 0o600  # it holds the Wi-Fi password and the token
+
+    card.unlink()  # the partition did not mount: its folder is empty
+    result = apply(card, tmp_path / "root", tmp_path / "run2", kept=kept)
+    assert result.server_ready, "the agent must still phone home"
+    assert load_config(tmp_path / "run2" / RUNTIME_CONFIG).server.token == "tok-123"
+    assert "cannot be read" in result.problems[0] and "last boot" in result.problems[0]
+    assert json.loads((tmp_path / "run2" / PROBLEMS).read_text())["problems"][0] == result.problems[0]
+
+
+def test_without_a_kept_copy_a_missing_file_still_boots_with_defaults(tmp_path: Path) -> None:
+    result = apply(tmp_path / "boot" / "piclient.yaml", tmp_path / "root", tmp_path / "run",
+                   kept=tmp_path / "state" / "piclient.yaml")
+    assert not result.server_ready
+    assert "not on the boot partition" in result.problems[0]
+    assert not (tmp_path / "state" / "piclient.yaml").exists()
