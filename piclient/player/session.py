@@ -532,6 +532,10 @@ class PlaybackSession:
         sub = snap.selected("sub")
         bitrate = next((v.bandwidth for v, track, _ in self._variant_tracks(snap) if video and track == video.id),
                        video.bitrate if video else None)
+        if bitrate is None and video and len(self._ladder) == 1:
+            # mpv gives no hls-bitrate for a master of one variant, which is what the publish
+            # pipeline makes of a source under 540p.
+            bitrate = self._ladder[0].bandwidth
         estimate = self._meter.estimate_bps
         return NowPlaying(
             id=self.playable_id,

@@ -295,3 +295,13 @@ def test_quick_presses_each_move_the_subtitle_delay(rig: Rig) -> None:
         rig.session.change_sub_delay(0.1)
     assert rig.player.called("sub_delay")[-1] == pytest.approx(0.3)
     assert rig.store.get("sub_delay:f") == "0.3"
+
+
+def test_a_master_of_one_variant_reports_that_variants_bandwidth(rig: Rig) -> None:
+    # mpv gives no hls-bitrate when a master has a single variant, as the publish pipeline writes for
+    # a source under 540p; the master's own BANDWIDTH stands in.
+    rig.player.start_playing(duration=600.0, tracks=TRACKS[:2])
+    rig.session.ladder_ready(LadderReady("f", (HIGH,)))
+    rig.tick(0)
+    variant = rig.session.now_playing(rig.clock.now).variant
+    assert variant is not None and (variant.bitrate, variant.height) == (HIGH.bandwidth, 360)
