@@ -6,12 +6,15 @@ language) and then goes through ``piclient.publish.pipeline`` like any film of t
 probe, the H.264/AAC rungs the source's size earns, WebVTT renditions and sidecars, poster, seek
 thumbnails, the catalog entry. Only the x264 preset is the fastest, as for the demo library.
 
-The sources stay in ``<library>/.sources/`` (hidden: the server never serves it).
+The sources stay in ``<library>/.sources/`` (hidden: the server never serves it). They are MKV files
+with PCM sound: the AAC of an MP4 source would cost each rung's sound encode several times over.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ def publish_clip(library: Path, *, seconds: float, label: str, color: str | None
     sources = Path(library) / SOURCES
     sources.mkdir(parents=True, exist_ok=True)
     stem = _stem(details)
-    film = make_film(sources / f"{stem}.mp4", seconds=seconds, label=label, color=color, size=size)
+    film = make_film(sources / f"{stem}.mkv", seconds=seconds, label=label, color=color, size=size)
     subtitles = tuple(write_srt(sources / f"{stem}.{language}.srt", lines) for language, lines in (cues or {}).items())
     return publish(Request(film=film, library=Path(library), subtitles=subtitles,
                            subtitle_languages=tuple(cues or ()), preset=PRESET,
@@ -49,3 +52,13 @@ def _stem(details: Mapping[str, Any]) -> str:
     if details.get("series"):
         return f"{slug(details['series'])}-s{details.get('season', 1):02d}e{details.get('episode', 0):02d}"
     return slug(details.get("title_en") or details.get("title_ko") or "clip")
+
+
+def publish_clips(library: Path, clips: Sequence[Mapping[str, Any]], *, workers: int | None = None) -> list[Result]:
+    """``publish_clip`` for each set of arguments in ``clips``, a few at a time; results in the same order.
+
+    The pipeline takes the catalog's lock for its last step, so clips published side by side all land.
+    """
+    with ThreadPoolExecutor(max_workers=workers or min(len(clips), os.cpu_count() or 2) or 1) as pool:
+        jobs = [pool.submit(publish_clip, library, **clip) for clip in clips]
+        return [job.result() for job in jobs]

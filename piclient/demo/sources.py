@@ -25,6 +25,9 @@ SIZE = (640, 360)  # one 360p rung: the cheapest ladder the pipeline makes
 FPS = 25
 FONT_FILE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 _LABEL_FILE = ".label.txt"
+# The sound of a film by its file's suffix: AAC in an MP4, as a maintainer's films come; PCM in an MKV,
+# whose clean tone the pipeline encodes several times faster than the artefacts of an AAC one.
+SOUND = {".mp4": ["-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"], ".mkv": ["-c:a", "pcm_s16le"]}
 
 
 class SourceError(RuntimeError):
@@ -33,17 +36,19 @@ class SourceError(RuntimeError):
 
 def make_film(path: Path, *, seconds: float, label: str, color: str | None,
               size: tuple[int, int] = SIZE) -> Path:
-    """Write an H.264/AAC MP4 of ``seconds`` to ``path`` (through a hidden temporary name, so a half-made
-    film is never taken for a whole one).
+    """Write an H.264 film of ``seconds`` with a tone, as ``path``'s suffix says (``SOUND``), through a
+    hidden temporary name, so a half-made film is never taken for a whole one.
 
     ``color`` is any ffmpeg colour (``"navy"``, ``"0x305080"``); ``None`` gives the moving test pattern,
     whose detail costs real bits in every rung, for tests and benchmarks of bit rates.
     """
     if not seconds > 0:
         raise SourceError(f"a film must last longer than 0 s, not {seconds}")
+    if path.suffix not in SOUND:
+        raise SourceError(f"a film is made as {' or '.join(SOUND)}, not {path.name}")
     width, height = size
     frames = f"size={width}x{height}:rate={FPS}:duration={seconds}"
-    partial = path.with_name(f".{path.name}.partial.mp4")
+    partial = path.with_name(f".{path.name}.partial{path.suffix}")
     label_file = path.with_name(f".{path.stem}{_LABEL_FILE}")
     # The label goes through a file, so no text needs escaping for the filtergraph.
     label_file.write_text(label, encoding="utf-8")
@@ -52,7 +57,7 @@ def make_film(path: Path, *, seconds: float, label: str, color: str | None,
             "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
             "-vf", label_and_clock(label_file.name, height, label_size(label, width, height)),
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-movflags", "+faststart", partial.name]
+            *SOUND[path.suffix], "-ac", "2", partial.name]
     try:
         done = subprocess.run(args, cwd=path.parent, capture_output=True, text=True, timeout=600, check=False)
         if done.returncode != 0:
