@@ -240,6 +240,19 @@ def test_a_stream_whose_segments_ffmpeg_refuses_fails_at_once_with_the_reason(tm
     assert not rig.store.progress("f").watched
 
 
+def test_a_first_segment_played_to_its_end_is_not_the_film_when_ffmpeg_refuses_the_segments(
+        tmp_path: Path) -> None:
+    # When FFmpeg refuses a master's only variant, mpv reads the playlists itself and plays each
+    # segment as a file: the first one "ends" at its own length, which is all mpv knows.
+    rig = Rig(tmp_path, duration=None)
+    rig.play(duration=4)
+    rig.session.ladder_ready(LadderReady("f", (HIGH,), segment_problem="segment URLs without an extension"))
+    rig.tick(4, advance=True)
+    rig.player.fire("ended", reason="eof")
+    assert rig.outcomes == ["failed"] and rig.session.error == "segment URLs without an extension"
+    assert not rig.store.progress("f").watched
+
+
 def test_a_film_that_really_ends_is_watched(tmp_path: Path) -> None:
     rig = Rig(tmp_path, duration=None)
     rig.play(duration=20)
