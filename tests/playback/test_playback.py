@@ -41,7 +41,7 @@ def bright_pixels(png: bytes, box: tuple[float, float, float, float]) -> int:
 SUBTITLE_AREA = (0.1, 0.75, 0.9, 0.98)
 
 
-def test_a_film_plays_with_the_subtitles_declared_in_its_hls_master(tv: Launcher) -> None:
+def test_a_published_film_plays_with_her_subtitles_on_and_english_there_to_pick(tv: Launcher) -> None:
     play(tv, "sunrise")
     status = tv.wait_for(lambda s: playing(s).get("sub_text") == "해가 떠요", timeout=20)
     assert playing(status)["subtitle"]["lang"] == "ko"
