@@ -7,7 +7,8 @@ probe, the H.264/AAC rungs the source's size earns, WebVTT renditions and sideca
 thumbnails, the catalog entry. Only the x264 preset is the fastest, as for the demo library.
 
 The sources stay in ``<library>/.sources/`` (hidden: the server never serves it). They are MKV files
-with PCM sound: the AAC of an MP4 source would cost each rung's sound encode several times over.
+with silent PCM sound: the artefacts of an AAC source, or a tone, would cost each rung's sound encode
+several times over.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from piclient.publish.pipeline import Request, Result, publish, slug
 
 SOURCES = ".sources"
 PRESET = "ultrafast"  # the flat and test-pattern frames of a clip need no more
-# A source this size earns two rungs (360p and 540p), for tests of switching between them.
-TWO_RUNGS = (960, 540)
+# The smallest source that earns two rungs (360p, and a "540p" at the source's own 864x486), for tests
+# of switching between them.
+TWO_RUNGS = (864, 486)
 
 
 def publish_clip(library: Path, *, seconds: float, label: str, color: str | None = None,
@@ -41,7 +43,8 @@ def publish_clip(library: Path, *, seconds: float, label: str, color: str | None
     sources = Path(library) / SOURCES
     sources.mkdir(parents=True, exist_ok=True)
     stem = _stem(details)
-    film = make_film(sources / f"{stem}.mkv", seconds=seconds, label=label, color=color, size=size)
+    # Silent: no test listens, and each rung's AAC encode of a tone would cost five times as much.
+    film = make_film(sources / f"{stem}.mkv", seconds=seconds, label=label, color=color, size=size, tone=False)
     subtitles = tuple(write_srt(sources / f"{stem}.{language}.srt", lines) for language, lines in (cues or {}).items())
     return publish(Request(film=film, library=Path(library), subtitles=subtitles,
                            subtitle_languages=tuple(cues or ()), preset=PRESET,

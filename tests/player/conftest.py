@@ -17,7 +17,7 @@ CUES = {
 
 @pytest.fixture(scope="session")
 def ladder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A published title with two rungs (360p, 540p) and ko and en WebVTT renditions; its master.m3u8."""
+    """A published title with two rungs (640x360, 864x486) and ko and en WebVTT renditions; its master.m3u8."""
     result = publish_clip(tmp_path_factory.mktemp("ladder"), seconds=6, label="자막\nSubtitles", size=TWO_RUNGS,
                           cues=CUES, title_en="ladder")
     return result.folder / MASTER

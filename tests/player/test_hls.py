@@ -132,7 +132,7 @@ def session() -> requests.Session:
 
 def test_it_fetches_the_ladder_and_its_renditions(ladder_server: StaticServer, session: requests.Session) -> None:
     master = fetch_master(ladder_server.url + "master.m3u8", session, timeout=5)
-    assert [v.resolution for v in master.variants] == [(640, 360), (960, 540)]
+    assert [v.resolution for v in master.variants] == [(640, 360), (864, 486)]
     assert master.variants[0].uri == ladder_server.url + "360p/index.m3u8"
     assert [r.language for r in master.subtitles] == ["ko", "en"]
     assert master.subtitle("ko").uri == ladder_server.url + "subs/ko/index.m3u8"
