@@ -3,8 +3,9 @@
     .venv/bin/python bench/player_bench.py [--runs 7] [--shots 20] [--seconds 20]
 
 What it does, all on 127.0.0.1 and bounded in runs and time:
-1. writes a real HLS ladder (``make_hls``: moving test pattern, the two default variants, AAC audio) into a
-   temporary directory and serves it with the demo ``StaticServer``;
+1. publishes a clip into a temporary library with the publish pipeline (``piclient.demo.clips``: moving
+   test pattern, one 640x360 H.264 rung with AAC sound) and serves it with the demo ``StaticServer``.
+   One rung because both players take a master's highest rung; 360p is the size earlier figures had;
 2. first frame, ``--runs`` times each after one discarded warm-up, alternating the order of the players so
    that drift in the machine's load falls on both alike:
    * piclient: the launcher's player, ``MpvPlayer(output="embedded", audio_output="null", hwdec="no")``,
@@ -290,8 +291,9 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.runs <= 50 or not 1 <= args.shots <= 200:
         parser.error("--runs must be 1..50 and --shots 1..200")
-    from piclient.demo.hls import make_hls
+    from piclient.demo.clips import publish_clip
     from piclient.demo.server import StaticServer
+    from piclient.publish.pipeline import MASTER
 
     pygame.display.init()
     pygame.display.set_mode(FRAME_SIZE)
@@ -299,9 +301,9 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        make_hls(Path(tmp) / "ladder", seconds=args.seconds, label="player bench")
-        with StaticServer(Path(tmp)) as server:
-            url = server.url + "ladder/master.m3u8"
+        title = publish_clip(Path(tmp), seconds=args.seconds, label="player bench", title_en="player bench")
+        with StaticServer(title.folder) as server:
+            url = server.url + MASTER
             times = first_frames(url, args.runs)
             shots = screenshots(url, args.shots)
     pygame.display.quit()
@@ -310,7 +312,7 @@ def main() -> int:
     ratio = statistics.median(pic) / statistics.median(bare)
     print(f"command: .venv/bin/python bench/player_bench.py --runs {args.runs} --shots {args.shots} "
           f"--seconds {args.seconds:g}")
-    print(f"ladder: {args.seconds:g} s, 640x360 + 320x180 H.264, served on 127.0.0.1; "
+    print(f"ladder: {args.seconds:g} s, published as one 640x360 H.264 rung, served on 127.0.0.1; "
           f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
           f"{time.monotonic() - started:.0f} s in all")
     print()

@@ -26,8 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from piclient.demo.hls import Cue
-from piclient.demo.sources import make_film, make_poster, write_sami, write_srt
+from piclient.demo.sources import Cue, make_film, make_poster, write_sami, write_srt
 from piclient.fsutil import atomic_write
 from piclient.publish import catalog_file
 from piclient.publish.pipeline import WORK, Request, publish, slug

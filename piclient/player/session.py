@@ -212,9 +212,12 @@ class PlaybackSession:
     def _ended(self, reason: str, error: Any) -> None:
         if self.phase in ("done", "countdown"):
             return
-        if reason == "eof" and self._ended_early():
+        cut_short = reason == "eof" and bool(self._ended_early() or self._segment_problem)
+        if cut_short:
             # FFmpeg skips segments it cannot fetch (or refuses) and then reports a normal end: a film
-            # that "ends" long before its playlist does lost its segments, it was not watched.
+            # that "ends" long before its playlist does lost its segments, it was not watched. With
+            # segments FFmpeg refuses, mpv may even play the first one as a file of its own, whose
+            # end looks like the film's.
             reason = "error"
             error = self._segment_problem or (
                 f"stream ended early at {self._last_known_position:.1f} s of {self.duration():.1f} s "
@@ -238,7 +241,8 @@ class PlaybackSession:
                 self._load(self._last_known_position)
                 return
             self.error = str(error or "playback failed")
-            self._save()
+            # A stream cut short is not watched, however near its end mpv's own clock came.
+            self._save(watched=False if cut_short else None)
             self._finish("failed")
 
     def _ended_early(self) -> bool:
@@ -532,6 +536,10 @@ class PlaybackSession:
         sub = snap.selected("sub")
         bitrate = next((v.bandwidth for v, track, _ in self._variant_tracks(snap) if video and track == video.id),
                        video.bitrate if video else None)
+        if bitrate is None and video and len(self._ladder) == 1:
+            # mpv gives no hls-bitrate for a master of one variant, which is what the publish
+            # pipeline makes of a source under 540p.
+            bitrate = self._ladder[0].bandwidth
         estimate = self._meter.estimate_bps
         return NowPlaying(
             id=self.playable_id,

@@ -1,6 +1,6 @@
 """What the TV plays reaches the dashboard, through every real part and the one shared contract.
 
-A real `piclient server` hosting a real HLS ladder made by ffmpeg (with a Korean WebVTT subtitle),
+A real `piclient server` hosting a series published by the pipeline (with a Korean subtitle),
 a real launcher playing it through libmpv on SDL's dummy driver, a real agent between them, and the
 dashboard in Debian's chromium. Before the shared protocol models, this is where the box said
 "Nothing playing" while a film played: the launcher and the agent disagreed on a key.
@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from piclient.demo.hls import make_hls
+from piclient.demo.clips import publish_clips
 from piclient.protocol import LauncherStatus
+from piclient.publish import catalog_file
 from tests.agent.agent_process import AgentProcess, write_agent_config
 from tests.browser import needs_chromium
 from tests.launcher import Launcher, write_config
@@ -29,6 +30,8 @@ pytestmark = [needs_chromium, pytest.mark.timeout(240)]
 
 DEVICE = "Living room"
 SERIES = "우리 동네"
+SERIES_ID = "spring"
+EPISODE = "spring-s01e02"  # the id the pipeline gives it
 EPISODE_TITLE = "봄이 와요"
 LINE = "해가 떠요"
 FILM_S = 60
@@ -48,18 +51,20 @@ class Box:
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("library")
-    # One cue over nearly the whole film: whenever the page looks, that line is on the TV.
-    make_hls(root / "media" / "spring-e2", seconds=FILM_S, label="episode 2", color="black",
-             subtitles={"ko": [(0.5, FILM_S - 0.5, LINE)]})
-    make_hls(root / "media" / "spring-e1", seconds=4, label="episode 1", color="navy")
-    episodes = [{"id": f"spring-e{n}", "number": n, "stream": f"media/spring-e{n}/master.m3u8",
-                 "duration": FILM_S if n == 2 else 4, **({"title": {"ko": EPISODE_TITLE}} if n == 2 else {})}
-                for n in (1, 2)]
-    catalog = {"version": 1, "titles": [{"id": "spring", "kind": "series", "title": {"ko": SERIES},
-                                         "added_at": "2026-01-01T00:00:00Z",
-                                         "seasons": [{"number": 1, "episodes": episodes}]}]}
-    (root / "catalog.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    publish_clips(root, [
+        {"seconds": 4, "label": "episode 1", "color": "navy", "series": SERIES_ID, "episode": 1},
+        # One cue over nearly the whole film: whenever the page looks, that line is on the TV.
+        {"seconds": FILM_S, "label": "episode 2", "color": "black", "cues": {"ko": [(0.5, FILM_S - 0.5, LINE)]},
+         "series": SERIES_ID, "episode": 2, "title_ko": EPISODE_TITLE},
+    ])
+    catalog_file.update(root, _name_the_series)
     return root
+
+
+def _name_the_series(doc: dict[str, Any]) -> None:
+    series = catalog_file.find_title(doc, SERIES_ID)
+    assert series is not None
+    series["title"] = {"ko": SERIES}  # the pipeline titles a series with the name it was published under
 
 
 @pytest.fixture
@@ -105,13 +110,13 @@ def test_a_film_playing_on_the_tv_shows_on_the_dashboard_with_its_position_and_s
     page = phone_page
     url = box.server.url
     box.launcher.wait_for(lambda s: s["screen"] == "home" and s["catalog"]["titles"] == 1, timeout=30)
-    reply = box.launcher.ctl.request("play", id="spring-e2")
+    reply = box.launcher.ctl.request("play", id=EPISODE)
     assert reply["ok"], reply
     # What the launcher itself says, read with the model the agent reads it with.
     status = LauncherStatus.read(box.launcher.wait_for(
         lambda s: (s["now_playing"] or {}).get("sub_text") == LINE, timeout=40))
     assert status.now_playing is not None
-    assert (status.now_playing.id, status.now_playing.title_id) == ("spring-e2", "spring")
+    assert (status.now_playing.id, status.now_playing.title_id) == (EPISODE, SERIES_ID)
     assert (status.now_playing.season, status.now_playing.episode) == (1, 2)
 
     log_in(page, url)

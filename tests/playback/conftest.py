@@ -1,16 +1,23 @@
-"""A small real library for playback tests: HLS made by ffmpeg, served on 127.0.0.1."""
+"""A small real library for playback tests: titles published by the pipeline, served on 127.0.0.1.
+
+Next to them, what a library can hold that the pipeline never writes: a CP949 SAMI sidecar, a stream
+whose segments have no file extension, a title without a duration, one that is missing and one whose
+"playlist" is an error page.
+"""
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from piclient.demo.hls import make_hls
+from piclient.demo.clips import TWO_RUNGS, publish_clips
 from piclient.demo.server import StaticServer
-from piclient.publish.artwork import seek_thumbnails
+from piclient.publish import catalog_file
+from piclient.publish.transcode import PLAYLIST
 from tests.launcher import Launcher, write_config
 
 SUNRISE_CUES = {"ko": [(1.0, 7.0, "해가 떠요")], "en": [(1.0, 7.0, "The sun rises")]}
@@ -21,58 +28,65 @@ SMI_CP949 = """<SAMI><HEAD><STYLE><!--
 <SYNC Start=5000><P Class=KRCC>&nbsp;
 </BODY></SAMI>
 """.encode("cp949")
+SERIES = "hood"
 
 
-def _film(ident: str, ko: str, duration: float, **extra: object) -> dict:
-    return {"id": ident, "kind": "film", "title": {"ko": ko, "en": ident}, "stream": f"media/{ident}/master.m3u8",
-            "duration": duration, "added_at": "2026-01-01T00:00:00Z", **extra}
+def episode_id(number: int) -> str:
+    """The id the pipeline gives an episode of the test series."""
+    return f"{SERIES}-s01e{number:02d}"
 
 
 def _without_extensions(film: Path) -> None:
-    """Serve every variant's segments as ``seg/0``, ``seg/1``, ...: names without a file extension, as
+    """Serve every rung's segments as ``seg/0``, ``seg/1``, ...: names without a file extension, as
     some servers and proxies give them."""
-    for playlist in film.glob("v*/index.m3u8"):
+    for playlist in film.glob(f"*/{PLAYLIST}"):
         (playlist.parent / "seg").mkdir()
         lines = []
         for line in playlist.read_text(encoding="utf-8").splitlines():
-            if line.endswith(".ts"):
-                name = f"seg/{int(line.removeprefix('seg').removesuffix('.ts'))}"
+            number = re.fullmatch(r"seg(\d+)\.ts", line)
+            if number:
+                name = f"seg/{int(number.group(1))}"
                 (playlist.parent / line).rename(playlist.parent / name)
                 line = name
             lines.append(line)
         playlist.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _film(ident: str, ko: str, stream: str) -> dict[str, Any]:
+    return {"id": ident, "kind": "film", "title": {"ko": ko, "en": ident}, "stream": stream, "duration": 60,
+            "added_at": "2026-01-01T00:00:00Z"}
+
+
+def _by_hand(doc: dict[str, Any]) -> None:
+    """What the pipeline would not write, edited into its catalog."""
+    titles = {t["id"]: t for t in doc["titles"]}
+    titles["smi-film"]["subtitles"] = [{"url": "subs/smi-film.smi", "language": "ko", "label": "한국어"}]
+    del titles["noext"]["duration"]
+    titles[SERIES]["title"] = {"ko": "우리 동네"}
+    doc["titles"] += [_film("missing", "없는 영화", "films/missing/master.m3u8"),
+                      _film("garbage", "고장 난 영화", "garbage/master.m3u8")]
+
+
 @pytest.fixture(scope="session")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("library")
-    media = root / "media"
-    make_hls(media / "sunrise", seconds=12, label="sunrise", color="black", subtitles=SUNRISE_CUES)
-    make_hls(media / "smi-film", seconds=6, label="smi", color="black")
+    # "long" has two rungs for the tests of switching; a flat picture keeps its 90 s cheap to encode.
+    published = publish_clips(root, [
+        {"seconds": 12, "label": "sunrise", "color": "black", "cues": SUNRISE_CUES,
+         "title_en": "sunrise", "title_ko": "해돋이"},
+        {"seconds": 6, "label": "smi", "color": "black", "title_en": "smi-film", "title_ko": "옛날 영화"},
+        {"seconds": 90, "label": "long", "color": "navy", "size": TWO_RUNGS, "title_en": "long",
+         "title_ko": "긴 영화"},
+        *({"seconds": 4, "label": f"episode {n}", "color": "navy", "series": SERIES, "episode": n}
+          for n in (1, 2)),
+        {"seconds": 8, "label": "noext", "color": "black", "title_en": "noext", "title_ko": "이름 없는 조각"},
+    ])
+    _without_extensions(published[-1].folder)
     (root / "subs").mkdir()
     (root / "subs" / "smi-film.smi").write_bytes(SMI_CP949)
-    make_hls(media / "long", seconds=90, label="long")
-    seek_thumbnails(media / "long" / "v0" / "index.m3u8", 90, media / "long")  # a tile every 10 s
-    for n in (1, 2):
-        make_hls(media / f"hood-e{n}", seconds=4, label=f"episode {n}", color="navy")
-    _without_extensions(make_hls(media / "noext", seconds=8, label="noext", color="black").parent)
-    (media / "garbage").mkdir()
-    (media / "garbage" / "master.m3u8").write_text("<html><body>502 Bad Gateway</body></html>", encoding="utf-8")
-    titles = [
-        _film("sunrise", "해돋이", 12),
-        _film("smi-film", "옛날 영화", 6,
-              subtitles=[{"url": "subs/smi-film.smi", "language": "ko", "label": "한국어"}]),
-        _film("long", "긴 영화", 90, thumbnails="media/long/thumbs/thumbnails.vtt"),
-        _film("missing", "없는 영화", 60),
-        _film("garbage", "고장 난 영화", 60),
-        {k: v for k, v in _film("noext", "이름 없는 조각", 0).items() if k != "duration"},
-        {"id": "hood", "kind": "series", "title": {"ko": "우리 동네"}, "added_at": "2026-01-01T00:00:00Z",
-         "seasons": [{"number": 1, "episodes": [
-             {"id": f"hood-e{n}", "number": n, "stream": f"media/hood-e{n}/master.m3u8", "duration": 4}
-             for n in (1, 2)]}]},
-    ]
-    (root / "catalog.json").write_text(json.dumps({"version": 1, "titles": titles}, ensure_ascii=False),
-                                       encoding="utf-8")
+    (root / "garbage").mkdir()
+    (root / "garbage" / "master.m3u8").write_text("<html><body>502 Bad Gateway</body></html>", encoding="utf-8")
+    catalog_file.update(root, _by_hand)
     return root
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from piclient.demo.server import StaticServer
 from piclient.ui import theme
 from tests.launcher import Launcher
+from tests.playback.conftest import episode_id
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -40,7 +41,7 @@ def bright_pixels(png: bytes, box: tuple[float, float, float, float]) -> int:
 SUBTITLE_AREA = (0.1, 0.75, 0.9, 0.98)
 
 
-def test_a_film_plays_with_the_subtitles_declared_in_its_hls_master(tv: Launcher) -> None:
+def test_a_published_film_plays_with_her_subtitles_on_and_english_there_to_pick(tv: Launcher) -> None:
     play(tv, "sunrise")
     status = tv.wait_for(lambda s: playing(s).get("sub_text") == "해가 떠요", timeout=20)
     assert playing(status)["subtitle"]["lang"] == "ko"
@@ -92,10 +93,10 @@ def test_stopping_saves_the_place_and_playing_again_resumes_there(tv: Launcher) 
 
 
 def test_the_next_episode_starts_by_itself_after_a_countdown(tv: Launcher) -> None:
-    play(tv, "hood-e1")
+    play(tv, episode_id(1))
     countdown = tv.wait_for(lambda s: playing(s).get("phase") == "countdown", timeout=30)
     assert 1 <= playing(countdown)["countdown"] <= 10
-    started = tv.wait_for(lambda s: playing(s).get("id") == "hood-e2" and position(s) > 0, timeout=20)
+    started = tv.wait_for(lambda s: playing(s).get("id") == episode_id(2) and position(s) > 0, timeout=20)
     assert playing(started)["phase"] == "playing"
     tv.key("back")
     home = tv.wait_for(lambda s: s["screen"] == "home")
@@ -104,10 +105,10 @@ def test_the_next_episode_starts_by_itself_after_a_countdown(tv: Launcher) -> No
 
 
 def test_ok_during_the_countdown_starts_the_next_episode_at_once(tv: Launcher) -> None:
-    play(tv, "hood-e1")
+    play(tv, episode_id(1))
     tv.wait_for(lambda s: playing(s).get("phase") == "countdown", timeout=30)
     tv.key("ok")
-    status = tv.wait_for(lambda s: playing(s).get("id") == "hood-e2", timeout=5)
+    status = tv.wait_for(lambda s: playing(s).get("id") == episode_id(2), timeout=5)
     assert playing(status)["countdown"] is None or playing(status)["phase"] != "countdown"
 
 
@@ -198,9 +199,9 @@ def test_a_slow_network_moves_to_the_lower_variant_and_back_when_the_player_can(
     play(tv, "long")
     start = tv.wait_for(lambda s: position(s) > 1, timeout=30)
     high = playing(start)["variant"]["bitrate"]
-    server.throttle_bytes_per_s = 30_000  # 240 kbit/s: below the 360p variant, above the 180p one
+    server.throttle_bytes_per_s = 20_000  # 160 kbit/s: below both rungs, so it steps down to the lower
     low = tv.wait_for(lambda s: (playing(s).get("variant") or {}).get("bitrate", high) < high, timeout=60)
-    assert playing(low)["variant"]["height"] == 180
+    assert playing(low)["variant"]["height"] == 360
     server.throttle_bytes_per_s = None
     # Going back up needs the line measured again (probes), a healthy cache and a decoder with room to
     # spare. On a busy machine the starved decoder drops frames and the controller rightly stays down;

@@ -28,9 +28,9 @@ def test_a_track_switch_whose_segments_never_arrive_is_noticed_and_recovered(tv:
     start = tv.wait_for(lambda s: position(s) > 1 and variant(s).get("bitrate"), timeout=30)
     high = variant(start)["bitrate"]
     hanging = {"on": True}
-    # The lower variant's segments never come: the server takes the request and says nothing.
-    server.hold = lambda path: -1 if hanging["on"] and "/long/v1/" in path and path.endswith(".ts") else None
-    server.throttle_bytes_per_s = 30_000  # a slow line, so the player steps down to that variant
+    # The lower rung's segments never come: the server takes the request and says nothing.
+    server.hold = lambda path: -1 if hanging["on"] and "/long/360p/" in path and path.endswith(".ts") else None
+    server.throttle_bytes_per_s = 20_000  # a slow line, so the player steps down to that rung
     tv.wait_for(lambda s: variant(s).get("bitrate", high) < high, timeout=90)
     server.throttle_bytes_per_s = None
     waiting = tv.wait_for(lambda s: playing(s).get("stall", {}).get("waiting"), timeout=60)

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from piclient.demo.hls import make_hls
+from piclient.demo.clips import TWO_RUNGS, publish_clip
 from piclient.demo.server import StaticServer
+from piclient.publish.pipeline import MASTER
 
-# 2 s segments; "경계를 넘는 줄" spans the boundary at 2 s, so it sits in two segments.
 CUES = {
     "ko": [(0.5, 1.5, "안녕하세요"), (1.8, 2.6, "경계를 넘는 줄"), (4.5, 5.5, "밥은 먹었니?")],
     "en": [(0.5, 1.5, "Hello"), (1.8, 2.6, "A line across the boundary"), (4.5, 5.5, "Have you eaten?")],
@@ -17,8 +17,10 @@ CUES = {
 
 @pytest.fixture(scope="session")
 def ladder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real two-variant ladder with ko and en WebVTT renditions; its master.m3u8."""
-    return make_hls(tmp_path_factory.mktemp("ladder"), seconds=6, label="자막\nSubtitles", subtitles=CUES)
+    """A published title with two rungs (640x360, 864x486) and ko and en WebVTT renditions; its master.m3u8."""
+    result = publish_clip(tmp_path_factory.mktemp("ladder"), seconds=6, label="자막\nSubtitles", size=TWO_RUNGS,
+                          cues=CUES, title_en="ladder")
+    return result.folder / MASTER
 
 
 @pytest.fixture(scope="session")

@@ -132,8 +132,8 @@ def session() -> requests.Session:
 
 def test_it_fetches_the_ladder_and_its_renditions(ladder_server: StaticServer, session: requests.Session) -> None:
     master = fetch_master(ladder_server.url + "master.m3u8", session, timeout=5)
-    assert [v.resolution for v in master.variants] == [(320, 180), (640, 360)]
-    assert master.variants[0].uri == ladder_server.url + "v1/index.m3u8"
+    assert [v.resolution for v in master.variants] == [(640, 360), (864, 486)]
+    assert master.variants[0].uri == ladder_server.url + "360p/index.m3u8"
     assert [r.language for r in master.subtitles] == ["ko", "en"]
     assert master.subtitle("ko").uri == ladder_server.url + "subs/ko/index.m3u8"
 
@@ -157,20 +157,56 @@ def test_without_a_start_time_cues_stay_on_the_mpegts_clock(
     assert cues[0].start == pytest.approx(0.5 + FFMPEG_TS_START, abs=0.1)
 
 
+def test_a_rendition_whose_only_segment_fails_raises(ladder: Path, session: requests.Session) -> None:
+    with StaticServer(ladder.parent, fault=lambda path: 500 if path.endswith(".vtt") else None) as srv:
+        rendition = fetch_master(srv.url + "master.m3u8", session, timeout=5).subtitle("en")
+        with pytest.raises(PlaylistError, match="none of the 1"):
+            fetch_subtitle_rendition(rendition, session, timeout=5)
+
+
+# --- a rendition cut into 2 s segments, as other packagers write them --------------------------------
+
+SEGMENTED_MPEGTS = round(FFMPEG_TS_START * 90_000)
+SEGMENTED = (  # "경계를 넘는 줄" spans the boundary at 2 s, so it sits in two segments
+    ["00:00.500 --> 00:01.500\n안녕하세요", "00:01.800 --> 00:02.600\n경계를 넘는 줄"],
+    ["00:01.800 --> 00:02.600\n경계를 넘는 줄"],
+    ["00:04.500 --> 00:05.500\n밥은 먹었니?"],
+)
+
+
+@pytest.fixture
+def segmented(tmp_path: Path) -> Path:
+    """A Korean rendition in three 2 s WebVTT segments; the folder holding its index.m3u8."""
+    playlist = ["#EXTM3U", "#EXT-X-TARGETDURATION:2", "#EXT-X-PLAYLIST-TYPE:VOD"]
+    for i, cues in enumerate(SEGMENTED):
+        header = f"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:{SEGMENTED_MPEGTS},LOCAL:00:00:00.000\n\n"
+        (tmp_path / f"seg{i:03d}.vtt").write_text(header + "\n\n".join(cues) + "\n", encoding="utf-8")
+        playlist += ["#EXTINF:2.000,", f"seg{i:03d}.vtt"]
+    (tmp_path / "index.m3u8").write_text("\n".join([*playlist, "#EXT-X-ENDLIST", ""]), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_cue_repeated_across_segments_comes_back_once(segmented: Path, session: requests.Session) -> None:
+    with StaticServer(segmented) as srv:
+        rendition = Rendition("subs", "ko", "한국어", srv.url + "index.m3u8")
+        cues = fetch_subtitle_rendition(rendition, session, timeout=5, video_start_pts=FFMPEG_TS_START)
+    assert [(round(c.start, 3), round(c.end, 3), c.text) for c in cues] == CUES["ko"]
+
+
 def test_a_missing_subtitle_segment_loses_only_its_own_lines(
-        ladder: Path, session: requests.Session, caplog: pytest.LogCaptureFixture) -> None:
-    with StaticServer(ladder.parent, fault=lambda path: 404 if path.endswith("ko/seg002.vtt") else None) as srv:
-        rendition = fetch_master(srv.url + "master.m3u8", session, timeout=5).subtitle("ko")
+        segmented: Path, session: requests.Session, caplog: pytest.LogCaptureFixture) -> None:
+    with StaticServer(segmented, fault=lambda path: 404 if path.endswith("seg002.vtt") else None) as srv:
+        rendition = Rendition("subs", "ko", "한국어", srv.url + "index.m3u8")
         cues = fetch_subtitle_rendition(rendition, session, timeout=5, video_start_pts=FFMPEG_TS_START)
     assert [c.text for c in cues] == ["안녕하세요", "경계를 넘는 줄"]
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
-        f"skipped 1 of 3 subtitle segments; the first, {srv.url}subs/ko/seg002.vtt: "
+        f"skipped 1 of 3 subtitle segments; the first, {srv.url}seg002.vtt: "
         "a subtitle segment fetch failed: HTTP 404 Not Found"]
 
 
-def test_a_rendition_whose_segments_all_fail_raises(ladder: Path, session: requests.Session) -> None:
-    with StaticServer(ladder.parent, fault=lambda path: 500 if path.endswith(".vtt") else None) as srv:
-        rendition = fetch_master(srv.url + "master.m3u8", session, timeout=5).subtitle("en")
+def test_a_rendition_whose_segments_all_fail_raises(segmented: Path, session: requests.Session) -> None:
+    with StaticServer(segmented, fault=lambda path: 500 if path.endswith(".vtt") else None) as srv:
+        rendition = Rendition("subs", "ko", "한국어", srv.url + "index.m3u8")
         with pytest.raises(PlaylistError, match="none of the 3"):
             fetch_subtitle_rendition(rendition, session, timeout=5)
 

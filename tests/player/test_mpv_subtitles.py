@@ -25,7 +25,7 @@ from .test_subtitles import SAMI
 
 mpv = pytest.importorskip("mpv")
 
-FRAME_S = 1 / 25  # make_hls encodes at 25 frames a second
+FRAME_S = 1 / 25  # the clips are made and published at 25 frames a second
 
 
 @pytest.fixture(scope="module")

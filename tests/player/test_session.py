@@ -240,6 +240,19 @@ def test_a_stream_whose_segments_ffmpeg_refuses_fails_at_once_with_the_reason(tm
     assert not rig.store.progress("f").watched
 
 
+def test_a_first_segment_played_to_its_end_is_not_the_film_when_ffmpeg_refuses_the_segments(
+        tmp_path: Path) -> None:
+    # When FFmpeg refuses a master's only variant, mpv reads the playlists itself and plays each
+    # segment as a file: the first one "ends" at its own length, which is all mpv knows.
+    rig = Rig(tmp_path, duration=None)
+    rig.play(duration=4)
+    rig.session.ladder_ready(LadderReady("f", (HIGH,), segment_problem="segment URLs without an extension"))
+    rig.tick(4, advance=True)
+    rig.player.fire("ended", reason="eof")
+    assert rig.outcomes == ["failed"] and rig.session.error == "segment URLs without an extension"
+    assert not rig.store.progress("f").watched
+
+
 def test_a_film_that_really_ends_is_watched(tmp_path: Path) -> None:
     rig = Rig(tmp_path, duration=None)
     rig.play(duration=20)
@@ -295,3 +308,13 @@ def test_quick_presses_each_move_the_subtitle_delay(rig: Rig) -> None:
         rig.session.change_sub_delay(0.1)
     assert rig.player.called("sub_delay")[-1] == pytest.approx(0.3)
     assert rig.store.get("sub_delay:f") == "0.3"
+
+
+def test_a_master_of_one_variant_reports_that_variants_bandwidth(rig: Rig) -> None:
+    # mpv gives no hls-bitrate when a master has a single variant, as the publish pipeline writes for
+    # a source under 540p; the master's own BANDWIDTH stands in.
+    rig.player.start_playing(duration=600.0, tracks=TRACKS[:2])
+    rig.session.ladder_ready(LadderReady("f", (HIGH,)))
+    rig.tick(0)
+    variant = rig.session.now_playing(rig.clock.now).variant
+    assert variant is not None and (variant.bitrate, variant.height) == (HIGH.bandwidth, 360)

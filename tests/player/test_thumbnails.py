@@ -10,7 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
-from piclient.demo.hls import make_hls
+from piclient.demo.clips import publish_clip
 from piclient.demo.server import StaticServer
 from piclient.player.thumbnails import (
     ThumbCue,
@@ -113,15 +113,13 @@ def test_track_fetches_each_image_once_and_caches_crops() -> None:
     assert track.at(1.0) is track.at(2.0)  # the same cue's crop is made once
 
 
-# --- a real ladder, made by ffmpeg, served over HTTP --------------------------------------------------
+# --- a title published by the pipeline, served over HTTP-----------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def thumbed_ladder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 12 s ladder with seek thumbnails of its 640x360 variant in ``thumbs/``; the ladder's folder."""
-    master = make_hls(tmp_path_factory.mktemp("thumb-ladder"), seconds=12, label="x")
-    artwork.seek_thumbnails(master.parent / "v0" / "index.m3u8", 12, master.parent)
-    return master.parent
+    """A published 12 s title, with the seek thumbnails the pipeline made in ``thumbs/``; its folder."""
+    return publish_clip(tmp_path_factory.mktemp("thumb-ladder"), seconds=12, label="x", title_en="thumbs").folder
 
 
 @pytest.fixture(scope="module")
