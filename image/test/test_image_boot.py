@@ -30,6 +30,7 @@ import pytest
 import requests
 from PIL import Image
 
+from piclient.demo.clips import publish_clip
 from tests.catalogs import film, write_catalog
 from tests.server.helpers import RunningServer, login, running_server
 from tests.waiting import wait_until
@@ -38,6 +39,8 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PICLIENT_IMAGE_DIR", REPO / "build" / "image"))
 BOOT_VM = Path(__file__).with_name("boot-vm.sh")
 DEVICE = "QEMU box"
+FILM = "Power cut"  # the packaged film the power cut interrupts
+FILM_S = 180
 FAT_OFFSET = "4M"  # image/assemble.sh puts the FAT partition at 4 MiB
 # Software emulation of a Pi-sized machine on shared cores: boots take minutes, not seconds.
 BOOT_TIMEOUT_S = float(os.environ.get("PICLIENT_IMAGE_BOOT_TIMEOUT", 1200))
@@ -145,7 +148,7 @@ class Box:
     server: RunningServer
     session: requests.Session
     csrf: str
-    device_id: int | None = None
+    film_id: str = ""
 
     def devices(self) -> list[dict[str, Any]]:
         reply = self.session.get(f"{self.server.url}/api/dash/devices", timeout=10)
@@ -176,16 +179,20 @@ class Box:
             raise AssertionError(f"{what}: not within {timeout:g} s\nconsole:\n{self.vm.console()}") from None
 
 
-def _library(root: Path) -> Path:
-    """Three films with posters: enough for a grid to show on the TV."""
-    titles = []
+def _library(root: Path) -> str:
+    """A short film made by the packager, and three films with posters: a grid to show on the TV.
+    Returns the film's playable id."""
+    root.mkdir(parents=True, exist_ok=True)
+    published = publish_clip(root, seconds=FILM_S, label="power cut", color="navy", size=(640, 360), title_en=FILM,
+                 title_ko="정전")
+    catalog = json.loads((root / "catalog.json").read_text(encoding="utf-8"))
     for n in range(1, 4):
         poster = root / "posters" / f"film-{n}.jpg"
         poster.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (200, 300), (60 * n, 90, 200 - 50 * n)).save(poster, "JPEG")
-        titles.append(film(f"film-{n}", f"영화 {n}", f"Film {n}", poster=f"posters/film-{n}.jpg"))
-    write_catalog(root / "catalog.json", titles)
-    return root
+        catalog["titles"].append(film(f"film-{n}", f"영화 {n}", f"Film {n}", poster=f"posters/film-{n}.jpg"))
+    write_catalog(root / "catalog.json", catalog["titles"])
+    return published.playable_id
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +202,8 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
     public_key = (work / "id_ed25519.pub").read_text().strip()
-    library = _library(work / "library")
+    library = work / "library"
+    film_id = _library(library)
     with running_server(work, None, "--library", str(library), "--heartbeat-seconds", "5") as server:
         server.set_password()
         _name, token = server.add_device(DEVICE)
@@ -209,7 +217,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
         vm.start()
         session, csrf = login(server)
         try:
-            yield Box(vm, server, session, csrf)
+            yield Box(vm, server, session, csrf, film_id)
         finally:
             vm.power_cut()
 
@@ -266,9 +274,11 @@ def test_a_launcher_killed_with_sigkill_comes_back_by_itself(box: Box) -> None:
              == "active", "the launcher ready again")
 
 
-def test_a_power_cut_keeps_the_root_and_the_data_and_a_wrong_setting_shows_on_the_tv(box: Box) -> None:
-    # Something on the data partition to find again: a file the piclient user wrote, synced to disk.
-    box.vm.ssh("sh", "-c", "echo kept > /var/lib/piclient/power-cut-marker && sync")
+def test_a_power_cut_during_a_film_keeps_her_place_and_a_wrong_setting_shows_on_the_tv(box: Box) -> None:
+    playable = box.film_id
+    box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "play", playable)
+    # The player saves her place every 10 s: past 25 s, at least one save is on the card.
+    box.wait(lambda: (box.heartbeat().get("now_playing") or {}).get("position", 0) > 25, "the film past 25 s")
     box.vm.power_cut()
     # The installer mistypes the time zone; the server lines stay right.
     write_card_config(box.vm.disk, card_config(*_token_and_key(box), timezone="Seoul"))
@@ -276,7 +286,12 @@ def test_a_power_cut_keeps_the_root_and_the_data_and_a_wrong_setting_shows_on_th
     box.vm.start()
     box.wait(lambda: (box.heartbeat().get("sent_at") or 0) > since, "a heartbeat after the power cut",
              BOOT_TIMEOUT_S)
-    assert box.vm.ssh("cat", "/var/lib/piclient/power-cut-marker").stdout.strip() == "kept"
+    # The root came back whole (read-only under a RAM overlay) and her place in the film was kept.
+    assert box.vm.ssh("findmnt", "-no", "FSTYPE", "/").stdout.strip() == "overlay"
+    saved = box.vm.ssh("/opt/piclient/bin/python", "-c", (
+        "import sqlite3; print(sqlite3.connect('file:/var/lib/piclient/state.db?mode=ro', uri=True)"
+        f".execute('SELECT position FROM progress WHERE id = ?', ({playable!r},)).fetchone()[0])")).stdout
+    assert float(saved) >= 15, saved
     problems = json.loads(box.vm.ssh("cat", "/run/piclient/config-problems.json").stdout)["problems"]
     assert any(p.startswith("system.timezone:") for p in problems)
     status = json.loads(box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "status").stdout)
