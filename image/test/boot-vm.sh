@@ -1,7 +1,8 @@
 #!/bin/bash
 # Boots a piclient SD image under QEMU's arm64 "virt" board, the way image/test/test_image_boot.py does;
 # also handy by hand. The Pi's firmware does not run there, so QEMU loads the image's own kernel and
-# initramfs (build/image/vmlinuz, initrd.img) and the root, overlay and data partitions are the card's.
+# initramfs (build/image/vmlinuz, initrd.img); the kernel's command line (cmdline.txt) and the root,
+# overlay and data partitions are the card's.
 #
 #   image/test/boot-vm.sh DISK KERNEL INITRD WORKDIR SERVER_PORT [SSH_PORT]
 #
@@ -13,7 +14,7 @@
 # serial console.
 set -euo pipefail
 
-[ $# -ge 5 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 5 ] || { sed -n '2,14p' "$0"; exit 2; }
 disk=$1 kernel=$2 initrd=$3 work=$4 server_port=$5 ssh_port=${6:-}
 
 # guestfwd's cmd: form starts socat for each connection the guest opens; its tcp: form would connect
@@ -21,12 +22,16 @@ disk=$1 kernel=$2 initrd=$3 work=$4 server_port=$5 ssh_port=${6:-}
 netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-cmd:socat - TCP:127.0.0.1:$server_port"
 [ -z "$ssh_port" ] || netdev="$netdev,hostfwd=tcp:127.0.0.1:$ssh_port-:22"
 
+# The card's own cmdline.txt, as the Pi's firmware passes it, with the serial line as the last console:
+# the kernel's and systemd's messages go to WORKDIR/console.log, and the screen shows what a TV would.
+cmdline="$(mtype -i "$disk@@4M" ::/cmdline.txt | tr -d '\r\n') console=ttyAMA0 ${PICLIENT_VM_APPEND:-}"
+
 accel=(-accel "tcg,thread=multi")
 if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi
 
 exec qemu-system-aarch64 -M virt "${accel[@]}" -cpu cortex-a72 -smp 2 -m 1536 \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "root=LABEL=piclient-root rootwait console=ttyAMA0 console=tty1 net.ifnames=0 systemd.show_status=1 ${PICLIENT_VM_APPEND:-}" \
+	-append "$cmdline" \
 	-drive "file=$disk,format=raw,if=none,id=card,cache=writeback" -device virtio-blk-pci,drive=card \
 	-device virtio-gpu-pci,xres=1280,yres=720 -device virtio-keyboard-pci \
 	-netdev "$netdev" -device virtio-net-pci,netdev=net0 \

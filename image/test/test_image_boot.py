@@ -103,9 +103,12 @@ class Vm:
         log = (self.work / f"qemu-{len(self.boots)}.log").open("wb")
         self.powered_on = time.monotonic()
         self.boots.append(time.time())
+        # The whole journal on the serial console: a failing check prints its tail.
+        env = {**os.environ, "PICLIENT_VM_APPEND": os.environ.get("PICLIENT_VM_APPEND",
+                                                                  "systemd.journald.forward_to_console=1")}
         self.process = subprocess.Popen([str(BOOT_VM), str(self.disk), str(BUILD / "vmlinuz"),
                                          str(BUILD / "initrd.img"), str(self.work), str(self.server_port),
-                                         str(self.ssh_port)], stdout=log, stderr=subprocess.STDOUT)
+                                         str(self.ssh_port)], stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def power_cut(self) -> None:
         """Pull the plug: SIGKILL to QEMU, nothing flushed, nothing shut down."""
