@@ -11,8 +11,8 @@ Failures are told apart here, once:
 While a failure's gate is closed, calls fail at once without touching the network, so no loop can
 spin on a dead server whatever its own timing.
 
-A request given an ``interrupt`` event (the live long-poll, which the server holds open for up to
-20 s) ends with ``Interrupted`` soon after the event is set, so stopping the agent does not wait for it.
+A request given an ``interrupt`` event (the command poll, which the server holds open for up to a
+minute) ends with ``Interrupted`` soon after the event is set, so stopping the agent does not wait for it.
 """
 
 from __future__ import annotations

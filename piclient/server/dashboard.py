@@ -541,6 +541,7 @@ async def api_live(request: Request) -> Response:
 
     if not await srv.db.write(mark):
         raise ApiError(404, "no such device")
+    srv.wakeups.wake(device_id)  # the box's held command poll answers with live mode now
     return JSONResponse({"ok": True, "until": until})
 
 
