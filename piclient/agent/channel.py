@@ -70,8 +70,8 @@ class CommandChannel:
         started = self._clock()
         was_live = self.live.active()
         try:
-            reply = self.transport.request("GET", PATH, params={"wait": wait, "live": int(was_live)}, timeout_s=wait + 10,
-                                           interrupt=self._stop)
+            reply = self.transport.request("GET", PATH, params={"wait": wait, "live": int(was_live)},
+                                           timeout_s=wait + 10, interrupt=self._stop)
         except Interrupted:
             return 0.0  # the agent is stopping; the loop sees its flag
         except RejectedError as exc:

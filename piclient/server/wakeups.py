@@ -31,6 +31,9 @@ class HeldPoll:
         self.event.set()
 
 
+ANY = -1  # ``listen(ANY)`` hears every key's wake-up (the device list follows every box)
+
+
 class Wakeups:
     def __init__(self) -> None:
         self._listeners: dict[int, set[asyncio.Event]] = defaultdict(set)
@@ -46,6 +49,8 @@ class Wakeups:
 
     def wake(self, device_id: int) -> None:
         for event in self._listeners.get(device_id, ()):
+            event.set()
+        for event in self._listeners.get(ANY, ()):
             event.set()
 
     def held(self) -> int:
