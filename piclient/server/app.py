@@ -60,6 +60,7 @@ def build_app(settings: Settings) -> Starlette:
                            heartbeat_seconds=settings.heartbeat_seconds, every=settings.alert_check_seconds)
     srv = Server(settings=settings, db=db, metrics=metrics, library=Library(settings.library_dir, settings.data_dir),
                  sender=sender, monitor=monitor)
+    metrics.polls_held.set_function(srv.wakeups.held)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
