@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import re
 import socket
 import time
 from collections.abc import Iterator
@@ -14,17 +13,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.server.helpers import RunningServer, auth, device_id, login, send_heartbeat
+from tests.server.helpers import RunningServer, auth, device_id, held_polls, login, send_heartbeat
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
 HOLD = 50  # as long as a box asks: every answer below comes far sooner, or the test fails
-
-
-def held_polls(server: RunningServer) -> int:
-    text = requests.get(f"{server.url}/metrics", timeout=10).text
-    return int(float(re.search(r"^piclient_command_polls_held (\S+)$", text, re.M).group(1)))  # type: ignore[union-attr]
 
 
 @pytest.fixture
