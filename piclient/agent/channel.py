@@ -14,7 +14,8 @@ Kept cheap and safe whatever the server or the network does:
 - A server that answers at once with nothing (garbage, a proxy's page, a misconfigured server)
   is asked again after a growing delay, up to ``QUIET_BACKOFF_MAX_S``; never in a hot loop.
 - Errors wait for the transport's gate (its backoff with jitter); the wait is re-checked at
-  least every ``ERROR_RECHECK_S`` so the channel is back soon after any other request gets through.
+  least every ``ERROR_RECHECK_S``. A refused token or a 4xx to the poll waits longer (30 s and
+  growing); any request getting through again wakes the channel at once (``on_recovered``).
 - Stopping the agent ends the held request at once (the transport's ``interrupt``).
 """
 
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from piclient.agent.live import LiveMode
-from piclient.agent.transport import Backoff, Interrupted, RejectedError, Transport, TransportError
+from piclient.agent.transport import Backoff, Interrupted, PermanentError, RejectedError, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ class CommandChannel:
             delay = self._rejected.next_delay()
             log.warning("the server refuses the command poll (%s); trying again in %.0f s", exc, delay)
             return delay
+        except PermanentError:
+            # The token is refused: the heartbeats report it and retry it. Polling adds nothing until
+            # one gets through (the transport's on_recovered then wakes this loop).
+            return self._rejected.next_delay()
         except TransportError as exc:
             self._failed_after(self._clock() - started, wait)
             return min(ERROR_RECHECK_S, max(0.05, exc.retry_at - self._clock()))

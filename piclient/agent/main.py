@@ -92,6 +92,7 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
         heartbeat_loop = Loop("heartbeat", heartbeats.step)
         screenshot_loop = Loop("screenshots", screenshots.step)
         channel_loop = Loop("commands", channel.step)
+        transport.on_recovered.append(channel_loop.wake)
         screenshots.wake = screenshot_loop.wake
         live.on_start += [screenshot_loop.wake, heartbeat_loop.wake]
         loops = [uplink_loop, heartbeat_loop, screenshot_loop, channel_loop, *runner.loops.values(),

@@ -187,6 +187,7 @@ class Transport:
         self._gate_status: int | None = None  # the HTTP status that closed the gate; None: no answer at all
         self._refusal: Refusal | None = None
         self._down_since: float | None = None  # wall clock of the first transient failure in a row
+        self.on_recovered: list[Callable[[], None]] = []  # called when a request succeeds after failures
 
     def close(self) -> None:
         self.session.close()
@@ -357,6 +358,9 @@ class Transport:
                      self._wall() - recovered_from)
         if resolved_now:
             log.warning("the server accepts the device token again")
+        if recovered_from is not None or resolved_now:
+            for wake in self.on_recovered:
+                wake()
 
     # -- state for heartbeats and status --------------------------------------------------------
 

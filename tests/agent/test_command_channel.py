@@ -173,3 +173,11 @@ def test_live_mode_in_a_polls_reply_starts_it_and_the_next_poll_says_so(server: 
     box.channel.step()
     assert server.poll_queries[1]["live"] == "1"
     assert not box.live.active()  # the server said live: null
+
+
+def test_a_refused_token_leaves_the_retrying_to_the_heartbeats_for_half_a_minute(
+        server: ProtocolServer, box: Box) -> None:
+    server.fault = lambda method, path: 401
+    assert box.channel.step() == 30
+    box.clock.now += 30
+    assert box.channel.step() == 60  # the gate is still closed (the transport retries a token slowly)
