@@ -104,6 +104,15 @@ def next_offer_at(conn: sa.Connection, device_id: int, now: float) -> float | No
     ).scalar()
 
 
+def due_devices(conn: sa.Connection, device_ids: list[int], now: float) -> set[int]:
+    """Which of these devices have a command that may be delivered now."""
+    return set(conn.execute(
+        sa.select(commands.c.device_id).distinct()
+        .where(commands.c.device_id.in_(device_ids), commands.c.status == "pending", commands.c.expires_at > now,
+               _offer_at <= now)
+    ).scalars())
+
+
 def has_pending(conn: sa.Connection, device_id: int, now: float) -> bool:
     """A command may be delivered now (one under a lease does not count)."""
     due = next_offer_at(conn, device_id, now)

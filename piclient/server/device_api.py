@@ -170,6 +170,7 @@ async def poll_commands(request: Request) -> Response:
                 live = srv.live(live_until, now) is not None
                 if n == 0:
                     live_at_start = live_until if box_live is None or box_live == live else None
+                    poll.live_until = live_at_start
                 found = offer_at is not None and offer_at <= now
                 # The page opened (or was renewed): the box hears it now, not with its next heartbeat.
                 live_news = live and live_until != live_at_start
@@ -177,10 +178,10 @@ async def poll_commands(request: Request) -> Response:
                 if found or live_news or remaining <= 0 or srv.wakeups.closing or poll.replaced or poll.gone:
                     break
                 # A command under a redelivery lease wakes nobody when the lease ends: look again then.
+                # News from other processes comes through poll_watch.py's wake-ups.
                 until_offer = offer_at - now if offer_at is not None else remaining
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(poll.event.wait(),
-                                           max(0.1, min(remaining, srv.long_poll_recheck_s, until_offer)))
+                    await asyncio.wait_for(poll.event.wait(), max(0.1, min(remaining, until_offer)))
         finally:
             watcher.cancel()
     if poll.gone or poll.replaced:

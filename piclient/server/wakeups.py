@@ -1,7 +1,7 @@
 """Per-device wake-ups for long-polls and pages waiting in this process.
 
-With several replicas a command may be queued by another process; the long-poll therefore also
-re-checks the database every few hundred milliseconds, and the wake-up only makes the common case instant.
+With several replicas a command may be queued by another process: poll_watch.py looks in the database
+for every held poll at once, and pages re-read it themselves; the wake-up makes the common case instant.
 
 A box holds one command poll at a time (``hold``): a second poll from the same box replaces the
 first, which answers at once with nothing. A box that restarted, or whose earlier connection a
@@ -24,6 +24,7 @@ class HeldPoll:
     event: asyncio.Event = field(default_factory=asyncio.Event)
     replaced: bool = False
     gone: bool = False
+    live_until: float | None = None  # the box's live mode as the poll found it: a change is news
 
     def end(self, *, replaced: bool = False, gone: bool = False) -> None:
         self.replaced = self.replaced or replaced
@@ -56,6 +57,10 @@ class Wakeups:
     def held(self) -> int:
         """How many boxes hold a poll in this process (for /metrics)."""
         return len(self._held)
+
+    def held_live(self) -> dict[int, float | None]:
+        """Each box holding a poll here, with the live mode its poll knows (for poll_watch.py)."""
+        return {device_id: poll.live_until for device_id, poll in self._held.items()}
 
     @contextlib.contextmanager
     def listen(self, device_id: int, event: asyncio.Event | None = None) -> Iterator[asyncio.Event]:
