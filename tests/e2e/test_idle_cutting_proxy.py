@@ -24,7 +24,7 @@ from tests.agent.agent_process import AgentProcess, write_agent_config
 from tests.server.helpers import RunningServer, device_id, login, running_server
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]  # 40 s of real idle time: `make test-slow`
 
 IDLE_CUT_S = 12.0
 POLL = re.compile(rb"GET /api/v1/commands\?wait=(\d+)")
