@@ -6,7 +6,7 @@ first fresh picture: chromium, server, agent and launcher, all real, on 127.0.0.
 What it does:
 1. a `piclient server` (SQLite) hosting a 12-poster library, the demo's box (its config from
    ``demo_config_text``, with the agent's heartbeat every ``--heartbeat`` s: 30 s, the default of a
-   real box) and Debian's chromium at 390x844 through Playwright;
+   real box, and no scheduled screenshots) and Debian's chromium at 390x844 through Playwright;
 2. first fresh picture: ``--opens`` times, the box's page is opened in a new tab and timed from the
    start of the navigation to the first picture on the page that was taken after it started. Half
    the opens come while the box is still in live mode from the page before ("warm"); for the other
@@ -163,8 +163,10 @@ def main() -> int:
         box = root / "box"
         box.mkdir()
         config = box / "demo.yaml"
+        # No scheduled pictures: the only fresh picture after opening a page is the one the page asked for.
         config.write_text(demo_config_text(url, token, box, silent=True).replace(
-            "heartbeat_seconds: 5", f"heartbeat_seconds: {args.heartbeat:g}"), encoding="utf-8")
+            "heartbeat_seconds: 5", f"heartbeat_seconds: {args.heartbeat:g}").replace(
+            "screenshot_seconds: 15", "screenshot_seconds: 0"), encoding="utf-8")
         supervisor = LauncherSupervisor(config, box).start()
         stack.callback(supervisor.stop)
         agent = subprocess.Popen([sys.executable, "-m", "piclient", "agent", "--config", str(config)],
@@ -180,7 +182,7 @@ def main() -> int:
         while device_id is None:
             assert time.monotonic() < deadline, "the box never reported"
             found = session.get(f"{url}/api/dash/devices", timeout=10).json()["devices"]
-            device_id = next((d["id"] for d in found if d["name"] == DEVICE_NAME and d["screenshot"]), None)
+            device_id = next((d["id"] for d in found if d["name"] == DEVICE_NAME and d["status"] == "online"), None)
             time.sleep(0.5)
 
         with sync_playwright() as playwright:

@@ -12,7 +12,8 @@ While a failure's gate is closed, calls fail at once without touching the networ
 spin on a dead server whatever its own timing.
 
 A request given an ``interrupt`` event (the command poll, which the server holds open for up to a
-minute) ends with ``Interrupted`` soon after the event is set, so stopping the agent does not wait for it.
+minute) ends with ``Interrupted`` within a second of the event being set, so stopping the agent does not
+wait for it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # How often a waiting interruptible request looks at its interrupt event: the delay a stop may see.
+# Quick requests are looked at often; the command poll, held most of every minute, once a second
+# (every wake-up costs CPU, and the box holds that poll at all times).
 INTERRUPT_CHECK_S = 0.1
+INTERRUPT_CHECK_HELD_S = 1.0
+HELD_AFTER_S = 2.0
 
 
 class TransportError(Exception):
@@ -210,7 +215,8 @@ class Transport:
         """Send one request; a 2xx (or a status in ``accept``) comes back, everything else raises.
 
         With ``interrupt``, setting that event ends the wait with ``Interrupted`` within about
-        ``INTERRUPT_CHECK_S``. The interrupt itself is neither a failure nor a success for the gates.
+        ``INTERRUPT_CHECK_S`` (``INTERRUPT_CHECK_HELD_S`` once the request has waited
+        ``HELD_AFTER_S``). The interrupt itself is neither a failure nor a success for the gates.
         """
         self._check_gate()
         timeout = timeout_s or self.timeout_s
@@ -241,9 +247,15 @@ class Transport:
         # _send ends by its own timeouts (connect, headers, the body's deadline); this bound only
         # keeps the wait finite should something below them (a DNS lookup) not.
         limit_s = 10.0 + 5 * timeout
-        for _ in range(int(limit_s / INTERRUPT_CHECK_S) + 1):
+        started = time.monotonic()
+        deadline = started + limit_s
+        for _ in range(int(limit_s / INTERRUPT_CHECK_S) + 1):  # each pass waits (or ends the loop)
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            check = INTERRUPT_CHECK_HELD_S if now - started >= HELD_AFTER_S else INTERRUPT_CHECK_S
             try:
-                result = outcome.get(timeout=INTERRUPT_CHECK_S)
+                result = outcome.get(timeout=min(check, deadline - now))
             except queue.Empty:
                 if interrupt.is_set():
                     raise Interrupted(f"{what}: interrupted while waiting for the answer") from None

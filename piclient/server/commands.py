@@ -25,7 +25,7 @@ TTL = {"screenshot": 300, "key": 120, "message": 600, "reload": 3600, "restart_t
        "reboot": 900, "upload_logs": 3600}
 TYPES = tuple(TTL)
 DELIVER_AT_ONCE = 20
-# How long a delivered command is not offered again. In live mode the box long-polls back to back,
+# How long a delivered command is not offered again. While keys come the box polls back to back,
 # and the next poll starts before the box has run a key press and sent its result; without a lease
 # that poll would carry the same key again. The lease must still end: a reply lost on the way (a
 # dropped connection, a proxy timing out, a box restarting before it ran the command) is only
@@ -120,7 +120,7 @@ def has_pending(conn: sa.Connection, device_id: int, now: float) -> bool:
 
 
 def _mark_delivered(ids: list[str], now: float) -> sa.Update:
-    # The lease is checked again in the update itself: with replicas, a heartbeat and a long-poll of
+    # The lease is checked again in the update itself: with replicas, a heartbeat and a command poll of
     # the same box may pick the same command at once, and only the one whose update counts delivers it.
     return (commands.update()
             .where(commands.c.id.in_(ids), commands.c.status == "pending", _offer_at <= now)
