@@ -162,7 +162,7 @@ async def poll_commands(request: Request) -> Response:
         watcher = asyncio.ensure_future(_watch_disconnect(request, poll))
         try:
             live_at_start: float | None = None
-            # Bounded: each pass either returns or sleeps at least until the next re-check.
+            # Bounded: each pass ends the wait or sleeps until woken, a lease ends or the wait is up.
             for n in range(int(LONG_POLL_MAX_S / 0.1) + 2):
                 poll.event.clear()
                 now = time.time()

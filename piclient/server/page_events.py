@@ -16,8 +16,8 @@ not through its spool. While the stream is open, live mode is renewed.
 Replicas: the upload, heartbeat or result may land on another server process than the one holding
 the stream. Each process wakes its own streams at once (``Server.page_wakeups``) and every stream
 also looks at the database every ``long_poll_recheck_s`` (0.5 s with PostgreSQL, where replicas are
-possible; 5 s with SQLite, which has a single process): the same rule as the box's long-poll. The
-loop itself is the one every page stream shares (event_streams.py).
+possible; 5 s with SQLite, which has a single process), as poll_watch.py does for the boxes' held
+polls. The loop itself is the one every page stream shares (event_streams.py).
 """
 
 from __future__ import annotations
