@@ -199,9 +199,11 @@ def main() -> int:
             for n in range(args.opens):
                 if n % 2:
                     bench.end_live()
-                    # A live box heartbeats every second and hears "live: null" in the next reply; then
-                    # the page opens anywhere in its heartbeat cycle.
-                    time.sleep(3 + phase.uniform(0, args.heartbeat))
+                    # A live box heartbeats every second and hears "live: null" in the next reply. 25 s
+                    # on, no poll held in live mode is left (an older agent held one up to 20 s, and
+                    # a page opened meanwhile reached it); then the page opens anywhere in the box's
+                    # heartbeat cycle.
+                    time.sleep(25 + phase.uniform(0, args.heartbeat))
                     cold.append(bench.open_page())
                 else:
                     warm.append(bench.open_page())
