@@ -104,6 +104,8 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
         for loop in loops:
             loop.start()
         stack.callback(stop_all, loops, STOP_TIMEOUT_S)
+        # Runs first on the way out: a held command poll ends now rather than at its next look at `stop`.
+        stack.callback(transport.interrupt_waits)
         log.info("agent for %r reporting to %s every %g s", config.device.name, config.server.url,
                  settings.heartbeat_seconds)
         service.ready("reporting")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from piclient.agent.transport import HELD_AFTER_S
 from piclient.state import StateStore
 from tests.agent.agent_process import AgentProcess
 from tests.agent.protocol_server import ProtocolServer
@@ -112,12 +113,15 @@ def test_a_stop_ends_an_open_long_poll_at_once_and_still_says_going_down(
         return bool(begun) and len(begun) > len(server.requests_to("/api/v1/commands", "GET"))
 
     server.wait_for(poll_open, 10, "an open long-poll")
-    time.sleep(0.3)  # well into the server's wait, not racing the request's start
+    # Held past the agent's quick looks at its stop flag: from here only interrupt_waits ends it at once.
+    began = max(at for method, path, at in server.started if (method, path) == ("GET", "/api/v1/commands"))
+    server.wait_for(lambda: time.monotonic() - began > HELD_AFTER_S + 0.5, 10, "a poll held a while")
     assert poll_open()
     stopping = time.monotonic()
     assert agent.terminate() == 0
     took = time.monotonic() - stopping
-    # Generous for a loaded machine; before the fix a stop waited for the loop join timeout (5 s).
+    # Generous for a loaded machine; without interrupt_waits a stop waits for the held poll's next look
+    # at the stop flag (up to 5 s), and before that for the loop join timeout (5 s).
     assert took < 3.0, f"the agent took {took:.1f} s to stop:\n{agent.log()[-3000:]}"
     assert server.heartbeat_list()[-1]["going_down"] is True
     assert "did not stop" not in agent.log()
