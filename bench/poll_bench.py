@@ -7,7 +7,9 @@ Every box holds one ``GET /api/v1/commands`` open at all times (docs/protocol.md
 1. creates ``--boxes`` devices, starts the server, measures its memory (RSS) and CPU over ``--seconds``
    with no box connected;
 2. opens one poll per box as the agent does (``wait`` 41 to 55 s, spread at random; an answered poll
-   is sent again at once) and measures RSS and CPU again over ``--seconds`` while they are held;
+   is sent again at once), waits until the server holds them all, and measures RSS and CPU again:
+   over the next ``--seconds`` (at most 35 s: holding only, no poll ends that soon), then over the
+   60 s after (the steady state: about one poll in 48 per box and second answered and sent again);
 3. ``--keys`` times, queues a key for one box through the dashboard's own API and times the click
    to the moment that box's poll answers with it.
 
@@ -39,6 +41,12 @@ from piclient.server.passwords import set_password  # noqa: E402
 from piclient.server.schema import devices  # noqa: E402
 
 PASSWORD = "bench-password"
+
+
+def held_polls(url: str) -> int:
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    line = next(line for line in text.splitlines() if line.startswith("piclient_command_polls_held "))
+    return int(float(line.split()[1]))
 
 
 def rss_mb(pid: int) -> float:
@@ -88,9 +96,15 @@ async def run(args: argparse.Namespace, url: str, tokens: list[str], ids: list[i
     boxes = [Box(host, int(port), token, rng) for token in tokens]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(box.run(stop)) for box in boxes]
-    await asyncio.sleep(5)  # every poll sent and held
-    held_rss, held_cpu = await measure(pid, args.seconds)
-    repolls = sum(box.polls for box in boxes)
+    for _ in range(600):  # every poll sent and held (bounded: a minute)
+        if await asyncio.to_thread(held_polls, url) >= len(boxes):
+            break
+        await asyncio.sleep(0.1)
+    # The first holds end after 41 s: the first window is holding only, the second has the polls sent again.
+    held_rss, held_cpu = await measure(pid, min(args.seconds, 35.0))
+    answered_before = sum(box.polls for box in boxes)
+    steady_rss, steady_cpu = await measure(pid, 60.0)
+    repolls = sum(box.polls for box in boxes) - answered_before
 
     session = requests.Session()
     page = session.get(f"{url}/login", timeout=10).text
@@ -121,10 +135,12 @@ async def run(args: argparse.Namespace, url: str, tokens: list[str], ids: list[i
     await asyncio.gather(*tasks, return_exceptions=True)
 
     per_box_kb = (held_rss - idle_rss) * 1024 / len(boxes)
-    print(f"boxes: {len(boxes)} held polls; windows of {args.seconds:g} s; {repolls} answers during the held window")
-    print(f"server RSS: {idle_rss:.0f} MB with no poll, {held_rss:.0f} MB with all held ({per_box_kb:.1f} KB a box)")
-    print(f"server CPU: {idle_cpu:.0f} µs/s with no poll, {held_cpu:.0f} µs/s with all held "
-          f"({100 * held_cpu / 1e6:.2f} % of one core)")
+    print(f"boxes: {len(boxes)}")
+    print(f"server RSS: {idle_rss:.0f} MB with no poll, {held_rss:.0f} MB with all held ({per_box_kb:.1f} KB a box), "
+          f"{steady_rss:.0f} MB a minute later")
+    print(f"server CPU: {idle_cpu:.0f} µs/s with no poll ({args.seconds:g} s), {held_cpu:.0f} µs/s holding them "
+          f"({min(args.seconds, 35.0):g} s, none answered), {steady_cpu:.0f} µs/s over the next 60 s with "
+          f"{repolls} polls answered and sent again ({100 * steady_cpu / 1e6:.2f} % of one core)")
     ordered = sorted(latencies)
     print(f"key to the box's poll answering ({len(ordered)} keys): median {statistics.median(ordered) * 1000:.0f} ms, "
           f"max {ordered[-1] * 1000:.0f} ms")

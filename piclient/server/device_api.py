@@ -162,6 +162,7 @@ async def poll_commands(request: Request) -> Response:
         watcher = asyncio.ensure_future(_watch_disconnect(request, poll))
         try:
             live_at_start: float | None = None
+            live_until: float | None = None
             # Bounded: each pass ends the wait or sleeps until woken, a lease ends or the wait is up.
             for n in range(int(LONG_POLL_MAX_S / 0.1) + 2):
                 poll.event.clear()
@@ -191,7 +192,7 @@ async def poll_commands(request: Request) -> Response:
     pending = await srv.db.write(cq.deliver_pending, device.id, now) if found else []
     if pending:
         srv.page_wakeups.wake(device.id)
-    live_until = await srv.db.read(_live_until, device.id)
+    # live_until as the last pass read it, a moment ago: every box polls all the time, so each read counts.
     return JSONResponse(CommandsReply(commands=pending, live=srv.live(live_until, now)).wire())
 
 
