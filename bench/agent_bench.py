@@ -8,7 +8,8 @@ against the protocol server from the tests on 127.0.0.1, in three phases, each a
   screenshots  one screenshot every 2 s: CPU per screenshot in the agent and in the launcher, bytes each
 
 and extrapolates to the defaults (30 s heartbeats = 2,880 a day, 300 s screenshots = 288 a day, a
-catalog and progress check every 15 minutes = 96 a day). CPU comes from /proc/<pid>/stat (all threads,
+catalog and progress check every 15 minutes = 96 a day, the command poll held 41-55 s = about 1,800 a
+day; the idle phase includes holding it). CPU comes from /proc/<pid>/stat (all threads,
 user + system). Bytes are HTTP request bytes as the server read them (request line, headers, body);
 TLS adds a few percent on a kept-alive connection. Measured on this machine's CPU, not a Pi's.
 
@@ -41,6 +42,7 @@ DAY = 86400
 HEARTBEATS_PER_DAY = DAY // 30
 SCREENSHOTS_PER_DAY = DAY // 300
 CHECKS_PER_DAY = DAY // (15 * 60)
+POLLS_PER_DAY = round(DAY / 48.125)  # holds of 41 to 55 s, evenly spread (agent/channel.py)
 
 
 def cpu_times(pid: int) -> tuple[float, float]:
@@ -167,6 +169,7 @@ def main() -> int:
             finally:
                 stop(launcher)
             startup = server.seen[:10]
+            polls = [s for s in server.seen if s.path == "/api/v1/commands"]
 
     idle_rate = idle["agent_cpu"] / idle["elapsed"]
     launcher_idle_rate = idle["launcher_cpu"] / idle["elapsed"]
@@ -181,8 +184,11 @@ def main() -> int:
     shot_bytes = statistics.mean(s.bytes_in for s in shots["screenshots"])
     checks = [s for s in startup if s.path in ("/api/v1/catalog", "/api/v1/progress")]
     check_bytes = sum(s.bytes_in for s in checks)
-    sent_day = HEARTBEATS_PER_DAY * beat_bytes + SCREENSHOTS_PER_DAY * shot_bytes + CHECKS_PER_DAY * check_bytes
-    received_day = HEARTBEATS_PER_DAY * beat_reply
+    poll_bytes = statistics.mean(s.bytes_in for s in polls) if polls else 0.0
+    poll_reply = statistics.mean(s.bytes_out for s in polls) if polls else 0.0
+    sent_day = (HEARTBEATS_PER_DAY * beat_bytes + SCREENSHOTS_PER_DAY * shot_bytes + CHECKS_PER_DAY * check_bytes
+                + POLLS_PER_DAY * poll_bytes)
+    received_day = HEARTBEATS_PER_DAY * beat_reply + POLLS_PER_DAY * poll_reply
 
     print(f"command: {command}")
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; launcher window {size[0]}x{size[1]}")
@@ -197,8 +203,10 @@ def main() -> int:
     print(f"  per heartbeat             {beat_bytes:8.0f} B   (reply {beat_reply:.0f} B)")
     print(f"  per screenshot            {shot_bytes:8.0f} B   (960 px JPEG, quality 75)")
     print(f"  per catalog+progress check{check_bytes:8.0f} B")
+    print(f"  per command poll          {poll_bytes:8.0f} B   (reply {poll_reply:.0f} B; {len(polls)} polls seen)")
     print(f"  per day: {HEARTBEATS_PER_DAY} x heartbeat + {SCREENSHOTS_PER_DAY} x screenshot + "
-          f"{CHECKS_PER_DAY} x checks = {sent_day / 1e6:.2f} MB sent, {received_day / 1e6:.2f} MB in replies")
+          f"{CHECKS_PER_DAY} x checks + {POLLS_PER_DAY} x poll = {sent_day / 1e6:.2f} MB sent, "
+          f"{received_day / 1e6:.2f} MB in replies")
     return 0
 
 

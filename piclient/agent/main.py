@@ -14,6 +14,7 @@ import time
 
 from piclient.agent.actions import Actions
 from piclient.agent.catalog import CatalogSyncer
+from piclient.agent.channel import CommandChannel
 from piclient.agent.commands import CommandRunner
 from piclient.agent.heartbeat import Heartbeats
 from piclient.agent.live import LiveMode
@@ -72,12 +73,12 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
                                     settings.http_timeout_seconds)
             stack.callback(catalog.close)
 
-        live = LiveMode(transport, stop=stop)
+        live = LiveMode()
         screenshots = Screenshots(tv, spool, transport, live, wake_uplink, settings.screenshot_seconds)
         actions = Actions(tv, screenshots, catalog, settings.restart_tv_command, settings.reboot_command,
                           _log_source(config), LogUploader(transport, stop), stop)
         runner = CommandRunner(spool, actions.handlers(), wake_uplink)
-        live.on_commands = runner.submit
+        channel = CommandChannel(transport, live, runner.submit, stop)
         heartbeats = Heartbeats(config.device.name, settings.heartbeat_seconds, tv, SystemProbe(data), spool,
                                 transport, live, screenshots, runner, wake_uplink, offered=actions.offered(),
                                 updates=AgentUpdates(Layout(root=data / "updates"),
@@ -90,10 +91,11 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
 
         heartbeat_loop = Loop("heartbeat", heartbeats.step)
         screenshot_loop = Loop("screenshots", screenshots.step)
-        live_loop = Loop("live", live.step)
+        channel_loop = Loop("commands", channel.step)
+        transport.on_recovered.append(channel_loop.wake)
         screenshots.wake = screenshot_loop.wake
-        live.on_start += [live_loop.wake, screenshot_loop.wake, heartbeat_loop.wake]
-        loops = [uplink_loop, heartbeat_loop, screenshot_loop, live_loop, *runner.loops.values(),
+        live.on_start += [screenshot_loop.wake, heartbeat_loop.wake]
+        loops = [uplink_loop, heartbeat_loop, screenshot_loop, channel_loop, *runner.loops.values(),
                  Loop("sync", schedule.step)]
 
         runner.recover()
@@ -102,6 +104,8 @@ def run_agent(config: Config, stop: threading.Event | None = None) -> int:
         for loop in loops:
             loop.start()
         stack.callback(stop_all, loops, STOP_TIMEOUT_S)
+        # Runs first on the way out: a held command poll ends now rather than at its next look at `stop`.
+        stack.callback(transport.interrupt_waits)
         log.info("agent for %r reporting to %s every %g s", config.device.name, config.server.url,
                  settings.heartbeat_seconds)
         service.ready("reporting")

@@ -11,8 +11,9 @@ Failures are told apart here, once:
 While a failure's gate is closed, calls fail at once without touching the network, so no loop can
 spin on a dead server whatever its own timing.
 
-A request given an ``interrupt`` event (the live long-poll, which the server holds open for up to
-20 s) ends with ``Interrupted`` soon after the event is set, so stopping the agent does not wait for it.
+A request given an ``interrupt`` event (the command poll, which the server holds open for up to a
+minute) ends with ``Interrupted`` once the event is set, at once when ``interrupt_waits`` follows (as
+the agent's stop does), so stopping the agent does not wait for it.
 """
 
 from __future__ import annotations
@@ -40,8 +41,14 @@ log = logging.getLogger(__name__)
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-# How often a waiting interruptible request looks at its interrupt event: the delay a stop may see.
+# How often a waiting interruptible request looks at its interrupt event: the delay a stop may see
+# unless ``Transport.interrupt_waits`` is called (the agent calls it as it stops: then at once).
+# Quick requests are looked at often; a request held longer (the command poll, held most of every
+# minute, at all times) only every few seconds, since every wake-up costs CPU (about 0.1 ms here).
 INTERRUPT_CHECK_S = 0.1
+INTERRUPT_CHECK_HELD_S = 5.0
+HELD_AFTER_S = 2.0
+_INTERRUPT = object()  # put in a waiting request's queue by interrupt_waits
 
 
 class TransportError(Exception):
@@ -187,6 +194,8 @@ class Transport:
         self._gate_status: int | None = None  # the HTTP status that closed the gate; None: no answer at all
         self._refusal: Refusal | None = None
         self._down_since: float | None = None  # wall clock of the first transient failure in a row
+        self.on_recovered: list[Callable[[], None]] = []  # called when a request succeeds after failures
+        self._waiting: set[queue.SimpleQueue[Any]] = set()  # interruptible requests waiting for an answer
 
     def close(self) -> None:
         self.session.close()
@@ -209,7 +218,9 @@ class Transport:
         """Send one request; a 2xx (or a status in ``accept``) comes back, everything else raises.
 
         With ``interrupt``, setting that event ends the wait with ``Interrupted`` within about
-        ``INTERRUPT_CHECK_S``. The interrupt itself is neither a failure nor a success for the gates.
+        ``INTERRUPT_CHECK_S`` (``INTERRUPT_CHECK_HELD_S`` once the request has waited
+        ``HELD_AFTER_S``), or at once when ``interrupt_waits`` is called after setting it. The
+        interrupt itself is neither a failure nor a success for the gates.
         """
         self._check_gate()
         timeout = timeout_s or self.timeout_s
@@ -228,7 +239,7 @@ class Transport:
         # delivery lease runs out. The agent is stopping when this happens, so nothing waits for it.
         if interrupt.is_set():
             raise Interrupted(f"{what}: interrupted before it was sent")
-        outcome: queue.SimpleQueue[Reply | Exception] = queue.SimpleQueue()
+        outcome: queue.SimpleQueue[Reply | Exception | object] = queue.SimpleQueue()
 
         def send() -> None:
             try:
@@ -240,17 +251,39 @@ class Transport:
         # _send ends by its own timeouts (connect, headers, the body's deadline); this bound only
         # keeps the wait finite should something below them (a DNS lookup) not.
         limit_s = 10.0 + 5 * timeout
-        for _ in range(int(limit_s / INTERRUPT_CHECK_S) + 1):
-            try:
-                result = outcome.get(timeout=INTERRUPT_CHECK_S)
-            except queue.Empty:
-                if interrupt.is_set():
-                    raise Interrupted(f"{what}: interrupted while waiting for the answer") from None
-                continue
-            if isinstance(result, Exception):
-                raise result
-            return result
+        started = time.monotonic()
+        deadline = started + limit_s
+        with self._lock:
+            self._waiting.add(outcome)
+        try:
+            for _ in range(int(limit_s / INTERRUPT_CHECK_S) + 1):  # each pass waits (or ends the loop)
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                check = INTERRUPT_CHECK_HELD_S if now - started >= HELD_AFTER_S else INTERRUPT_CHECK_S
+                try:
+                    result = outcome.get(timeout=min(check, deadline - now))
+                except queue.Empty:
+                    result = _INTERRUPT
+                if result is _INTERRUPT:
+                    if interrupt.is_set():
+                        raise Interrupted(f"{what}: interrupted while waiting for the answer")
+                    continue
+                if isinstance(result, Exception):
+                    raise result
+                assert isinstance(result, Reply)
+                return result
+        finally:
+            with self._lock:
+                self._waiting.discard(outcome)
         raise self._transient(f"{what}: no answer within {limit_s:g} s")
+
+    def interrupt_waits(self) -> None:
+        """Every waiting interruptible request looks at its interrupt event now (the agent is stopping)."""
+        with self._lock:
+            waiting = list(self._waiting)
+        for outcome in waiting:
+            outcome.put(_INTERRUPT)
 
     def _send(self, method: str, path: str, data: bytes | None, json_body: Any, headers: Mapping[str, str] | None,
               params: Mapping[str, Any] | None, timeout: float, accept: tuple[int, ...]) -> Reply:
@@ -357,6 +390,9 @@ class Transport:
                      self._wall() - recovered_from)
         if resolved_now:
             log.warning("the server accepts the device token again")
+        if recovered_from is not None or resolved_now:
+            for wake in self.on_recovered:
+                wake()
 
     # -- state for heartbeats and status --------------------------------------------------------
 

@@ -28,15 +28,15 @@ class CommandResult(WireModel):
 
 
 class LiveWindow(WireModel):
-    """Live mode: while the maintainer watches, the box long-polls for commands and sends pictures often."""
+    """Live mode: while the maintainer watches, the box heartbeats every second and sends pictures often."""
 
     until: float = Field(description="server clock, epoch seconds")
-    poll_seconds: float = Field(1.0, description="pause between long-polls")
+    poll_seconds: float = Field(1.0, description="least time between the starts of two command polls")
     screenshot_seconds: float = Field(3.0, description="a screenshot this often")
 
 
 class CommandsReply(WireModel):
-    """The answer to the live long-poll ``GET /api/v1/commands``."""
+    """The answer to the command poll ``GET /api/v1/commands`` every box holds open."""
 
     commands: list[Command] = Field(default_factory=list, description="commands to run now")
     live: LiveWindow | None = Field(None, description="live mode, or null to end it")

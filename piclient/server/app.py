@@ -28,6 +28,7 @@ from piclient.server import (
     library_page,
     migrate,
     page_events,
+    poll_watch,
     retention,
     updates_page,
     uploads,
@@ -60,6 +61,7 @@ def build_app(settings: Settings) -> Starlette:
                            heartbeat_seconds=settings.heartbeat_seconds, every=settings.alert_check_seconds)
     srv = Server(settings=settings, db=db, metrics=metrics, library=Library(settings.library_dir, settings.data_dir),
                  sender=sender, monitor=monitor)
+    metrics.polls_held.set_function(srv.wakeups.held)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -73,7 +75,8 @@ def build_app(settings: Settings) -> Starlette:
         stop = asyncio.Event()
         tasks = [asyncio.create_task(monitor.run(stop), name="alerts"),
                  asyncio.create_task(retention.run(db, settings.data_dir, settings.retention_days,
-                                                   settings.cleanup_seconds, stop), name="retention")]
+                                                   settings.cleanup_seconds, stop), name="retention"),
+                 asyncio.create_task(poll_watch.run(srv, stop), name="polls")]
         try:
             yield
         finally:

@@ -25,7 +25,7 @@ TTL = {"screenshot": 300, "key": 120, "message": 600, "reload": 3600, "restart_t
        "reboot": 900, "upload_logs": 3600}
 TYPES = tuple(TTL)
 DELIVER_AT_ONCE = 20
-# How long a delivered command is not offered again. In live mode the box long-polls back to back,
+# How long a delivered command is not offered again. While keys come the box polls back to back,
 # and the next poll starts before the box has run a key press and sent its result; without a lease
 # that poll would carry the same key again. The lease must still end: a reply lost on the way (a
 # dropped connection, a proxy timing out, a box restarting before it ran the command) is only
@@ -104,6 +104,15 @@ def next_offer_at(conn: sa.Connection, device_id: int, now: float) -> float | No
     ).scalar()
 
 
+def due_devices(conn: sa.Connection, device_ids: list[int], now: float) -> set[int]:
+    """Which of these devices have a command that may be delivered now."""
+    return set(conn.execute(
+        sa.select(commands.c.device_id).distinct()
+        .where(commands.c.device_id.in_(device_ids), commands.c.status == "pending", commands.c.expires_at > now,
+               _offer_at <= now)
+    ).scalars())
+
+
 def has_pending(conn: sa.Connection, device_id: int, now: float) -> bool:
     """A command may be delivered now (one under a lease does not count)."""
     due = next_offer_at(conn, device_id, now)
@@ -111,7 +120,7 @@ def has_pending(conn: sa.Connection, device_id: int, now: float) -> bool:
 
 
 def _mark_delivered(ids: list[str], now: float) -> sa.Update:
-    # The lease is checked again in the update itself: with replicas, a heartbeat and a long-poll of
+    # The lease is checked again in the update itself: with replicas, a heartbeat and a command poll of
     # the same box may pick the same command at once, and only the one whose update counts delivers it.
     return (commands.update()
             .where(commands.c.id.in_(ids), commands.c.status == "pending", _offer_at <= now)

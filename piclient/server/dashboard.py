@@ -471,15 +471,19 @@ async def screenshot_file(request: Request) -> Response:
 # --- JSON for the page script --------------------------------------------------------------------
 
 
-async def api_devices(request: Request) -> Response:
-    viewer = await api_viewer(request)
-    srv = server_of(request)
+async def devices_json(srv: Server, viewer: Viewer) -> dict[str, Any]:
+    """Every box as the device list's script sees it (the JSON call and the list's event stream)."""
     now = time.time()
     rows, shots = await srv.db.read(_device_rows)
     items = [summarize_guarded(srv, row, shots.get(row.id), viewer, now) for row in rows]
     for item in items:
         item["now_playing_html"] = now_playing_html(viewer, item["np"])
-    return JSONResponse({"devices": items})
+    return {"devices": items}
+
+
+async def api_devices(request: Request) -> Response:
+    viewer = await api_viewer(request)
+    return JSONResponse(await devices_json(server_of(request), viewer))
 
 
 async def device_json(srv: Server, viewer: Viewer, device_id: int) -> dict[str, Any] | None:
@@ -541,6 +545,7 @@ async def api_live(request: Request) -> Response:
 
     if not await srv.db.write(mark):
         raise ApiError(404, "no such device")
+    srv.wakeups.wake(device_id)  # the box's held command poll answers with live mode now
     return JSONResponse({"ok": True, "until": until})
 
 

@@ -33,10 +33,11 @@ from piclient.server.http import (
 from piclient.server.library import etag_matches
 from piclient.server.schema import devices
 from piclient.server.tokens import hash_token
+from piclient.server.wakeups import HeldPoll
 
 log = logging.getLogger(__name__)
 
-LONG_POLL_MAX_S = 25.0
+LONG_POLL_MAX_S = 60.0  # boxes ask for less (agent/channel.py), under a proxy's usual 60 s idle limit
 
 
 def bearer_token(request: Request) -> str:
@@ -147,32 +148,66 @@ async def _read_asgi_body(receive: Any, declared: bytes | None, limit: int) -> b
 
 
 async def poll_commands(request: Request) -> Response:
+    """The box's command channel (docs/protocol.md): held up to ``wait`` seconds, answered at once
+    when a command may be delivered or live mode starts; one held poll per box (wakeups.py)."""
     srv = server_of(request)
     device = await authenticate(request)
     wait = finite_header(request.query_params.get("wait", "0"), "wait") or 0.0
     wait = min(max(wait, 0.0), LONG_POLL_MAX_S)
+    # Whether the box already knows it is live ("1" or "0"); older boxes do not say.
+    box_live = {"1": True, "0": False}.get(request.query_params.get("live", ""))
     deadline = time.monotonic() + wait
     found = False
-    with srv.wakeups.listen(device.id) as woken:
-        # Bounded: each pass either returns or sleeps at least until the next re-check.
-        for _ in range(int(LONG_POLL_MAX_S / 0.1) + 2):
-            woken.clear()
-            now = time.time()
-            offer_at = await srv.db.read(cq.next_offer_at, device.id, now)
-            found = offer_at is not None and offer_at <= now
-            remaining = deadline - time.monotonic()
-            if found or remaining <= 0 or srv.wakeups.closing:
-                break
-            # A command under a redelivery lease wakes nobody when the lease ends: look again then.
-            until_offer = offer_at - now if offer_at is not None else remaining
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), max(0.1, min(remaining, srv.long_poll_recheck_s, until_offer)))
+    with srv.wakeups.hold(device.id) as poll:
+        watcher = asyncio.ensure_future(_watch_disconnect(request, poll))
+        try:
+            live_at_start: float | None = None
+            live_until: float | None = None
+            # Bounded: each pass ends the wait or sleeps until woken, a lease ends or the wait is up.
+            for n in range(int(LONG_POLL_MAX_S / 0.1) + 2):
+                poll.event.clear()
+                now = time.time()
+                offer_at, live_until = await srv.db.read(_poll_state, device.id, now)
+                live = srv.live(live_until, now) is not None
+                if n == 0:
+                    live_at_start = live_until if box_live is None or box_live == live else None
+                    poll.live_until = live_at_start
+                found = offer_at is not None and offer_at <= now
+                # The page opened (or was renewed): the box hears it now, not with its next heartbeat.
+                live_news = live and live_until != live_at_start
+                remaining = deadline - time.monotonic()
+                if found or live_news or remaining <= 0 or srv.wakeups.closing or poll.replaced or poll.gone:
+                    break
+                # A command under a redelivery lease wakes nobody when the lease ends: look again then.
+                # News from other processes comes through poll_watch.py's wake-ups.
+                until_offer = offer_at - now if offer_at is not None else remaining
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(poll.event.wait(), max(0.1, min(remaining, until_offer)))
+        finally:
+            watcher.cancel()
+    if poll.gone or poll.replaced:
+        # Nobody reads this answer (the box left, or asks again on a newer poll): deliver nothing in it.
+        found = False
     now = time.time()
     pending = await srv.db.write(cq.deliver_pending, device.id, now) if found else []
     if pending:
         srv.page_wakeups.wake(device.id)
-    live_until = await srv.db.read(_live_until, device.id)
+    # live_until as the last pass read it, a moment ago: every box polls all the time, so each read counts.
     return JSONResponse(CommandsReply(commands=pending, live=srv.live(live_until, now)).wire())
+
+
+def _poll_state(conn: sa.Connection, device_id: int, now: float) -> tuple[float | None, float | None]:
+    return cq.next_offer_at(conn, device_id, now), _live_until(conn, device_id)
+
+
+async def _watch_disconnect(request: Request, poll: HeldPoll) -> None:
+    """Ends the poll when the box's connection closes (a proxy cutting it, the box restarting): a
+    command must not be marked delivered into a connection nobody reads."""
+    for _ in range(3):  # a GET's empty body, then the disconnect; nothing else can come
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            poll.end(gone=True)
+            return
 
 
 async def command_result(request: Request) -> Response:

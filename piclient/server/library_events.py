@@ -11,16 +11,11 @@ Where the news comes from: a packaging worker (a thread of this server, a ``picl
 or a worker beside another replica) writes its stage and percent to the job queue in the database
 every couple of seconds, and an upload may land on any replica. So every stream re-reads the list
 every ``JOBS_RECHECK_S`` whatever the database; bytes of an upload that land on this process wake its
-streams at once (``Server.library_wakeups``), the same rule as a box's page (page_events.py).
+streams at once (``Server.library_wakeups``): the loop every page stream shares (event_streams.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -29,12 +24,10 @@ from starlette.routing import Route
 
 from piclient.server.context import LIBRARY_PAGES, Server, server_of
 from piclient.server.dashboard import api_viewer, render_part
+from piclient.server.event_streams import event_stream, follow, same
 from piclient.server.library_page import jobs_view, words
-from piclient.server.page_events import event_stream
 
 JOBS_RECHECK_S = 1.0  # a worker reports every 2 s (worker.REPORT_EVERY_S); reading 30 rows is cheap
-REFRESH_S = 15.0  # the full list at least this often, so a proxy never sees an idle stream
-RETRY_MS = 2000  # how soon the browser reconnects after a dropped stream
 
 
 async def jobs_json(srv: Server, lang: str) -> dict[str, Any]:
@@ -51,23 +44,8 @@ async def jobs_now(request: Request) -> Response:
 async def jobs_events(request: Request) -> Response:
     viewer = await api_viewer(request)
     srv = server_of(request)
-
-    async def stream() -> AsyncIterator[str]:
-        yield f"retry: {RETRY_MS}\n\n"
-        seen: dict[str, Any] | None = None
-        sent_at = time.monotonic()
-        with srv.library_wakeups.listen(LIBRARY_PAGES) as woken:
-            while not srv.library_wakeups.closing:
-                woken.clear()
-                current = await jobs_json(srv, viewer.lang)
-                now = time.monotonic()
-                if current != seen or now - sent_at >= REFRESH_S:
-                    seen, sent_at = current, now
-                    yield f"event: jobs\ndata: {json.dumps(current, separators=(',', ':'))}\n\n"
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), JOBS_RECHECK_S)
-
-    return event_stream(stream())
+    return event_stream(follow(srv.library_wakeups, LIBRARY_PAGES, "jobs", lambda: jobs_json(srv, viewer.lang), same,
+                               JOBS_RECHECK_S))
 
 
 def routes() -> list[Route]:

@@ -19,6 +19,8 @@ class Metrics:
         self.heartbeats = Counter("piclient_heartbeats_received", "Heartbeats received (duplicates included)",
                                   ["stored"], registry=self.registry)
         self.screenshots = Counter("piclient_screenshots_received", "Screenshots stored", registry=self.registry)
+        self.polls_held = Gauge("piclient_command_polls_held", "Boxes holding a command poll open in this process",
+                                registry=self.registry)
         self.alerts = Counter("piclient_alerts", "Alerts raised", ["kind"], registry=self.registry)
         self.latency = Histogram("piclient_http_request_duration_seconds", "Time to answer a request",
                                  ["method", "route", "status"], registry=self.registry,

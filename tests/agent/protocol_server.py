@@ -3,7 +3,8 @@
 It stores what a faithful server stores (records once per id, command results, progress by newest
 ``updated_at``, log uploads by offset), records every request it saw, and can misbehave on demand:
 ``fault(method, path)`` may return a status code, "hang" (hold the request until released),
-"drop" (close without answering, nothing stored) or "drop_after" (store, then close without answering).
+"drop" (close without answering, nothing stored), "drop_after" (store, then close without answering)
+or ``(status, body)`` (answer exactly that, whatever the request was).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from tests.waiting import wait_until
 TOKEN = "device-token-for-tests"
 MAX_SCREENSHOT = 2 * 1024 * 1024
 MAX_LOG_CHUNK = 256 * 1024
-LONG_POLL_MAX_S = 25
+LONG_POLL_MAX_S = 60
 REDELIVER_AFTER_S = 5.0  # a long-poll does not hand out a command it handed out this recently
 
-Fault = Callable[[str, str], "int | str | None"]
+Fault = Callable[[str, str], "int | str | tuple[int, bytes] | None"]
 
 
 @dataclass
@@ -75,11 +76,12 @@ class ProtocolServer:
         self.library = library.resolve() if library else None
         self.fault: Fault | None = None
         self.heartbeat_seconds: float | None = None
-        self.live: dict[str, Any] | None = None  # sent in replies until its "until" passes
+        self._live_window: dict[str, Any] | None = None
         self.lose_results = 0  # answer this many result posts with 200 but forget them (a lost write)
         self.state = State()
         self.seen: list[Seen] = []  # finished requests
         self.started: list[tuple[str, str, float]] = []  # every request as it began, long-polls too
+        self.poll_queries: list[dict[str, str]] = []  # the query of every command poll, as it began
         self.lock = threading.Condition()
         self.release = threading.Event()  # ends every "hang"
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -108,6 +110,17 @@ class ProtocolServer:
         self.close()
 
     # -- for tests ---------------------------------------------------------------------------------
+
+    @property
+    def live(self) -> dict[str, Any] | None:
+        """Live mode as the page sets it: sent in replies until its "until" passes."""
+        return self._live_window
+
+    @live.setter
+    def live(self, window: dict[str, Any] | None) -> None:
+        with self.lock:
+            self._live_window = window
+            self.lock.notify_all()  # a held command poll answers with it at once, as the real server's does
 
     def queue_command(self, kind: str, args: dict[str, Any] | None = None, command_id: str | None = None) -> str:
         command_id = command_id or uuid.uuid4().hex[:12]
@@ -152,7 +165,8 @@ class ProtocolServer:
             h.record_id = doc["id"]
             return 200, reply
         if method == "GET" and path == "/api/v1/commands":
-            return 200, self._long_poll(min(LONG_POLL_MAX_S, max(0, int(query.get("wait", "0") or 0))))
+            return 200, self._long_poll(min(LONG_POLL_MAX_S, max(0, int(query.get("wait", "0") or 0))),
+                                        query.get("live") == "1")
         if method == "POST" and path.startswith("/api/v1/commands/") and path.endswith("/result"):
             command_id = unquote(path[len("/api/v1/commands/"):-len("/result")])
             doc = _json(body)
@@ -189,13 +203,15 @@ class ProtocolServer:
             return self._file(h, "catalog.json" if path == "/api/v1/catalog" else unquote(path[len("/library/"):]))
         return 404, {"error": f"no such endpoint: {method} {path}"}
 
-    def _long_poll(self, wait: int) -> dict[str, Any]:
+    def _long_poll(self, wait: int, box_live: bool) -> dict[str, Any]:
         deadline = time.monotonic() + wait
         with self.lock:
+            live_at_start = self._live() if box_live else None  # a box not yet live hears it at once
             while True:
                 now = time.monotonic()
                 fresh = [q for q in self.state.queue if now - q.delivered_at >= REDELIVER_AFTER_S]
-                if fresh or now >= deadline or self.release.is_set():
+                live_news = self._live() is not None and self._live() != live_at_start
+                if fresh or live_news or now >= deadline or self.release.is_set():
                     for q in fresh:
                         q.delivered_at = now
                         self.state.deliveries.append((q.command["id"], "long-poll"))
@@ -203,7 +219,8 @@ class ProtocolServer:
                 self.lock.wait(min(0.5, deadline - now))
 
     def _live(self) -> dict[str, Any] | None:
-        return self.live if self.live and self.live["until"] > time.time() else None
+        window = self._live_window
+        return window if window and window["until"] > time.time() else None
 
     def _progress(self, method: str, body: bytes) -> tuple[int, Any]:
         with self.lock:
@@ -277,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
         bytes_in = len(self.raw_requestline) + len(str(self.headers)) + len(body)
         with protocol.lock:
             protocol.started.append((method, parts.path, time.monotonic()))
+            if (method, parts.path) == ("GET", "/api/v1/commands"):
+                protocol.poll_queries.append(query)
         self.record_id: str | None = None
         self.extra_headers: dict[str, str] = {}
         fault = protocol.fault(method, parts.path) if protocol.fault else None
@@ -290,6 +309,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if isinstance(fault, int):
             status, reply = fault, {"error": f"injected HTTP {fault}"}
+        elif isinstance(fault, tuple):
+            status, reply = fault
         else:
             status, reply = protocol.handle(self, method, parts.path, query, body)
         if fault == "drop_after":

@@ -6,7 +6,7 @@ import email.utils
 import time
 
 from piclient.agent.live import MAX_LIVE_S, LiveMode
-from piclient.agent.transport import Reply, Transport
+from piclient.agent.transport import Reply
 
 
 def reply_dated(server_now: float) -> Reply:
@@ -14,8 +14,7 @@ def reply_dated(server_now: float) -> Reply:
 
 
 def live_mode(box_clock_offset: float = 0.0) -> LiveMode:
-    transport = Transport("http://127.0.0.1:9", "t")
-    return LiveMode(transport, on_commands=lambda c: None, wall=lambda: time.time() + box_clock_offset)
+    return LiveMode(wall=lambda: time.time() + box_clock_offset)
 
 
 def test_live_mode_lasts_until_the_servers_until_even_when_the_box_clock_is_a_day_off() -> None:

@@ -57,11 +57,16 @@ def test_a_refused_token_is_retried_slowly_and_the_dashboard_hears_of_it_once_it
     agent = start_agent(heartbeat_seconds=0.2, auth_retry_seconds=1)
     server.wait_for(lambda: server.seen, 10, "a first request")
     time.sleep(3.2)
-    assert 3 <= len(server.seen) <= 6  # about one per second, not five
+    polls = server.requests_to("/api/v1/commands")
+    assert 3 <= len(server.seen) - len(polls) <= 6  # about one per second, not five
+    assert len(polls) <= 1  # the command poll tried once and leaves the retrying to the heartbeats
+    tried = len(server.poll_queries)
     server.token = TOKEN  # the maintainer added the device
     server.wait_for(lambda: not pending(agent), 10, "the spool to drain")
     refused = [b for b in server.heartbeat_list() if (b["agent"]["refused"] or {}).get("status") == 401]
     assert refused
+    # Accepted again: the poll is back at once, not after its half-minute wait.
+    server.wait_for(lambda: len(server.poll_queries) > tried, 10, "the command poll back")
     assert agent.terminate() == 0
 
 

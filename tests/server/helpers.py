@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -106,14 +107,15 @@ def _limit_file_size(limit: int) -> None:
 
 
 def start_server(data_dir: Path, database_url: str | None = None, *extra: str,
-                 file_size_limit: int | None = None) -> RunningServer:
+                 file_size_limit: int | None = None, listen: str = "127.0.0.1:0") -> RunningServer:
+    """``listen`` names a port only to start a server again where its boxes look for it (a restart)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url or default_url(data_dir)
     # Migrate before the server starts, so tests may add devices the moment it is up.
     with migrated_database(url):
         pass
     log_path = data_dir / "server.log"
-    args = [sys.executable, "-m", "piclient.server.cli", "--data", str(data_dir), "--listen", "127.0.0.1:0",
+    args = [sys.executable, "-m", "piclient.server.cli", "--data", str(data_dir), "--listen", listen,
             "--database", url, "--log-level", "warning", *extra]
     log_file = open(log_path, "w")  # noqa: SIM115 - handed to the child, closed below
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True,
@@ -143,6 +145,14 @@ def running_server(tmp_path: Path, database_url: str | None = None, *extra: str,
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def held_polls(server: RunningServer) -> int:
+    """How many boxes hold a command poll open on this server, as its /metrics says."""
+    text = requests.get(f"{server.url}/metrics", timeout=10).text
+    found = re.search(r"^piclient_command_polls_held (\S+)$", text, re.M)
+    assert found, "no piclient_command_polls_held in /metrics"
+    return int(float(found.group(1)))
 
 
 def device_id(server: RunningServer, name: str) -> int:

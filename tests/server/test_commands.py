@@ -123,3 +123,20 @@ def test_a_command_that_expires_within_its_lease_is_not_waited_for(db: Database)
     queue(db, device)  # a key press lives 2 minutes
     deliver(db, device, NOW + cq.TTL["key"] - 5)
     assert db.read_sync(cq.next_offer_at, device, NOW + cq.TTL["key"] - 4) is None
+
+
+def test_one_look_finds_every_held_poll_with_news_a_due_command_or_live_mode_it_has_not_seen(db: Database) -> None:
+    from piclient.server import poll_watch
+
+    quiet, keyed, leased, going_live, known_live = (new_device(db) for _ in range(5))
+    queue(db, keyed)
+    queue(db, leased)
+    deliver(db, leased, NOW - 1)  # under its lease: not news until the lease ends
+    for device_id, until in ((going_live, NOW + 60), (known_live, NOW + 60)):
+        db.write_sync(lambda conn, d=device_id, u=until: conn.execute(
+            devices.update().where(devices.c.id == d).values(live_until=u)))
+    # Past one chunk of ids: the look is split, not one query too large for the database.
+    held: dict[int, float | None] = {n: None for n in range(10_000_000, 10_000_000 + poll_watch.CHUNK + 5)}
+    held.update({quiet: None, keyed: None, leased: None, going_live: None, known_live: NOW + 60})
+    assert db.read_sync(poll_watch.news, held, NOW) == sorted([keyed, going_live])
+    assert db.read_sync(poll_watch.news, held, NOW + LEASE) == sorted([keyed, leased, going_live])

@@ -1,6 +1,6 @@
 // The dashboard's only script: shows what changes, sends remote keys and commands.
-// A box's page follows a stream the server pushes; the device list polls, one request at a time,
-// slower when the tab is hidden.
+// The device list and a box's page follow streams the server pushes; each polls (one request at a
+// time, slower when the tab is hidden) only while its stream is down.
 "use strict";
 
 (function () {
@@ -73,9 +73,24 @@
     setTimeout(tick, ms);
   }
 
+  // Follows a stream the server pushes; `fallback` polls only while the stream is down.
+  function follow(url, name, apply, fallback, ms, hiddenMs) {
+    let streaming = false;
+    if (window.EventSource) {
+      const events = new EventSource(url);
+      events.addEventListener("open", () => { streaming = true; });
+      events.addEventListener("error", () => { streaming = false; });
+      events.addEventListener(name, (event) => {
+        streaming = true;
+        apply(JSON.parse(event.data));
+      });
+    }
+    every(ms, hiddenMs, async () => { if (!streaming) await fallback(); });
+    return () => streaming;
+  }
+
   function devicesPage() {
-    every(10000, 60000, async () => {
-      const reply = await call("GET", "/api/dash/devices");
+    function show(reply) {
       for (const d of reply.devices) {
         const card = document.querySelector(`[data-device="${d.id}"]`);
         if (!card) continue;
@@ -97,7 +112,9 @@
         }
         if (img && d.screenshot && img.getAttribute("src") !== d.screenshot.url) img.src = d.screenshot.url;
       }
-    });
+    }
+    follow("/api/dash/devices/events", "devices", show, async () => show(await call("GET", "/api/dash/devices")),
+      10000, 60000);
   }
 
   function devicePage() {
@@ -109,7 +126,7 @@
       try {
         await call("POST", `/api/dash/devices/${id}/commands`, { type, args: args || {} });
         setText(status, `${body.dataset.sent}: ${label}`);
-        if (!streaming) refresh();
+        if (!streaming()) refresh();
       } catch (e) {
         setText(status, body.dataset.sendFailed + e.message);
       }
@@ -168,19 +185,9 @@
 
     // The server pushes every change (a new picture, a heartbeat, a command's result) and keeps the
     // box in live mode while the stream is open. Polling is only the fallback while the stream is down.
-    let streaming = false;
-    if (window.EventSource) {
-      const events = new EventSource(`/api/dash/devices/${id}/events`);
-      events.addEventListener("open", () => { streaming = true; });
-      events.addEventListener("error", () => { streaming = false; });
-      events.addEventListener("device", (event) => {
-        streaming = true;
-        show(JSON.parse(event.data));
-      });
-    }
+    const streaming = follow(`/api/dash/devices/${id}/events`, "device", show, refresh, 2000, 15000);
     const live = () => call("POST", `/api/dash/devices/${id}/live`).catch(() => {});
-    every(30000, 30000, async () => { if (!streaming) await live(); });
-    every(2000, 15000, async () => { if (!streaming) await refresh(); });
+    every(30000, 30000, async () => { if (!streaming()) await live(); });
 
     const buttonLabel = (button) => button.getAttribute("aria-label") || button.textContent.trim();
     document.querySelectorAll("[data-key]").forEach((button) => {
