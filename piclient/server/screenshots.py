@@ -88,7 +88,7 @@ def _jpeg_pixels(data: bytes) -> Image.Image:
         pixels = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, min_width=MAX_WIDTH)
     except ValueError as exc:
         raise _damaged(str(exc)) from None
-    return Image.fromarray(pixels, "RGB")
+    return Image.fromarray(pixels)  # height x width x 3 bytes: RGB
 
 
 def _png_pixels(data: bytes, size: tuple[int, int]) -> Image.Image:
