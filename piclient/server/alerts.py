@@ -236,6 +236,7 @@ class AlertMonitor:
                 task = asyncio.create_task(self.sender.send(alert))
                 self._deliveries.add(task)
                 task.add_done_callback(self._deliveries.discard)
+        self.metrics.alert_checks.inc()
         return raised
 
     async def run(self, stop: asyncio.Event) -> None:

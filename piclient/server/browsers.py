@@ -2,7 +2,8 @@
 
 The cookie proves only that this browser once gave the right password; the password is still asked
 every time, and the per-address limit still applies. Its key lives in the settings table, so every
-replica recognises it and a restart keeps it.
+replica recognises it and a restart keeps it. A new password or "log out everywhere" throws the key
+away (``forget_all``): a lost phone or a stranger who once knew the password is a stranger again.
 """
 
 from __future__ import annotations
@@ -51,3 +52,8 @@ def recognised(conn: sa.Connection, value: str | None, now: float) -> bool:
         return False
     key = _key(conn)
     return key is not None and hmac.compare_digest(signature, _sign(key, issued))
+
+
+def forget_all(conn: sa.Connection) -> None:
+    """Stop recognising every browser (inside the write that ends every session); the next login makes a new key."""
+    conn.execute(settings.delete().where(settings.c.key == _KEY))

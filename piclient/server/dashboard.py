@@ -26,7 +26,7 @@ from starlette.routing import Route
 from piclient.server import alerts as alert_log
 from piclient.server import browsers, heartbeats, logstore, now_playing, passwords, screenshots, sessions
 from piclient.server import commands as cq
-from piclient.server.boxtext import clean, clean_block
+from piclient.server.boxtext import clean, clean_block, clean_log
 from piclient.server.charts import sparkline
 from piclient.server.context import Server, server_of
 from piclient.server.health import warnings_for
@@ -427,7 +427,8 @@ async def device_page(request: Request) -> Response:
     logs = detail["logs"]
     log_tail = ""
     if logs:
-        log_tail = await asyncio.to_thread(logstore.tail, srv.settings.log_dir, logs[0].file_name, logs[0].received)
+        log_tail = clean_log(await asyncio.to_thread(logstore.tail, srv.settings.log_dir, logs[0].file_name,
+                                                     logs[0].received))
     return render(request, viewer, "device.html", page="device", device=summary,
                   commands=_commands_view(detail["commands"], viewer), charts=_charts(detail["history"], viewer.t),
                   logs=[{"upload_id": r.upload_id, "received": r.received, "done": r.done,
@@ -450,7 +451,8 @@ async def log_text(request: Request) -> Response:
         return PlainTextResponse("no such log", status_code=404)
     text = await asyncio.to_thread(logstore.tail, srv.settings.log_dir, upload.file_name, upload.received,
                                    logstore.UPLOAD_MAX)
-    return PlainTextResponse(text, headers={"Cache-Control": "no-store"})
+    # Read in the browser as much as the page's tail is: the same cleaning, or a line could still hide.
+    return PlainTextResponse(clean_log(text), headers={"Cache-Control": "no-store"})
 
 
 async def screenshot_file(request: Request) -> Response:

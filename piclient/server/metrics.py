@@ -22,6 +22,8 @@ class Metrics:
         self.polls_held = Gauge("piclient_command_polls_held", "Boxes holding a command poll open in this process",
                                 registry=self.registry)
         self.alerts = Counter("piclient_alerts", "Alerts raised", ["kind"], registry=self.registry)
+        # A stalled alert loop is silent; its count shows it is alive (and lets tests wait for checks).
+        self.alert_checks = Counter("piclient_alert_checks", "Alert checks completed", registry=self.registry)
         self.latency = Histogram("piclient_http_request_duration_seconds", "Time to answer a request",
                                  ["method", "route", "status"], registry=self.registry,
                                  buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

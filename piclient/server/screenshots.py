@@ -7,12 +7,15 @@ import ctypes
 import ctypes.util
 import io
 import os
+import struct
 import uuid
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import simplejpeg
 import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
@@ -45,22 +48,19 @@ def clean_jpeg(data: bytes) -> CleanImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data)) as image:  # the header only: no pixel is decoded yet
                 if image.format not in ("JPEG", "PNG"):
                     raise BadImage(f"a screenshot must be a JPEG, not {image.format}")
                 if image.width * image.height > MAX_PIXELS:
                     raise BadImage("the image has too many pixels for a screenshot")
-                if image.format == "JPEG":
-                    # libjpeg scales while decoding (1/2, 1/4, 1/8): a 1080p picture shown 960 wide is
-                    # decoded at 960x540, a quarter of the memory and the time.
-                    image.draft("RGB", (MAX_WIDTH, max(1, MAX_WIDTH * image.height // image.width)))
-                image.load()
-                rgb = image if image.mode == "RGB" else image.convert("RGB")
+                size = image.size
+                kind = image.format
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:
         if isinstance(exc, BadImage):
             raise
         raise BadImage("the body is not a readable image") from None
+    rgb = _jpeg_pixels(data) if kind == "JPEG" else _png_pixels(data, size)
     if rgb.width > MAX_WIDTH:
         rgb = rgb.resize((MAX_WIDTH, max(1, round(rgb.height * MAX_WIDTH / rgb.width))), Image.Resampling.LANCZOS)
     bare = Image.frombytes("RGB", rgb.size, rgb.tobytes())
@@ -68,6 +68,84 @@ def clean_jpeg(data: bytes) -> CleanImage:
     out = io.BytesIO()
     bare.save(out, "JPEG", quality=80, optimize=True)
     return CleanImage(out.getvalue(), bare.width, bare.height)
+
+
+def _damaged(detail: str) -> BadImage:
+    return BadImage(f"the image data does not decode completely and cleanly: {detail}")
+
+
+def _jpeg_pixels(data: bytes) -> Image.Image:
+    """The picture's pixels, refused at libjpeg's first warning.
+
+    Pillow cannot do this: its decoder drops libjpeg's warnings, and libjpeg only warns when the data
+    ends early or is corrupt, filling what is missing with grey. A JPEG cut short with an end marker
+    added (or with bytes flipped) therefore "decodes" with Pillow. libjpeg-turbo's TurboJPEG API stops
+    on a warning when asked, and simplejpeg asks (strict).
+    """
+    try:
+        # Scaled while decoding (1/2, 1/4, 1/8): a 1080p picture shown 960 wide is decoded at 960x540,
+        # a quarter of the memory and the time.
+        pixels = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, min_width=MAX_WIDTH)
+    except ValueError as exc:
+        raise _damaged(str(exc)) from None
+    return Image.fromarray(pixels)  # height x width x 3 bytes: RGB
+
+
+def _png_pixels(data: bytes, size: tuple[int, int]) -> Image.Image:
+    check_png_stream(data, size)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image if image.mode == "RGB" else image.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _damaged(str(exc)) from None
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_png_stream(data: bytes, size: tuple[int, int]) -> None:
+    """Every chunk whole with a right checksum, the image data one complete zlib stream, an end chunk.
+
+    Pillow refuses a PNG cut short, but not one whose zlib stream stops before its checksum or that
+    has no IEND: it stops reading once it has enough rows.
+    """
+    width, height = size
+    budget = height * (width * 8 + 16)  # 16-bit RGBA and a filter byte a row for each interlace pass
+    inflater = zlib.decompressobj()
+    view = memoryview(data)
+    pos = len(_PNG_SIGNATURE)
+    while True:
+        if pos + 12 > len(data):
+            raise _damaged("the PNG ends before its end chunk")
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > len(data):
+            raise _damaged(f"the PNG's {kind.decode('latin-1')!r} chunk is cut short")
+        (crc,) = struct.unpack_from(">I", data, end - 4)
+        if zlib.crc32(view[pos + 4 : end - 4]) != crc:
+            raise _damaged(f"the PNG's {kind.decode('latin-1')!r} chunk fails its checksum")
+        if kind == b"IDAT":
+            pending: bytes | memoryview = view[pos + 8 : end - 4]
+            while pending and not inflater.eof:
+                try:
+                    budget -= len(inflater.decompress(pending, 65536))
+                except zlib.error as exc:
+                    raise _damaged(f"the PNG's image data is corrupt ({exc})") from None
+                if budget < 0:
+                    raise _damaged("the PNG holds more image data than its size needs")
+                pending = inflater.unconsumed_tail
+            if inflater.eof and (pending or inflater.unused_data):
+                raise _damaged("the PNG has bytes after the end of its image data")
+        elif kind == b"IEND":
+            break
+        pos = end
+    try:
+        inflater.flush()  # output still held back by the 64 KiB steps; sets eof at the stream's end
+    except zlib.error as exc:
+        raise _damaged(f"the PNG's image data is corrupt ({exc})") from None
+    if not inflater.eof:
+        raise _damaged("the PNG's image data is cut short")
 
 
 def clean_and_release(data: bytes) -> CleanImage:

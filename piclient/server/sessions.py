@@ -9,6 +9,7 @@ import secrets
 
 import sqlalchemy as sa
 
+from piclient.server import browsers
 from piclient.server.schema import sessions
 from piclient.server.tokens import hash_token, new_token
 
@@ -36,5 +37,9 @@ def delete(conn: sa.Connection, token: str) -> None:
 
 
 def delete_all(conn: sa.Connection) -> int:
-    """End every session (a password change, "log out everywhere"): a lost phone keeps no remote."""
+    """End every session (a password change, "log out everywhere"): a lost phone keeps no remote.
+
+    Every browser's "logged in before" mark goes too, or a lost phone would still skip the login queue.
+    """
+    browsers.forget_all(conn)
     return conn.execute(sessions.delete()).rowcount

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -15,6 +16,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from piclient.server import updates
+from piclient.server.boxtext import clean, clean_block, clean_log
 from piclient.server.context import server_of
 from piclient.server.dashboard import FORM_LIMIT, _csrf_ok, _page_viewer, render
 from piclient.server.http import read_body
@@ -51,9 +53,15 @@ def box_row(row: sa.Row) -> dict[str, Any]:
         beat = {}
     device = beat.get("device") if isinstance(beat.get("device"), dict) else {}
     update = beat.get("update") if isinstance(beat.get("update"), dict) else {}
-    return {"id": row.id, "name": row.name, "running": device.get("version"), "offered": row.offered_version,
-            "state": update.get("state"), "state_version": update.get("version"),
-            "reason": update.get("reason"), "log_tail": update.get("log_tail")}
+    return {"id": row.id, "name": row.name, "running": _text(device.get("version"), clean),
+            "offered": row.offered_version, "state": _text(update.get("state"), clean),
+            "state_version": _text(update.get("version"), clean), "reason": _text(update.get("reason"), clean_block),
+            "log_tail": _text(update.get("log_tail"), clean_log)}
+
+
+def _text(value: Any, cleaner: Callable[[str], str]) -> str | None:
+    """Box-sent text as the page may show it (see boxtext.py); None stays None."""
+    return None if value is None else cleaner(value if isinstance(value, str) else str(value))
 
 
 def _rows(conn: sa.Connection) -> tuple[list[dict[str, Any]], list[sa.Row]]:

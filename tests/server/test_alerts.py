@@ -3,15 +3,17 @@ once per episode."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from piclient.server.settings import SMTP_PASSWORD_ENV
 from tests.server.conftest import database_url
-from tests.server.helpers import AlertReceiver, RunningServer, send_heartbeat, start_server
+from tests.server.helpers import AlertReceiver, RunningServer, device_id, send_heartbeat, start_server
 from tests.server.smtp import Mailbox
+from tests.waiting import wait_until
 
 SMTP_LOGIN = ("alerts", "a relay password")
 
@@ -57,6 +59,30 @@ def kinds(receiver: AlertReceiver, name: str) -> list[str]:
     return [event["event"] for event in receiver.events() if event["device"] == name]
 
 
+def tv_kinds(receiver: AlertReceiver, name: str) -> list[str]:
+    return [kind for kind in kinds(receiver, name) if kind.startswith("tv_")]
+
+
+def stored_kinds(server: RunningServer, name: str) -> list[str]:
+    """The alerts the server raised for this box, oldest first (each is stored before it is sent)."""
+    from piclient.server.alerts import recent
+
+    return [row.kind for row in reversed(server.db.read_sync(recent, device_id(server, name)))]
+
+
+def checks_done(server: RunningServer) -> float:
+    metrics = requests.get(f"{server.url}/metrics", timeout=10).text
+    return next(sample.value for family in text_string_to_metric_families(metrics)
+                for sample in family.samples if sample.name == "piclient_alert_checks_total")
+
+
+def wait_for_checks(server: RunningServer, count: int = 2) -> None:
+    """Until ``count`` more alert checks have finished: the later ones began after this call, so they saw
+    everything done before it. A condition, not a guess at how long checks take on a loaded machine."""
+    target = checks_done(server) + count
+    wait_until(lambda: checks_done(server) >= target, 30, f"{count} more alert checks")
+
+
 def test_an_offline_box_raises_one_alert_and_a_recovery_notice_follows(server: RunningServer,
                                                                         receiver: AlertReceiver) -> None:
     name, token = server.add_device()
@@ -64,7 +90,8 @@ def test_an_offline_box_raises_one_alert_and_a_recovery_notice_follows(server: R
     assert receiver.wait_for(lambda: kinds(receiver, name) == ["offline"], timeout=10)
     offline = next(e for e in receiver.events() if e["device"] == name)
     assert "is offline" in offline["message"] and offline["since"] is not None
-    time.sleep(1.0)  # more checks pass; still one alert for the episode
+    wait_for_checks(server)  # more checks pass; still one alert for the episode
+    assert stored_kinds(server, name) == ["offline"]
     assert kinds(receiver, name) == ["offline"]
     send_heartbeat(server, token)
     assert receiver.wait_for(lambda: kinds(receiver, name) == ["offline", "online"], timeout=10)
@@ -81,14 +108,17 @@ def test_a_tv_app_failing_three_heartbeats_in_a_row_raises_an_alert_until_it_run
     name, token = server.add_device()
     for state in ("running", "crashed", "unresponsive"):
         send_heartbeat(server, token, tv={"state": state})
-    time.sleep(0.6)
-    assert "tv_failing" not in kinds(receiver, name)  # two in a row are not yet "keeps failing"
+    wait_for_checks(server)
+    # Two in a row are not yet "keeps failing". (On a loaded machine the box may meanwhile count as
+    # offline, with one-second heartbeats: only the TV's alerts matter here.)
+    assert "tv_failing" not in stored_kinds(server, name)
+    assert "tv_failing" not in kinds(receiver, name)
     send_heartbeat(server, token, tv={"state": "crashed"})
-    assert receiver.wait_for(lambda: "tv_failing" in kinds(receiver, name), timeout=5)
+    assert receiver.wait_for(lambda: "tv_failing" in kinds(receiver, name), timeout=15)
     send_heartbeat(server, token, tv={"state": "crashed"})
     send_heartbeat(server, token, tv={"state": "running"})
-    assert receiver.wait_for(lambda: kinds(receiver, name) == ["tv_failing", "tv_recovered"], timeout=5)
-    failing = next(e for e in receiver.events() if e["device"] == name)
+    assert receiver.wait_for(lambda: tv_kinds(receiver, name) == ["tv_failing", "tv_recovered"], timeout=15)
+    failing = next(e for e in receiver.events() if e["device"] == name and e["event"] == "tv_failing")
     assert "crashed" in failing["message"]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,17 +51,75 @@ def test_a_screenshot_claiming_4000_by_4000_is_refused_before_it_is_decoded(serv
         assert "too many pixels" in reply.json()["error"]
 
 
-def test_a_screenshot_cut_short_is_refused(server: RunningServer) -> None:
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def png_of(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG of these chunks, each with a right checksum: only what is inside them is wrong."""
+    return b"\x89PNG\r\n\x1a\n" + b"".join(struct.pack(">I", len(body)) + kind + body
+                                           + struct.pack(">I", zlib.crc32(kind + body)) for kind, body in chunks)
+
+
+def assert_damaged(reply: requests.Response, detail: str) -> None:
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert "does not decode completely and cleanly" in error and detail in error, error
+
+
+def test_a_jpeg_cut_short_is_refused_with_or_without_an_end_marker_added(server: RunningServer) -> None:
     _, token = server.add_device()
     whole = noise_jpeg(1280, 720)
-    reply = upload_screenshot(server, token, whole[: len(whole) // 2])
-    assert reply.status_code == 400
-    assert "not a readable image" in reply.json()["error"]
+    half = whole[: len(whole) // 2]
+    assert_damaged(upload_screenshot(server, token, half), "Premature end of JPEG file")
+    # libjpeg fills the missing half with grey and only warns; Pillow drops the warning.
+    for end in (b"\xff\xd9", b"\xff\xd9\xff\xd9"):
+        assert_damaged(upload_screenshot(server, token, half + end), "premature end of data segment")
 
 
-def test_a_full_hd_screenshot_is_still_welcome(server: RunningServer) -> None:
+def test_a_jpeg_with_corrupt_data_is_refused(server: RunningServer) -> None:
+    _, token = server.add_device()
+    damaged = bytearray(noise_jpeg(1280, 720))
+    middle = len(damaged) // 2
+    damaged[middle : middle + 64] = bytes(b ^ 0x55 for b in damaged[middle : middle + 64])
+    assert_damaged(upload_screenshot(server, token, bytes(damaged)), "Corrupt JPEG data")
+
+
+def test_a_png_cut_short_or_corrupt_inside_right_checksums_is_refused(server: RunningServer) -> None:
+    _, token = server.add_device()
+    out = io.BytesIO()
+    Image.effect_noise((640, 360), 60).convert("RGB").save(out, "PNG")
+    whole = out.getvalue()
+    header = png_chunks(whole)[0]
+    data = b"".join(body for kind, body in png_chunks(whole) if kind == b"IDAT")
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    for body, detail in [
+        (whole[: len(whole) // 2], "cut short"),
+        (png_of([header, (b"IDAT", data[: len(data) // 2]), (b"IEND", b"")]), "cut short"),
+        (png_of([header, (b"IDAT", data[:-4]), (b"IEND", b"")]), "cut short"),  # no zlib checksum: Pillow takes it
+        (png_of([header, (b"IDAT", data)]), "ends before its end chunk"),  # no IEND: Pillow takes it
+        (png_of([header, (b"IDAT", bytes(flipped)), (b"IEND", b"")]), "corrupt"),
+        (png_of([header, (b"IDAT", data + b"more"), (b"IEND", b"")]), "bytes after the end"),
+        (whole[:50] + bytes([whole[50] ^ 0xFF]) + whole[51:], "fails its checksum"),
+    ]:
+        assert_damaged(upload_screenshot(server, token, body, content_type="image/png"), detail)
+
+
+def test_a_full_hd_jpeg_and_a_png_are_still_welcome(server: RunningServer) -> None:
     _, token = server.add_device()
     assert upload_screenshot(server, token, jpeg(1920, 1080)).status_code == 200
+    assert upload_screenshot(server, token, noise_jpeg(1920, 1080)).status_code == 200
+    for mode, interlace in (("RGB", 0), ("RGBA", 1), ("I;16", 0)):
+        out = io.BytesIO()
+        Image.new(mode, (800, 450), 200).save(out, "PNG", interlace=interlace)
+        reply = upload_screenshot(server, token, out.getvalue(), content_type="image/png")
+        assert reply.status_code == 200, (mode, reply.text)
 
 
 # --- log uploads ----------------------------------------------------------------------------------

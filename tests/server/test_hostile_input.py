@@ -141,6 +141,27 @@ def test_box_text_loses_control_and_bidi_characters_and_sits_in_bdi(server: Runn
     assert '<bdi>Spring gnirpS[31m day</bdi>' in device_page
 
 
+def test_box_logs_lose_control_and_bidi_characters_but_keep_their_lines_and_tabs(server: RunningServer) -> None:
+    name, token = server.add_device()
+    queue(server, name, "upload_logs")
+    log = ("12:00\tagent: ok\n"
+           "12:01\tagent: sent \u202egnp.\u2066exe\u2069 \x1b[31mred\x1b[0m\x07\x85\u200f\n"
+           "12:02\ttv: 50%\rtv: 100%\r\n"
+           "12:03\tend\n")
+    reply = requests.put(f"{server.url}/api/v1/logs/bidi?offset=0", data=log.encode(), headers=auth(token),
+                         timeout=10)
+    assert reply.status_code == 200, reply.text
+    shown = ("12:00\tagent: ok\n"
+             "12:01\tagent: sent gnp.exe [31mred[0m\n"
+             "12:02\ttv: 50%\ntv: 100%\n"
+             "12:03\tend\n")
+    session, _csrf = login(server)
+    device_id = device_id_of(server, name)
+    page = session.get(f"{server.url}/devices/{device_id}", timeout=10).text
+    assert f'<pre class="log" id="log-tail">{shown}</pre>' in page
+    assert session.get(f"{server.url}/devices/{device_id}/logs/bidi.txt", timeout=10).text == shown
+
+
 @pytest.mark.parametrize("wait", ["nan", "inf", "-inf", "1e999", "soon"])
 def test_a_long_poll_with_a_non_finite_wait_is_a_400(server: RunningServer, wait: str) -> None:
     _, token = server.add_device()

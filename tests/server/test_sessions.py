@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import requests
@@ -70,3 +71,33 @@ def test_strangers_failing_from_many_addresses_cannot_lock_the_maintainer_out(tm
         # wait in the queue from a new one.
         assert attempt(server, own_phone, PASSWORD, "198.51.100.10").status_code == 303
         assert attempt(server, requests.Session(), PASSWORD, "192.0.2.77").status_code == 303
+
+
+def known(server: RunningServer, browser: requests.Session) -> bool:
+    """Whether the server would let ``browser`` skip the global login queue."""
+    from piclient.server import browsers
+
+    mark = browser.cookies.get(browsers.COOKIE, path="/login")
+    assert mark, "a login leaves the known-browser mark"
+    return server.db.read_sync(browsers.recognised, mark, time.time())
+
+
+def test_a_new_password_makes_every_browser_a_stranger_to_the_login_queue(server: RunningServer) -> None:
+    lost_phone, _ = login(server)
+    assert known(server, lost_phone)
+    server.set_password("a whole new password")
+    try:
+        assert not known(server, lost_phone)
+        laptop, _ = login(server, "a whole new password")
+        assert known(server, laptop)  # a login with the new password is known again
+    finally:
+        server.set_password(PASSWORD)
+
+
+def test_log_out_everywhere_makes_every_browser_a_stranger_to_the_login_queue(server: RunningServer) -> None:
+    lost_phone, _ = login(server)
+    laptop, csrf = login(server)
+    assert known(server, lost_phone) and known(server, laptop)
+    laptop.post(f"{server.url}/logout?everywhere=1", data={"csrf": csrf}, allow_redirects=False, timeout=10)
+    assert not known(server, lost_phone)
+    assert not known(server, laptop)

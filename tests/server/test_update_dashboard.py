@@ -13,7 +13,7 @@ from piclient.server.schema import devices
 from piclient.update import alive, runner, status
 from piclient.update.layout import Layout
 from tests.agent.agent_process import AgentProcess, write_agent_config
-from tests.server.helpers import RunningServer, login
+from tests.server.helpers import RunningServer, login, send_heartbeat
 from tests.server.test_updates import _cli
 from tests.update.versions import build_bundle
 from tests.waiting import wait_until
@@ -81,3 +81,15 @@ def test_the_dashboard_offers_a_version_to_all_boxes(server: RunningServer, tmp_
     forged = session.post(f"{server.url}/updates/offer", data={"csrf": "wrong", "version": "10.0", "device": "*"},
                           timeout=10)
     assert forged.status_code == 403
+
+
+def test_a_rollback_s_reason_and_log_lines_lose_control_and_bidi_characters(server: RunningServer) -> None:
+    name, token = server.add_device()
+    update = {"state": "rolled_back", "version": "9.1", "reason": "crash \u202eloop\x07",
+              "log_tail": "tv:\tstarted\ntv:\t\u202egnp.exe\u2069 \x1b[1mboom\x85\rtv: gone\n"}
+    assert send_heartbeat(server, token, update=update).status_code == 200
+    session, _ = login(server)
+    page = session.get(f"{server.url}/updates", timeout=10).text
+    row = page.split(f'data-device="{name}"', 1)[1].split("</tr>", 1)[0]
+    assert "crash loop" in row
+    assert '<pre data-field="log_tail">tv:\tstarted\ntv:\tgnp.exe [1mboom\ntv: gone\n</pre>' in row
