@@ -27,8 +27,9 @@ from piclient.server.uploads import completed_file, incoming_dir, is_bundle
 
 TEXT = {
     "en": {"updates": "Updates", "device": "Box", "running": "Running", "offered": "Offered", "state": "Update",
-           "bundles": "Published versions", "published": "published", "offer": "Offer", "to_all": "all boxes",
-           "no_bundles": "Nothing published yet. On the server run: piclient server publish-bundle FILE --data DIR",
+           "bundles": "Published versions", "published": "published",
+           "no_bundles": ("Nothing published yet. Upload a bundle above, or on the server run: "
+                          "piclient server publish-bundle FILE --data DIR"),
            "downloading": "downloading", "installing": "installing", "trying": "trying", "kept": "kept",
            "rolled_back": "rolled back", "failed": "refused", "details": "details", "none": "—",
            "offered_to": "Version {version} offered to {n} box(es).", "offer_failed": "Not offered: {error}",
@@ -38,8 +39,8 @@ TEXT = {
            "bad_bundle": "This file cannot be published: {error}", "to_one": "Offer to this box",
            "offer_all": "Offer to all boxes"},
     "ko": {"updates": "업데이트", "device": "기기", "running": "실행 중", "offered": "제공", "state": "업데이트 상태",
-           "bundles": "게시한 버전", "published": "게시", "offer": "제공하기", "to_all": "모든 기기",
-           "no_bundles": ("아직 게시한 버전이 없습니다. 서버에서 "
+           "bundles": "게시한 버전", "published": "게시",
+           "no_bundles": ("아직 게시한 버전이 없습니다. 위에서 번들을 올리거나, 서버에서 "
                           "piclient server publish-bundle FILE --data DIR 을 실행하세요."),
            "downloading": "내려받는 중", "installing": "설치 중", "trying": "시험 중", "kept": "적용됨",
            "rolled_back": "되돌림", "failed": "거부됨", "details": "자세히", "none": "—",
