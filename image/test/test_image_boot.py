@@ -431,4 +431,5 @@ def test_a_power_cut_at_each_step_of_an_update_leaves_one_complete_version_that_
     assert launcher.get("ok"), launcher
     # The dashboard says it too.
     page = box.session.get(f"{box.server.url}/updates", timeout=10).text
-    assert f"{new}: kept" in page
+    row = page.split('data-field="state"', 1)[1].split("</td>", 1)[0]
+    assert 'class="state-kept"' in row and f"{new}:" in row, row
