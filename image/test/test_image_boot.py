@@ -426,7 +426,7 @@ def test_a_power_cut_at_each_step_of_an_update_leaves_one_complete_version_that_
     assert "half" not in files.values(), files  # no version folder left half installed
     assert set(files) - {"current", "previous", "listing"} <= {f"versions/{new}", f"versions/{running}"}, files
     assert "current.new" not in files["listing"] and "previous.new" not in files["listing"], files
-    assert "request.json" not in files["listing"], files
+    assert "request.json" not in files["listing"] and ".unpack-" not in files["listing"], files
     launcher = json.loads(box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "status").stdout)
     assert launcher.get("ok"), launcher
     # The dashboard says it too.
