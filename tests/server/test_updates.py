@@ -149,6 +149,8 @@ def test_a_bundle_upload_cut_halfway_resumes_and_is_published_as_the_cli_would(s
     first.upload(stop_at=2048)  # the phone lost its signal
     early = _dashboard_publish(server, session, csrf, first.url)
     assert early.status_code == 409 and "not arrived whole" in early.json()["error"]
+    # An update on its way is not a film on its way: the library page's list leaves it out.
+    assert path.name not in session.get(f"{server.url}/api/dash/library/jobs", timeout=10).json()["html"]
     again = tus.TusClient(f"{server.url}/api/v1/uploads/", headers=headers).uploader(
         str(path), chunk_size=64 * 1024, url=first.url)
     assert again.offset == 2048
