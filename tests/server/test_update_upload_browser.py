@@ -3,6 +3,7 @@ it, then offered to one box first and then to all with the page's buttons; a bad
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import tarfile
 from collections.abc import Iterator
@@ -11,9 +12,11 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from piclient.server.schema import uploads
 from tests.browser import needs_chromium
-from tests.server.helpers import PASSWORD, RunningServer, running_server
+from tests.server.helpers import PASSWORD, RunningServer, login, running_server
 from tests.update.versions import build_bundle
 
 pytestmark = needs_chromium
@@ -93,3 +96,36 @@ def test_a_damaged_bundle_uploaded_from_the_page_is_refused_with_its_reason(
     assert not page.locator('li[data-version="3.0"]').count()
     assert not list(server.data_dir.glob("bundles/*.bundle"))
     assert not any((server.data_dir / "incoming").iterdir())
+
+
+def test_a_bundle_upload_the_phone_lost_halfway_goes_on_from_the_servers_last_byte(
+        server: RunningServer, tmp_path: Path, phone_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = phone_page
+    path, sha = build_bundle(tmp_path, "4.0")
+    data = path.read_bytes()
+    # The first attempt, before the signal went: half the bytes, on the dashboard's session.
+    session, csrf = login(server)
+    tus = {"Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf}
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                    {"filename": path.name, "kind": "bundle"}.items())
+    created = session.post(f"{server.url}/api/v1/uploads/", timeout=10,
+                           headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    half = len(data) // 2
+    sent = session.patch(server.url + location, data=data[:half], timeout=30, headers={
+        **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert sent.status_code == 204
+
+    _log_in(page, server)
+    page.set_input_files("#bundle-file", str(path))
+    # What the page itself remembered of that attempt (tus.js keys it by the file's name, size, date).
+    page.evaluate("""(url) => { const f = document.getElementById("bundle-file").files[0];
+        localStorage.setItem("piclient-upload:" + [f.name, f.size, f.lastModified].join(":"), url); }""", location)
+    page.click("#bundle-button")
+    expect(page.locator("#update-note")).to_contain_text("Version 4.0 is published", timeout=60_000)
+    expect(page.locator('li[data-version="4.0"]')).to_contain_text(sha[:12])
+    ids = server.db.read_sync(lambda conn: conn.execute(sa.select(uploads.c.id)).scalars().all())
+    assert ids == [location.rsplit("/", 1)[-1]]  # continued, not started over
