@@ -29,7 +29,7 @@ from piclient.server.context import Server, server_of
 from piclient.server.dashboard import Viewer, render, viewer_of
 from piclient.server.http import ApiError, read_body
 from piclient.server.schema import devices, progress, uploads
-from piclient.server.uploads import partial_path
+from piclient.server.uploads import is_bundle, partial_path
 
 FORM_LIMIT = 64 * 1024
 POSTER_LIMIT = 15 * 1024 * 1024  # what the box accepts for a poster (docs/catalog.md)
@@ -227,8 +227,11 @@ async def jobs_view(srv: Server) -> dict[str, list[dict[str, Any]]]:
     partial = await srv.db.read(_uploads_in_progress)
     upload_rows = []
     for row in partial:
+        meta = json.loads(row.metadata)
+        if is_bundle(meta):  # an update on its way to the Updates page, not a film for the library
+            continue
         size = await asyncio.to_thread(_size, partial_path(srv.settings.data_dir, row.id))
-        upload_rows.append({"name": json.loads(row.metadata).get("filename", "?"),
+        upload_rows.append({"name": meta.get("filename", "?"),
                             "percent": int(100 * size / row.length) if row.length else 0})
     return {"jobs": job_rows, "uploads": upload_rows}
 

@@ -9,6 +9,10 @@ nothing half-uploaded is ever packaged.
 Who may upload: a maintainer token as ``Authorization: Bearer`` (never a box's token), or the
 dashboard's session cookie with its CSRF token in ``X-CSRF-Token`` (the dashboard's own page).
 
+An update bundle (``kind`` ``bundle``, a ``.bundle`` file from ``make bundle``) rides the same uploads:
+its last byte only moves it into ``DATA/incoming/<id>/``; the Updates page then asks the server to
+check and publish it (``updates_page.publish_upload``), exactly as ``piclient server publish-bundle``.
+
 Metadata (``Upload-Metadata``): ``filename`` (required), and for a film optionally ``title_ko``,
 ``title_en``, ``year``, ``series``, ``season``, ``episode``, ``subtitle_offset``. A subtitle file
 (.srt, .smi, .vtt, .ass, .ssa) names its film's upload id in ``film`` and may carry
@@ -42,6 +46,7 @@ from piclient.server.schema import uploads
 
 TUS_VERSION = "1.0.0"
 MAX_SIZE = 200 * 1024**3
+BUNDLE_MAX_SIZE = 4 * 1024**3  # a bundle of wheels is tens of MB; anything near this is a wrong file
 SUBTITLE_EXTENSIONS = (".srt", ".smi", ".sami", ".vtt", ".ass", ".ssa")
 FILM_KEYS = ("title_ko", "title_en", "year", "series", "season", "episode", "subtitle_offset")
 WRITE_CHUNK = 1024 * 1024
@@ -110,6 +115,14 @@ def _check_metadata(meta: dict[str, str]) -> None:
             raise ApiError(400, "Upload-Metadata 'subtitle_offset' must be a number of seconds") from None
     if is_subtitle(name) and not _ID.match(meta.get("film", "")):
         raise ApiError(400, "a subtitle upload names its film's upload id in 'film'")
+    if meta.get("kind", "film") not in ("film", "bundle"):
+        raise ApiError(400, "Upload-Metadata 'kind' is 'film' or 'bundle'")
+    if is_bundle(meta) and not name.endswith(".bundle"):
+        raise ApiError(400, "an update bundle is the .bundle file `make bundle` writes")
+
+
+def is_bundle(meta: dict[str, str]) -> bool:
+    return meta.get("kind") == "bundle"
 
 
 def is_subtitle(name: str) -> bool:
@@ -125,16 +138,17 @@ async def create(request: Request) -> Response:
     srv = server_of(request)
     owner = await _owner(request)
     _check_version(request)
-    if srv.settings.library_dir is None:
+    meta = parse_metadata(request.headers.get("upload-metadata", ""))
+    _check_metadata(meta)
+    if srv.settings.library_dir is None and not is_bundle(meta):
         raise ApiError(409, "this server has no --library to publish into")
     try:
         length = int(request.headers.get("upload-length", ""))
     except ValueError:
         raise ApiError(400, "Upload-Length is required (deferred lengths are not supported)") from None
-    if not 0 < length <= MAX_SIZE:
-        raise ApiError(413, f"an upload is 1 byte to {MAX_SIZE // 1024**3} GB")
-    meta = parse_metadata(request.headers.get("upload-metadata", ""))
-    _check_metadata(meta)
+    limit = BUNDLE_MAX_SIZE if is_bundle(meta) else MAX_SIZE
+    if not 0 < length <= limit:
+        raise ApiError(413, f"{'a bundle' if is_bundle(meta) else 'an upload'} is 1 byte to {limit // 1024**3} GB")
     upload_id = secrets.token_hex(16)
     part = partial_path(srv.settings.data_dir, upload_id)
     await asyncio.to_thread(_create_file, part)
@@ -257,7 +271,7 @@ async def _complete(request: Request, upload_id: str, row: Any) -> None:
 
     def record(conn: sa.Connection) -> None:
         conn.execute(uploads.update().where(uploads.c.id == upload_id).values(completed_at=now))
-        if is_subtitle(meta["filename"]):
+        if is_subtitle(meta["filename"]) or is_bundle(meta):
             return
         subs = conn.execute(sa.select(uploads).where(uploads.c.completed_at.is_not(None))).all()
         named = [(s.id, json.loads(s.metadata)) for s in subs]
@@ -268,6 +282,13 @@ async def _complete(request: Request, upload_id: str, row: Any) -> None:
         jobs.enqueue(conn, str(target / meta["filename"]), options, now, upload_id=upload_id)
 
     await srv.db.write(record)
+
+
+def completed_file(data_dir: Path, row: Any) -> Path | None:
+    """Where a finished upload's file is (``None`` while it is still arriving)."""
+    if row.completed_at is None:
+        return None
+    return incoming_dir(data_dir, row.id) / json.loads(row.metadata)["filename"]
 
 
 def _move_into_place(part: Path, folder: Path, name: str) -> None:

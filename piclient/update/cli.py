@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from piclient.update import health, status, switch
+from piclient.update import drill, health, status, switch
 from piclient.update.layout import FACTORY, Layout
 from piclient.update.runner import Updater
 from piclient.update.units import SystemdUnits
@@ -43,7 +43,8 @@ def _cmd(args: argparse.Namespace) -> int:
     settings = config.updates
     updater = Updater(layout, SystemdUnits(config.paths.socket), public_key=settings.public_key or None,
                       limits=health.Limits(deadline_s=settings.deadline_seconds, settle_s=settings.settle_seconds),
-                      state_db=config.paths.data / "state.db", python=str(args.factory / "bin" / "python"))
+                      state_db=config.paths.data / "state.db", python=str(args.factory / "bin" / "python"),
+                      hook=drill.hook(layout))
     doc = updater.run()
     if doc is not None:
         log.info("update %s: %s %s", doc.get("version"), doc.get("state"), doc.get("reason") or "")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from piclient.fsutil import atomic_write, fsync_dir
 from piclient.update import bundle
-from piclient.update.layout import COMPLETE, Layout
+from piclient.update.layout import COMPLETE, UNPACK_PREFIX, Layout
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def install(layout: Layout, bundle_path: Path, manifest: bundle.Manifest, *,
     if target.exists():
         shutil.rmtree(target)
     layout.versions.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=layout.root, prefix=".unpack-") as tmp:
+    with tempfile.TemporaryDirectory(dir=layout.root, prefix=UNPACK_PREFIX) as tmp:
         wheels = bundle.extract_wheels(bundle_path, manifest, Path(tmp))
         venv_cmd = [python, "-m", "venv", "--without-pip"]
         if system_site_packages:  # Debian's libcec and systemd bindings live there

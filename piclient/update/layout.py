@@ -10,6 +10,7 @@ DEFAULT_ROOT = Path("/var/lib/piclient/updates")
 # The image's own install on the read-only root: what boots when no update was ever kept.
 FACTORY = Path("/opt/piclient")
 COMPLETE = ".complete"  # written last into a version's venv: without it the folder is half of one
+UNPACK_PREFIX = ".unpack-"  # a bundle's wheels while pip installs them; removed after, or by recover
 VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$")
 
 

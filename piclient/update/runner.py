@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from piclient.fsutil import fsync_dir
-from piclient.update import bundle, health, install, signing, status, switch
+from piclient.update import bundle, health, install, signing, state_backup, status, switch
 from piclient.update.layout import COMPLETE, Layout
 from piclient.update.units import Units
 
@@ -56,7 +56,7 @@ class Updater:
     units: Units
     public_key: str | None = None          # base64 Ed25519; None: the hash alone is checked
     limits: health.Limits = field(default_factory=health.Limits)
-    state_db: Path | None = None           # her watch progress, copied before each switch
+    state_db: Path | None = None           # her watch progress: copied before each switch, mended at a rollback
     hook: Callable[[str], None] = lambda step: None
     python: str | None = None
 
@@ -144,11 +144,17 @@ class Updater:
         log.error("version %s is not healthy (%s); going back to %s", request.version, reason, from_version)
         tail = self.units.log_tail(since)
         previous = back_to if self.layout.is_complete(back_to) else self.layout.factory
+        # Before the switch back, with nothing running: done again after a power cut, it finds the
+        # schema already the copy's and leaves the file alone.
+        restored = self._restore_state(from_version)
         switch.switch_to(self.layout, previous, self.hook)
         self.units.restart()
         self._finish(request)
+        if restored is not None and restored.restored:
+            tail = f"{tail}\nupdater: {restored.summary()}"
         doc = status.write(self.layout.status, "rolled_back", request.version, reason=reason, log_tail=tail,
-                           from_version=from_version, running=self.layout.version_of(previous))
+                           from_version=from_version, running=self.layout.version_of(previous),
+                           state_db=restored.summary() if restored is not None else None)
         # The failed version goes, so that nothing (previous, recover) can ever fall back to it.
         failed = self.layout.link_target(self.layout.previous)
         self.layout.previous.unlink(missing_ok=True)
@@ -166,20 +172,23 @@ class Updater:
             request.bundle.unlink(missing_ok=True)
 
     def _keep_state_copy(self, before: Path) -> None:
-        """A consistent copy of her progress as the old version left it (SQLite's backup API)."""
+        """Her progress as the old version left it, to put back if the new one changes its schema."""
         if self.state_db is None or not self.state_db.exists():
             return
-        self.layout.backups.mkdir(parents=True, exist_ok=True)
-        copy = self.layout.backups / f"state-{self.layout.version_of(before)}.db"
-        source = sqlite3.connect(f"file:{self.state_db}?mode=ro", uri=True, timeout=10)
+        state_backup.keep_copy(self.state_db, state_backup.backup_path(self.layout.backups,
+                                                                       self.layout.version_of(before)))
+
+    def _restore_state(self, from_version: str) -> state_backup.Restored | None:
+        if self.state_db is None:
+            return None
+        self.units.stop()
+        copy = state_backup.backup_path(self.layout.backups, from_version)
         try:
-            target = sqlite3.connect(copy)
-            try:
-                source.backup(target)
-            finally:
-                target.close()
-        finally:
-            source.close()
+            return state_backup.restore_for_rollback(self.state_db, copy)
+        except (OSError, sqlite3.Error) as exc:
+            # The rollback itself must go on: the old version may still read the trial's file.
+            log.error("could not restore the state database from %s: %s", copy.name, exc)
+            return None
 
     def _forget_old_versions(self) -> None:
         keep = {self.layout.link_target(self.layout.current), self.layout.link_target(self.layout.previous)}

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from piclient.fsutil import fsync_dir
-from piclient.update.layout import Layout
+from piclient.update.layout import UNPACK_PREFIX, Layout
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ def recover(layout: Layout) -> Path:
         _replace_link(layout, layout.current, fallback, lambda step: None, "", "")
         current = fallback
     remove_incomplete(layout)
+    # Wheels unpacked for a pip run the power cut stopped: nothing uses them again (an install
+    # unpacks afresh), and each would keep tens of MB of her card.
+    for entry in layout.root.glob(UNPACK_PREFIX + "*"):
+        log.info("removing %s, left by an interrupted install", entry.name)
+        shutil.rmtree(entry, ignore_errors=True)
     return current
 
 

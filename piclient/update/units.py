@@ -1,7 +1,7 @@
 """What the updater needs from the box's services, behind one small interface.
 
 ``SystemdUnits`` is the box's: systemctl, the journal and the launcher's control socket. The tests
-use a small supervisor of real processes with the same four methods.
+use a small supervisor of real processes with the same five methods.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ LOG_LINES = 40
 
 
 class Units(Protocol):
+    def stop(self) -> None: ...
     def restart(self) -> None: ...
     def restarts(self) -> dict[str, int]: ...
     def tv_answers(self) -> bool: ...
@@ -28,6 +29,10 @@ class SystemdUnits:
     def __init__(self, socket: Path = Path("/run/piclient/tv.sock"), units: tuple[str, ...] = UNITS) -> None:
         self.socket = socket
         self.units = units
+
+    def stop(self) -> None:
+        # Waits for both to be gone: the state database is mended only while nothing writes it.
+        subprocess.run(["systemctl", "stop", *self.units], check=False, timeout=120)
 
     def restart(self) -> None:
         # reset-failed first: a unit resting after its start limit must start again now.

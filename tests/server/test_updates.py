@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from typing import Any
 
 import requests
 
-from tests.server.helpers import RunningServer
+from tests.server.helpers import RunningServer, login
 from tests.update.versions import build_bundle
 
 
@@ -127,3 +128,79 @@ def _offered_box(server: RunningServer, tmp_path: Path, version: str) -> tuple[P
     layout = Layout(root=tmp_path / "box")
     layout.incoming.mkdir(parents=True)
     return path, sha, layout, offer, new_session(server.url, token)
+
+
+def _dashboard_publish(server: RunningServer, session: requests.Session, csrf: str,
+                       upload_url: str) -> requests.Response:
+    return session.post(f"{server.url}/api/dash/updates/publish", json={"upload": upload_url.rsplit("/", 1)[-1]},
+                        headers={"X-CSRF-Token": csrf}, timeout=60)
+
+
+def test_a_bundle_upload_cut_halfway_resumes_and_is_published_as_the_cli_would(server: RunningServer,
+                                                                               tmp_path: Path) -> None:
+    from tusclient import client as tus
+
+    session, csrf = login(server)
+    headers = {"X-CSRF-Token": csrf, "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items())}
+    version = f"7.{tmp_path.name[-6:].strip('_').replace('_', '')}"
+    path, sha = build_bundle(tmp_path, version)
+    first = tus.TusClient(f"{server.url}/api/v1/uploads/", headers=headers).uploader(
+        str(path), chunk_size=1024, metadata={"filename": path.name, "kind": "bundle"})
+    first.upload(stop_at=2048)  # the phone lost its signal
+    early = _dashboard_publish(server, session, csrf, first.url)
+    assert early.status_code == 409 and "not arrived whole" in early.json()["error"]
+    # An update on its way is not a film on its way: the library page's list leaves it out.
+    assert path.name not in session.get(f"{server.url}/api/dash/library/jobs", timeout=10).json()["html"]
+    again = tus.TusClient(f"{server.url}/api/v1/uploads/", headers=headers).uploader(
+        str(path), chunk_size=64 * 1024, url=first.url)
+    assert again.offset == 2048
+    again.upload()
+    reply = _dashboard_publish(server, session, csrf, first.url)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["version"] == version and reply.json()["sha256"] == sha
+    signed = hashlib.sha256((server.data_dir / "bundles" / f"piclient-{version}-{sha[:12]}.bundle").read_bytes())
+    assert signed.hexdigest() == sha
+    # Published once: the upload's copy is gone, so a second publish of it says so.
+    assert _dashboard_publish(server, session, csrf, first.url).status_code == 409
+
+
+def _tus_upload(server: RunningServer, csrf: str, session: requests.Session, data: bytes, **meta: str) -> str:
+    created = session.post(f"{server.url}/api/v1/uploads/", timeout=10, headers={
+        "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf, "Upload-Length": str(len(data)),
+        "Upload-Metadata": ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items())})
+    assert created.status_code == 201, created.text
+    url = server.url + created.headers["Location"]
+    sent = session.patch(url, data=data, timeout=30, headers={
+        "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf, "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert sent.status_code == 204, sent.text
+    return url
+
+
+def test_an_uploaded_bundle_is_refused_as_the_cli_refuses_it(server: RunningServer, tmp_path: Path) -> None:
+    session, csrf = login(server)
+    junk = _tus_upload(server, csrf, session, b"not a tar at all", filename="junk.bundle", kind="bundle")
+    reply = _dashboard_publish(server, session, csrf, junk)
+    assert reply.status_code == 422 and "junk.bundle: not a bundle" in reply.json()["error"]
+    assert "cannot be published" in reply.json()["error"]
+
+    version = f"8.{tmp_path.name[-6:].strip('_').replace('_', '')}"
+    path, _ = build_bundle(tmp_path / "a", version, "good")
+    assert _cli(server, "publish-bundle", str(path)).returncode == 0
+    other, _ = build_bundle(tmp_path / "b", version, "tv-crashes")
+    twin = _tus_upload(server, csrf, session, other.read_bytes(), filename=other.name, kind="bundle")
+    reply = _dashboard_publish(server, session, csrf, twin)
+    assert reply.status_code == 422 and "already published with other contents" in reply.json()["error"]
+
+
+def test_a_bundle_upload_must_be_a_bundle_and_only_bundles_are_published(server: RunningServer) -> None:
+    session, csrf = login(server)
+    meta = f"filename {base64.b64encode(b'film.mkv').decode()},kind {base64.b64encode(b'bundle').decode()}"
+    wrong = session.post(f"{server.url}/api/v1/uploads/", timeout=10, headers={
+        "Tus-Resumable": "1.0.0", "X-CSRF-Token": csrf, "Upload-Length": "10", "Upload-Metadata": meta})
+    assert wrong.status_code == 400 and ".bundle" in wrong.json()["error"]
+    film = _tus_upload(server, csrf, session, b"0123456789", filename="film.mkv")
+    assert _dashboard_publish(server, session, csrf, film).status_code == 404
+    no_csrf = session.post(f"{server.url}/api/dash/updates/publish", json={"upload": film.rsplit("/", 1)[-1]},
+                           timeout=10)
+    assert no_csrf.status_code == 403

@@ -1,6 +1,6 @@
 """A small stand-in for systemd on a machine without it: runs the launcher and the agent as real
 processes from ``current/bin/piclient`` (as the units' ExecStart does), restarts them when they exit
-(Restart=always) and counts the restarts (NRestarts). Same four methods as SystemdUnits."""
+(Restart=always) and counts the restarts (NRestarts). Same five methods as SystemdUnits."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from piclient.update.layout import Layout
 
@@ -19,8 +20,9 @@ RESTART_DELAY_S = 0.3
 
 
 class ProcessUnits:
-    def __init__(self, layout: Layout, workdir: Path) -> None:
+    def __init__(self, layout: Layout, workdir: Path, state_db: Path | None = None) -> None:
         self.layout = layout
+        self.state_db = state_db
         self.socket = workdir / "tv.sock"
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -36,6 +38,8 @@ class ProcessUnits:
         if not exe.exists():
             exe = self.layout.factory / "bin" / "piclient"
         env = {**os.environ, "PICLIENT_TEST_SOCKET": str(self.socket), "PICLIENT_TEST_ALIVE": str(self.layout.alive)}
+        if self.state_db is not None:
+            env["PICLIENT_TEST_STATE"] = str(self.state_db)
         log = (self.logs / f"{name}.log").open("ab")
         log.write(f"-- {time.time():.3f} start {os.path.realpath(exe)}\n".encode())
         log.flush()
@@ -90,14 +94,7 @@ class ProcessUnits:
         return dict(self._counts)
 
     def tv_answers(self) -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.settimeout(2)
-                conn.connect(str(self.socket))
-                conn.sendall(b'{"cmd":"status"}\n')
-                return bool(json.loads(conn.makefile("rb").readline()).get("ok"))
-        except (OSError, ValueError):
-            return False
+        return bool(self.launcher_status().get("ok"))
 
     def log_tail(self, since: float) -> str:
         lines: list[str] = []
@@ -107,13 +104,18 @@ class ProcessUnits:
                 lines += [f"{name}: {line}" for line in path.read_text(errors="replace").splitlines()[-20:]]
         return "\n".join(lines)
 
-    def running_version(self) -> str | None:
-        """The version the launcher that answers reports."""
+    def launcher_status(self) -> dict[str, Any]:
+        """What the launcher answers to ``status`` ({} when nothing answers)."""
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                 conn.settimeout(2)
                 conn.connect(str(self.socket))
                 conn.sendall(b'{"cmd":"status"}\n')
-                return json.loads(conn.makefile("rb").readline()).get("version")
+                answer = json.loads(conn.makefile("rb").readline())
+                return answer if isinstance(answer, dict) else {}
         except (OSError, ValueError):
-            return None
+            return {}
+
+    def running_version(self) -> str | None:
+        """The version the launcher that answers reports."""
+        return self.launcher_status().get("version")

@@ -43,6 +43,8 @@ def test_a_kill_at_each_step_leaves_one_working_version(layout: Layout, tmp_path
         assert layout.running_venv() == layout.version_dir("2.0")
         wait_until(lambda: units.running_version() == "2.0", 30, "version 2.0 answering")
         assert not any(p.name.endswith(".new") for p in layout.root.iterdir())
+        # Nor the unpacked wheels of an install the kill interrupted (tens of MB on her card, each time).
+        assert not any(p.name.startswith(".unpack-") for p in layout.root.iterdir())
     finally:
         units.stop()
 
