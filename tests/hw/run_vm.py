@@ -32,6 +32,13 @@ RESULT = re.compile(rb"HW-TEST RESULT: (\S+)")
 SCREEN = (1280, 720)
 
 
+def cache_root() -> Path:
+    """Where the image and the films are kept between runs (the same place build_image.sh uses)."""
+    if "PICLIENT_HW_CACHE" in os.environ:
+        return Path(os.environ["PICLIENT_HW_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "piclient" / "hw-vm"
+
+
 def build_image() -> Path:
     out = subprocess.run([str(HERE / "build_image.sh")], check=True, stdout=subprocess.PIPE)
     return Path(out.stdout.decode().strip().splitlines()[-1])
@@ -152,18 +159,21 @@ def main() -> int:
     results = args.results.resolve()
     shutil.rmtree(results, ignore_errors=True)
     results.mkdir(parents=True)
-    # ffmpeg is slow on an emulated CPU: the films are made here and shared in with the results.
-    subprocess.run([str(PROJECT / ".venv" / "bin" / "python"), "-m", "tests.hw.library", str(results / "library")],
-                   check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
+    # ffmpeg is slow on an emulated CPU: the films are made here (once, then kept with the image) and
+    # shared in with the results.
+    subprocess.run([str(PROJECT / ".venv" / "bin" / "python"), "-m", "tests.hw.library", str(cache_root()),
+                    str(results / "library")], check=True, cwd=PROJECT, stdout=subprocess.DEVNULL)
+    prepared = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="piclient-hw-") as tmp:
         run = Path(tmp)
         # The guest reads its pytest arguments from here, one a line.
         (results / "pytest-args").write_text("".join(f"{arg}\n" for arg in args.pytest_args), encoding="utf-8")
         command = qemu_command(image, results, run, args.memory)
-        return boot(command, run, results, args.timeout, started, built)
+        return boot(command, run, results, args.timeout, started, built, prepared)
 
 
-def boot(command: list[str], run: Path, results: Path, timeout: float, started: float, built: float) -> int:
+def boot(command: list[str], run: Path, results: Path, timeout: float, started: float, built: float,
+         prepared: float) -> int:
     qemu = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     stop = threading.Event()
     monitor = Monitor(run / "monitor.sock")
@@ -177,7 +187,7 @@ def boot(command: list[str], run: Path, results: Path, timeout: float, started: 
         for line in qemu.stdout:
             serial.write(line)
             # Seconds since the VM started, so slow steps show in the log (docs/benchmarks.md).
-            sys.stdout.write(f"[{time.monotonic() - built:6.1f}] " + line.decode(errors="replace").replace("\r", ""))
+            sys.stdout.write(f"[{time.monotonic() - prepared:6.1f}] " + line.decode(errors="replace").replace("\r", ""))
             sys.stdout.flush()
             found = RESULT.search(line)
             if found:
@@ -187,8 +197,8 @@ def boot(command: list[str], run: Path, results: Path, timeout: float, started: 
     stop.set()
     qemu.wait()
     elapsed = time.monotonic() - started
-    print(f"hw-test: image {built - started:.0f} s, VM {elapsed - (built - started):.0f} s, "
-          f"total {elapsed:.0f} s; results in {results}")
+    print(f"hw-test: image {built - started:.0f} s, films {prepared - built:.0f} s, "
+          f"VM {elapsed - (prepared - started):.0f} s, total {elapsed:.0f} s; results in {results}")
     if timed_out:
         print(f"hw-test: the VM did not finish within {timeout:.0f} s", file=sys.stderr)
         return 124
