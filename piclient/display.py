@@ -35,6 +35,12 @@ def display_status() -> dict[str, Any]:
         return dict(_status)
 
 
+def real_display_missing() -> bool:
+    """Whether the launcher draws off-screen only because the real display could not be had."""
+    with _lock:
+        return not _status["real"] and _status["error"] is not None
+
+
 def open_display(fullscreen: bool, window_size: tuple[int, int], *, attempts: int = 1,
                  retry_s: float = 0.25) -> pygame.Surface:
     """Open the screen; ``attempts`` > 1 tries the real display again for a while (after a hand-over
@@ -58,7 +64,11 @@ def open_display(fullscreen: bool, window_size: tuple[int, int], *, attempts: in
             if attempt < attempts:
                 time.sleep(retry_s)
     if error is not None:
-        log.error("%s; drawing off-screen instead (the TV shows nothing of ours)", error)
+        with _lock:
+            again = error == _status["error"]
+        # Retried every few seconds while another program holds the display: one error, not hundreds.
+        log.log(logging.DEBUG if again else logging.ERROR, "%s; drawing off-screen instead (the TV shows "
+                "nothing of ours)", error)
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         pygame.display.init()
     driver = pygame.display.get_driver()

@@ -46,7 +46,7 @@ def run_tv(config: Config, stop: threading.Event | None = None) -> int:
         stack.callback(app.close)  # closes the player too, after saving her place
         app.step()  # the first frame goes up before libmpv starts: she sees the grid sooner
         app.player = _player(config, app)
-        app.set_display_reopener(lambda: _reopen_display(config, app.player))
+        app.set_display_reopener(lambda attempts=REOPEN_ATTEMPTS: _reopen_display(config, app.player, attempts))
         app.set_subtitle_preparer(_subtitle_preparer(data / "subtitles", app.post, app.media_session,
                                                        config.subtitle_language))
 
@@ -97,13 +97,13 @@ HANDOVER_RELEASE_TIMEOUT_S = 5.0
 REOPEN_ATTEMPTS = 8
 
 
-def _reopen_display(config: Config, player: Any) -> Any:
+def _reopen_display(config: Config, player: Any, attempts: int) -> Any:
     from piclient.display import open_display
 
     wait = getattr(player, "wait_video_output_closed", None)
     if wait is not None and not wait(HANDOVER_RELEASE_TIMEOUT_S):
         log.warning("mpv still holds the display after %g s; taking it back anyway", HANDOVER_RELEASE_TIMEOUT_S)
-    return open_display(config.ui.fullscreen, config.ui.window_size, attempts=REOPEN_ATTEMPTS)
+    return open_display(config.ui.fullscreen, config.ui.window_size, attempts=attempts)
 
 
 def _player(config: Config, app: Any) -> Any:

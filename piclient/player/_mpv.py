@@ -58,6 +58,9 @@ _EXPECTED_WARNINGS = (
     # The DRM output (hand-over) wants a terminal for VT switching; a service has none and needs none.
     "Can't open TTY for VT control",
 )
+# mpv's words when its video output could not be opened: in a hand-over another program holds the
+# DRM device, or the device is gone. mpv then plays on with sound only, so the player reports it.
+_VO_FAILED = "Error opening/initializing the selected video_out"
 # FFmpeg's words for a segment name it refuses (extension_picky), and what the maintainer can do.
 _REFUSED_SEGMENT = ("is not in allowed_extensions", "is not in allowed_segment_extensions")
 REFUSED_SEGMENT_HINT = (
@@ -131,6 +134,7 @@ class MpvPlayer:
         self._frame: pygame.Surface | None = None
         self._closed = False
         self._explained_refusal = False
+        self._vo_problems: list[str] = []  # what mpv's video output said since the film was loaded
         # mpv's video output (handover: the DRM device); None while no film holds the display.
         self._vo_changed = threading.Condition(self._lock)
         self._vo: str | None = None
@@ -191,6 +195,13 @@ class MpvPlayer:
             log.debug("mpv %s: %s", prefix, text.strip())  # handled by the player; not a problem to report
             return
         log.log(logging.ERROR if level in ("fatal", "error") else logging.WARNING, "mpv %s: %s", prefix, text.strip())
+        if prefix.startswith("vo"):
+            with self._lock:
+                self._vo_problems = [*self._vo_problems[-4:], f"{prefix}: {text.strip()}"]
+        if _VO_FAILED in text and self.output == "handover":
+            with self._lock:
+                reasons = "; ".join(self._vo_problems) or text.strip()
+            self.on_event(PlayerEvent("display_failed", {"error": reasons}))
         if any(words in text for words in _REFUSED_SEGMENT) and not self._explained_refusal:
             self._explained_refusal = True  # once a film: FFmpeg says it for every segment
             log.error("%s", REFUSED_SEGMENT_HINT)
@@ -289,6 +300,8 @@ class MpvPlayer:
             self._values.update(position=None, duration=None, sub_text="", dropped_frames=0, idle=False)
             self._tracks = ()
         self._explained_refusal = False
+        with self._lock:
+            self._vo_problems = []
         # The URL is passed as one argument of the loadfile command (never parsed as options), and
         # the catalog has already refused anything that is not plain http(s).
         # An empty options argument would reset nothing; leave it out when there is nothing to set.

@@ -25,7 +25,8 @@ class Media:
 
 @dataclass(frozen=True)
 class PlayerEvent:
-    """kind: "loaded", "ended" (detail: reason = eof | stopped | error, error), "buffering"."""
+    """kind: "loaded", "ended" (detail: reason = eof | stopped | error, error), "buffering",
+    "display_failed" (hand-over: mpv could not open the screen; detail: error)."""
 
     kind: str
     detail: dict[str, Any] = field(default_factory=dict)

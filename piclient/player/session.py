@@ -167,6 +167,8 @@ class PlaybackSession:
                 self._fetch_thumbnails(self.playable_id, thumbnails)
         elif event.kind == "ended":
             self._ended(event.detail.get("reason", "stopped"), event.detail.get("error"))
+        elif event.kind == "display_failed":
+            self._display_failed(str(event.detail.get("error") or "no reason given"))
 
     def _still_playing(self, playable_id: str) -> Callable[[], bool]:
         """For the subtitle worker: whether this film is still on (it stops reading growing playlists)."""
@@ -244,6 +246,16 @@ class PlaybackSession:
             # A stream cut short is not watched, however near its end mpv's own clock came.
             self._save(watched=False if cut_short else None)
             self._finish("failed")
+
+    def _display_failed(self, reason: str) -> None:
+        """mpv could not open the screen (hand-over): it would play on with sound only over a black
+        TV. A retry would meet the same screen, so the film ends at once, her place kept."""
+        if self.phase == "done":
+            return
+        self.error = f"the film could not take the screen: {reason}"
+        log.error("playback of %s stopped: %s", self.playable_id, self.error)
+        self._save()
+        self._finish("failed")
 
     def _ended_early(self) -> bool:
         duration = self.duration()

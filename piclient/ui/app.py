@@ -23,7 +23,7 @@ from piclient.catalog import Catalog, Episode, Title
 from piclient.catalog.cache import CatalogCache, ErrorKind
 from piclient.catalog.model import stream_url
 from piclient.config import Config
-from piclient.display import display_status
+from piclient.display import display_status, real_display_missing
 from piclient.logs import RECENT
 from piclient.player.api import Player, PlayerEvent
 from piclient.player.messages import LadderReady, ProbeResult, SubtitleReady, ThumbnailsReady
@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 
 CONTROL_TIMEOUT_S = 5.0
 CATALOG_POLL_S = 1.0
+# Drawing off-screen because the real display could not be had (another program held it, or a film's
+# hand-over could not give it back): try the real one again this often, so the grid comes back on
+# the TV by itself once it is free.
+DISPLAY_RETRY_S = 5.0
 
 
 @dataclass
@@ -94,7 +98,9 @@ class App:
         self.cec = cec
         self.player = player
         self.display_released = False
-        self._reopen_display: Callable[[], pygame.Surface] | None = None
+        # Opens the display again after a hand-over (``attempts``: tries before drawing off-screen).
+        self._reopen_display: Callable[..., pygame.Surface] | None = None
+        self._next_display_retry = 0.0
         self._prepare_subtitles = prepare_subtitles or (lambda *_: None)
         self._on_reload = on_reload
         self._clock = clock
@@ -218,7 +224,8 @@ class App:
         threading.Thread(target=probe_variant, args=(playable_id, variant_uri, self.post, session), name="probe",
                          daemon=True).start()
 
-    def set_display_reopener(self, reopen: Callable[[], pygame.Surface]) -> None:
+    def set_display_reopener(self, reopen: Callable[..., pygame.Surface]) -> None:
+        """``reopen(attempts=N)`` opens the display again; without ``attempts`` it uses its own default."""
         self._reopen_display = reopen
 
     def _canvas(self, surface: pygame.Surface) -> pygame.Surface:
@@ -236,10 +243,27 @@ class App:
     def _take_back_display(self) -> None:
         if not self.display_released or self._reopen_display is None:
             return
-        self.surface = self._reopen_display()
-        self.canvas = self._canvas(self.surface)
+        self._adopt(self._reopen_display())
         self.display_released = False
+
+    def _retry_real_display(self, now: float) -> None:
+        """Off-screen for want of the real display: try it again (once, so the loop stays responsive)."""
+        if self.display_released or self._reopen_display is None or now < self._next_display_retry:
+            return
+        self._next_display_retry = now + DISPLAY_RETRY_S
+        if not real_display_missing():
+            return
+        pygame.display.quit()
+        self._adopt(self._reopen_display(attempts=1))
+        if not real_display_missing():
+            log.info("the real display is free again; the launcher draws on it")
+
+    def _adopt(self, surface: pygame.Surface) -> None:
+        self.surface = surface
+        self.canvas = self._canvas(surface)
         self.ui.background = gradient_background(self.ui.size)
+        self._invalidate()
+        self.overlays.changed = True  # a notice or message showing is drawn on the new surface too
 
     def _playback_finished(self, outcome: str) -> None:
         screen = self.top
@@ -322,6 +346,7 @@ class App:
                                        time.monotonic() + (due - now) + 0.020)
         if now >= self._next_catalog_poll:
             self._poll_catalog(now)
+        self._retry_real_display(now)
         self.top.update(now)
         self.overlays.update(now, now - self.last_input)
         return self._paint()

@@ -293,3 +293,38 @@ def test_probing_for_decoders_and_seeking_past_the_end_are_not_problems_of_the_b
 def test_the_player_says_when_mpv_has_let_go_of_the_display(ladder_server: StaticServer) -> None:
     seen = json.loads(_child(VIDEO_OUTPUT, ladder_server).stdout.strip().splitlines()[-1])
     assert seen == {"opened": "libmpv", "closed": True, "after": None}
+
+
+# A hand-over film whose screen cannot be had (here a DRM device that does not exist, as when the
+# device has gone; in the VM also another program holding it: tests/hw): mpv would play on with sound
+# only over a black TV. The player reports it once, with mpv's reason.
+NO_SCREEN = textwrap.dedent("""
+    import json, sys, threading, time
+    from piclient.player._mpv import MpvPlayer
+    from piclient.player.api import Media
+
+    failed = threading.Event()
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        if event.kind == "display_failed":
+            failed.set()
+
+    player = MpvPlayer(output="handover", audio_output="null", hwdec="no", on_event=on_event)
+    player._mpv["drm-device"] = "/nonexistent/card9"
+    player.load(Media(url=sys.argv[1], playable_id="ladder"))
+    assert failed.wait(20), [event.kind for event in events]
+    time.sleep(0.5)  # a second report would come now
+    print(json.dumps([event.detail for event in events if event.kind == "display_failed"]))
+    player.close()
+""")
+
+
+@pytest.mark.timeout(60)
+def test_a_handover_film_that_cannot_open_the_screen_is_reported_with_mpvs_reason(
+        ladder_server: StaticServer) -> None:
+    reports = json.loads(_child(NO_SCREEN, ladder_server).stdout.strip().splitlines()[-1])
+    assert len(reports) == 1, reports
+    print(reports[0]["error"])
+    assert "vo/gpu" in reports[0]["error"], reports

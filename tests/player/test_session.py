@@ -253,6 +253,19 @@ def test_a_first_segment_played_to_its_end_is_not_the_film_when_ffmpeg_refuses_t
     assert not rig.store.progress("f").watched
 
 
+def test_a_film_that_cannot_take_the_screen_ends_at_once_with_the_reason_and_her_place_kept(rig: Rig) -> None:
+    rig.play(position=300)
+    rig.tick(2, advance=True)
+    # mpv lost the screen (hand-over): it would play on with sound only over a black TV.
+    rig.player.fire("display_failed", error="vo/gpu/opengl: Failed to acquire DRM master")
+    assert rig.outcomes == ["failed"]
+    assert "could not take the screen" in rig.session.error and "DRM master" in rig.session.error
+    assert len(rig.player.called("load")) == 1 and rig.player.called("stop")  # the same screen would fail again
+    assert rig.store.progress("f").position == pytest.approx(302, abs=0.2)
+    rig.player.fire("display_failed", error="again")  # mpv's later words change nothing
+    assert rig.outcomes == ["failed"]
+
+
 def test_a_film_that_really_ends_is_watched(tmp_path: Path) -> None:
     rig = Rig(tmp_path, duration=None)
     rig.play(duration=20)

@@ -11,6 +11,7 @@ import pygame
 import pytest
 import requests
 
+from piclient import display
 from piclient.catalog.cache import CacheMeta, CatalogCache
 from piclient.config import parse_config
 from piclient.display import open_display
@@ -18,8 +19,10 @@ from piclient.player.api import Track
 from piclient.player.messages import SubtitleReady
 from piclient.remote.keymap import Keymap
 from piclient.state import StateStore
+from piclient.ui import app as app_module
 from piclient.ui import player_screen, theme
 from piclient.ui.app import App, CecNotice
+from piclient.ui.i18n import STRINGS
 from piclient.ui.player_screen import thumbnail_size
 from tests.catalogs import film, series
 from tests.fake_player import FakePlayer
@@ -52,7 +55,7 @@ class Rig:
         self.app = App(config, surface, cache, self.store, Keymap.from_config(config.remote), player=player,
                        clock=self.clock)
         player.on_event = self.app.player_event
-        self.app.set_display_reopener(lambda: open_display(False, size))
+        self.app.set_display_reopener(lambda attempts=1: open_display(False, size, attempts=attempts, retry_s=0))
 
     def step(self, seconds: float = 0.0) -> None:
         self.clock.now += seconds
@@ -305,6 +308,51 @@ def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None
         rig.key("back")
         assert pygame.display.get_init() and rig.app.surface.get_size() == SIZE
         assert rig.app.top.name == "home"
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
+def test_a_handover_film_that_cannot_take_the_screen_gives_her_the_grid_and_a_calm_notice(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    try:
+        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+        assert not pygame.display.get_init()
+        # mpv could not open the screen: it would play on with sound only, over a black TV.
+        rig.player.fire("display_failed", error="vo/gpu/opengl: Failed to acquire DRM master")
+        rig.step()
+        assert pygame.display.get_init() and rig.app.top.name == "home"
+        status = rig.app.status()
+        assert status["overlay"]["notice"] == STRINGS["player.failed"]["ko"]
+        assert status["display"]["driver"] != "mpv"
+        # The maintainer's reason: an error in the log, which status and heartbeat list.
+        assert any(r.levelname == "ERROR" and "DRM master" in r.getMessage() for r in caplog.records)
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
+def test_off_screen_for_want_of_the_display_the_launcher_takes_it_once_it_is_free(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(display, "_wanted_driver", None)
+    pygame.display.quit()
+    monkeypatch.setenv("SDL_VIDEODRIVER", "no-such-driver")  # as when another program holds the screen
+    rig = Rig(tmp_path, FakePlayer())
+    try:
+        assert rig.app.status()["display"]["error"]
+        rig.step(app_module.DISPLAY_RETRY_S)
+        rig.step(app_module.DISPLAY_RETRY_S)
+        assert rig.app.status()["display"]["real"] is False
+        errors = [r for r in caplog.records if r.levelname == "ERROR" and "no display" in r.getMessage()]
+        assert len(errors) == 1  # tried again quietly, not one error every few seconds
+        monkeypatch.setattr(display, "_wanted_driver", "offscreen")  # the other program let go
+        rig.step(1)
+        assert rig.app.status()["display"]["error"]  # not due yet
+        rig.step(app_module.DISPLAY_RETRY_S)
+        status = rig.app.status()["display"]
+        assert status["driver"] == "offscreen" and status["error"] is None
+        assert rig.app.surface.get_size() == SIZE and rig.app.top.name == "home"
     finally:
         rig.app.close()
         pygame.display.quit()
