@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from piclient.agent.heartbeat import cec_section, tv_section
+from piclient.agent.tvlink import TvLink
 from piclient.control.client import ControlClient
 from tests.hw.cec_tv import BOX_DEVICE, TV_DEVICE
 from tests.launcher import Launcher
@@ -126,3 +128,14 @@ def dispatched(box: Box) -> list[str]:
     return [name + ("+" if repeat else "") for name, repeat in
             re.findall(r"button (\w+)( \(repeat\))? from cec", box.log())]
 
+
+
+def heartbeat(box: Box) -> dict[str, Any]:
+    """The ``tv`` and ``cec`` sections the agent's heartbeat would send about this launcher, as JSON."""
+    link = TvLink(box.directory / "tv.sock", timeout_s=20, unit_state=lambda _unit: None)
+    try:
+        state = link.probe()
+    finally:
+        link.close()
+    cec = cec_section(state)
+    return {"tv": tv_section(state).wire(), "cec": cec.wire() if cec is not None else None}

@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 
-from piclient.agent.heartbeat import cec_section
-from piclient.agent.tvlink import TvLink
 from piclient.demo.server import StaticServer
-from tests.hw.box import Box, box_config, cec_open
+from tests.hw.box import Box, box_config, cec_open, heartbeat
 from tests.hw.cec_tv import Tv, from_the_box
 from tests.hw.conftest import RESULTS
 from tests.waiting import wait_until
@@ -51,21 +49,20 @@ def test_the_tv_power_and_input_on_the_bus_drive_the_film_and_the_heartbeat(tv: 
     _playing(box)
     # A film starting makes the box the active source, on the bus and in the heartbeat.
     wait_until(lambda: "ACTIVE_SOURCE" in from_the_box(tv.received_since_mark()), 20, "<Active Source> on the bus")
-    link = TvLink(box.directory / "tv.sock", timeout_s=20, unit_state=lambda _unit: None)
-    wait_until(lambda: (cec_section(link.probe()) or {}).get("active_source") is True, 20, "the heartbeat's source")
-    assert cec_section(link.probe())["tv_power"] == "on"
+    wait_until(lambda: (heartbeat(box)["cec"] or {}).get("active_source") is True, 20, "the heartbeat's source")
+    assert heartbeat(box)["cec"]["tv_power"] == "on"
 
     # The TV goes to standby: the film pauses and her place is saved; the heartbeat says standby.
     tv.go_to_standby()
     status = box.wait_for(lambda s: s["now_playing"]["paused"], timeout=20)
     position = status["now_playing"]["position"]
     wait_until(lambda: (_saved_position(box, "long") or 0) >= position - 1, 10, "her place saved")
-    section = cec_section(link.probe())
+    section = heartbeat(box)["cec"]
     assert section["tv_power"] == "standby" and section["active_source"] is None
 
     # It comes back: the film stays paused until she presses play.
     tv.come_on()
-    wait_until(lambda: cec_section(link.probe())["tv_power"] == "on", 20, "the heartbeat's TV power")
+    wait_until(lambda: heartbeat(box)["cec"]["tv_power"] == "on", 20, "the heartbeat's TV power")
     assert box.status()["now_playing"]["paused"] is True
     tv.key("play")
     box.wait_for(lambda s: not s["now_playing"]["paused"], timeout=20)
@@ -81,5 +78,4 @@ def test_the_tv_power_and_input_on_the_bus_drive_the_film_and_the_heartbeat(tv: 
     tv.switch_to_own_tuner()
     box.wait_for(lambda s: s["now_playing"]["paused"] and s["cec"]["active_source"] is False, timeout=20)
     assert any(e["kind"] == "input_switched_away" for e in box.status()["cec_events"])
-    assert cec_section(link.probe())["active_source"] is False
-    link.close()
+    assert heartbeat(box)["cec"]["active_source"] is False
