@@ -57,6 +57,7 @@ CATALOG_POLL_S = 1.0
 # hand-over could not give it back): try the real one again this often, so the grid comes back on
 # the TV by itself once it is free.
 DISPLAY_RETRY_S = 5.0
+FAILED_NOTICE_S = 10.0
 
 
 @dataclass
@@ -101,6 +102,7 @@ class App:
         # Opens the display again after a hand-over (``attempts``: tries before drawing off-screen).
         self._reopen_display: Callable[..., pygame.Surface] | None = None
         self._next_display_retry = 0.0
+        self._notice_for_the_tv: str | None = None  # a notice that came while the TV showed nothing of ours
         self._prepare_subtitles = prepare_subtitles or (lambda *_: None)
         self._on_reload = on_reload
         self._clock = clock
@@ -257,6 +259,9 @@ class App:
         self._adopt(self._reopen_display(attempts=1))
         if not real_display_missing():
             log.info("the real display is free again; the launcher draws on it")
+            if self._notice_for_the_tv is not None:
+                self.overlays.show_notice(self._notice_for_the_tv, now, seconds=FAILED_NOTICE_S)
+                self._notice_for_the_tv = None
 
     def _adopt(self, surface: pygame.Surface) -> None:
         self.surface = surface
@@ -275,7 +280,10 @@ class App:
             # The end of a film goes back to the grid, where it now shows as watched.
             del self.stack[1:]
         elif outcome == "failed":
-            self.overlays.show_notice(self.ui.strings("player.failed"), self._clock(), seconds=10)
+            text = self.ui.strings("player.failed")
+            self.overlays.show_notice(text, self._clock(), seconds=FAILED_NOTICE_S)
+            # Drawn off-screen she sees none of it: it shows its full time once the TV has the grid again.
+            self._notice_for_the_tv = text if real_display_missing() else None
         self._library_changed()
 
     # -- inputs from other threads -------------------------------------------------------------

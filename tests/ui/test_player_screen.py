@@ -333,6 +333,31 @@ def test_a_handover_film_that_cannot_take_the_screen_gives_her_the_grid_and_a_ca
         pygame.display.quit()
 
 
+def test_a_failed_films_notice_waits_for_the_tv_when_the_screen_is_still_held(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    try:
+        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+        monkeypatch.setattr(display, "_wanted_driver", "no-such-driver")  # another program holds the screen
+        rig.player.fire("display_failed", error="vo/gpu: Failed to set CRTC for connector 34: Permission denied")
+        rig.step()
+        assert rig.app.status()["display"]["real"] is False and rig.app.top.name == "home"
+        rig.step(app_module.FAILED_NOTICE_S + app_module.DISPLAY_RETRY_S)
+        assert rig.app.status()["overlay"]["notice"] is None  # its time ran out where nobody saw it
+        monkeypatch.setattr(display, "_wanted_driver", "offscreen")  # the other program let go
+        rig.step(app_module.DISPLAY_RETRY_S)
+        status = rig.app.status()
+        assert status["display"]["error"] is None
+        assert status["overlay"]["notice"] == STRINGS["player.failed"]["ko"]  # now on the TV, its full time
+        rig.step(app_module.FAILED_NOTICE_S - 1)
+        assert rig.app.status()["overlay"]["notice"] is not None
+        rig.step(2)
+        assert rig.app.status()["overlay"]["notice"] is None
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
 def test_off_screen_for_want_of_the_display_the_launcher_takes_it_once_it_is_free(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(display, "_wanted_driver", None)
