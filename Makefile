@@ -75,7 +75,7 @@ bench: venv
 # slow, so not part of `make test`. The VM image is built once and cached (docs/hardware.md).
 # Arguments for pytest in the guest: make hw-test HW_ARGS="-k cec"
 hw-test: venv
-	$(PY) tests/hw/run_vm.py $(HW_ARGS)
+	$(PY) tests/hw/run_vm.py -- $(HW_ARGS)
 
 # An update for the boxes (docs/updates.md): piclient's wheel and its dependencies' wheels for the
 # image's Python on arm64, in one bundle for `piclient server publish-bundle`. Needs PyPI.
