@@ -18,6 +18,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -183,15 +184,20 @@ def boot(command: list[str], run: Path, results: Path, timeout: float, started: 
     timer.start()
     result: bytes | None = None
     assert qemu.stdout is not None
-    with (results / "serial.log").open("wb") as serial:
-        for line in qemu.stdout:
-            serial.write(line)
-            # Seconds since the VM started, so slow steps show in the log (docs/benchmarks.md).
-            sys.stdout.write(f"[{time.monotonic() - prepared:6.1f}] " + line.decode(errors="replace").replace("\r", ""))
-            sys.stdout.flush()
-            found = RESULT.search(line)
-            if found:
-                result = found.group(1)
+    try:
+        with (results / "serial.log").open("wb") as serial:
+            for line in qemu.stdout:
+                serial.write(line)
+                # Seconds since the VM started, so slow steps show in the log (docs/benchmarks.md).
+                text = line.decode(errors="replace").replace("\r", "")
+                sys.stdout.write(f"[{time.monotonic() - prepared:6.1f}] {text}")
+                sys.stdout.flush()
+                found = RESULT.search(line)
+                if found:
+                    result = found.group(1)
+    finally:
+        if qemu.poll() is None:  # this script was stopped (Ctrl-C, SIGTERM): the VM goes with it
+            qemu.kill()
     timed_out = not timer.is_alive() and result is None
     timer.cancel()
     stop.set()
@@ -209,4 +215,6 @@ def boot(command: list[str], run: Path, results: Path, timeout: float, started: 
 
 
 if __name__ == "__main__":
+    # SIGTERM as an exception, so the VM is stopped with this script rather than left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())
