@@ -156,7 +156,7 @@ def the_tv_shows_what_the_maintainer_sees(box: Box, name: str, results: Path) ->
 
 def test_a_film_shows_its_overlays_on_the_tv_and_the_grid_comes_back(kms_box: Box, results: Path) -> None:
     box = kms_box
-    on_grid(box)
+    back_to_grid(box)  # whatever the test before left on the screen
     grid = the_tv_shows_what_the_maintainer_sees(box, "grid", results)
     assert grid.size == (1280, 720)
 
@@ -194,7 +194,7 @@ def test_a_film_shows_its_overlays_on_the_tv_and_the_grid_comes_back(kms_box: Bo
 def test_ten_films_in_a_row_leave_no_display_descriptor_master_or_memory_behind(kms_box: Box, results: Path) -> None:
     box = kms_box
     pid = box.process.pid
-    on_grid(box)
+    back_to_grid(box)  # whatever the test before left on the screen
     own_fds = dri_fds(pid)  # SDL's own descriptor(s) while it has the screen
     assert own_fds and drm_masters() == [str(pid)]
     rss = [rss_kb(pid)]
@@ -235,7 +235,7 @@ sys.stdin.read()
 def test_a_film_that_cannot_take_the_screen_ends_calmly_and_the_grid_comes_back_once_the_screen_is_free(
         kms_box: Box, results: Path) -> None:
     box = kms_box
-    on_grid(box)
+    back_to_grid(box)  # whatever the test before left on the screen
     # Another program takes DRM master the moment SDL lets go for the film, so mpv cannot have it.
     squatter = subprocess.Popen([sys.executable, "-c", WAITING_SQUATTER], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE)
