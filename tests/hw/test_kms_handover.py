@@ -137,13 +137,14 @@ def answered_status(box: Box) -> dict[str, Any] | None:
 
 
 def back_to_grid(box: Box) -> dict[str, Any]:
-    for _ in range(3):  # a first BACK may only close the seek preview
+    """BACK until no film plays (a first BACK may only close the seek preview), then the grid on KMSDRM."""
+    for _ in range(3):
         status = wait_until(lambda: answered_status(box), SLOW, "a status")
-        if status["screen"] == "home":
+        if status["now_playing"] is None:
             break
         box.request("key", name="back")  # queued even when the loop is too busy to answer in time
         wait_until(lambda: (s := answered_status(box)) is not None and (
-            s["screen"] == "home" or s["now_playing"]["seek_target"] is None), SLOW, "BACK to act")
+            s["now_playing"] is None or s["now_playing"]["seek_target"] is None), SLOW, "BACK to act")
     return on_grid(box)
 
 
