@@ -35,6 +35,11 @@ SUB_DELAY_STEP_S = 0.1
 LEGEND_S = 8.0  # how long the colour keys' legend stays after the last colour press
 COLOUR_KEYS = (Button.RED, Button.GREEN, Button.YELLOW, Button.BLUE)
 INFO_S = 5.0
+# Handover: the overlay is sent to mpv again this long after a pause. mpv 0.35's DRM output does not
+# always present the redraw asked for at the moment it pauses: the TV kept the last moving frame,
+# without the info bar, until the overlay next changed (seen in emulation, with mpv alone as well).
+# A later request is presented; two, in case the first still meets frames mpv has queued.
+PAUSED_OSD_AGAIN_S = (1.0, 3.0)
 # Handover: mpv's OSD space (see draw_osd) and where the seek thumbnail's bottom edge sits, above the info bar.
 OSD_WIDTH = 1920
 OSD_THUMB_BOTTOM = 810
@@ -94,6 +99,8 @@ class PlayerScreen:
         self._legend_until = 0.0
         self._legend_hold: Button | None = None
         self._overlay_key: OverlayState | None = None
+        self._paused_at: float | None = None
+        self._paused_osd_sent = 0  # how many of PAUSED_OSD_AGAIN_S were sent in this pause
         self.session = PlaybackSession(
             player, store, title, episode, start, readahead_s=readahead_s,
             prepare_subtitles=prepare_subtitles, on_finished=self._finished, notify=self._notice, probe=probe,
@@ -283,13 +290,26 @@ class PlayerScreen:
             self.dirty = True
         if self.phase == "done":
             return
-        key = self._overlay_state(now, self.player.snapshot())
+        snap = self.player.snapshot()
+        self._overlay_again_while_paused(now, snap.paused)
+        key = self._overlay_state(now, snap)
         if key != self._overlay_key:
             if self._overlay_key is None or key.info != self._overlay_key.info:
                 # Lift the subtitles above the info panel while it shows, so neither hides the other.
                 self.player.set_sub_position(SUB_POSITION_OVER_INFO if key.info else 100)
             self._overlay_key = key
             self.dirty = True
+
+    def _overlay_again_while_paused(self, now: float, paused: bool) -> None:
+        if not paused:
+            self._paused_at, self._paused_osd_sent = None, 0
+            return
+        if self._paused_at is None:
+            self._paused_at = now
+        due = PAUSED_OSD_AGAIN_S[self._paused_osd_sent] if self._paused_osd_sent < len(PAUSED_OSD_AGAIN_S) else None
+        if due is not None and now - self._paused_at >= due:
+            self._paused_osd_sent += 1
+            self.dirty = True  # the same overlay once more (draw_osd); embedded, one more paint
 
     def _overlay_state(self, now: float, snap: Snapshot) -> OverlayState:
         info = now < self._info_until or snap.paused or self._seek_target is not None

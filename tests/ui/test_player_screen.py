@@ -383,6 +383,30 @@ def test_off_screen_for_want_of_the_display_the_launcher_takes_it_once_it_is_fre
         pygame.display.quit()
 
 
+def test_handover_sends_the_paused_overlay_to_mpv_again_a_moment_after_the_pause(tmp_path: Path) -> None:
+    # mpv's DRM output may not present the redraw asked for as it pauses; later ones it does.
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    try:
+        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+        rig.player.start_playing(duration=3600, position=42)
+        rig.step()
+        rig.key("ok")  # pause
+        rig.step()
+        sent = len(rig.player.osd)
+        assert "일시정지" in rig.player.osd[-1]
+        rig.step(0.5)
+        assert len(rig.player.osd) == sent
+        rig.step(0.6)
+        assert len(rig.player.osd) == sent + 1 and rig.player.osd[-1] == rig.player.osd[-2]
+        rig.step(2)
+        assert len(rig.player.osd) == sent + 2
+        rig.step(60)
+        assert len(rig.player.osd) == sent + 2  # not for as long as it stays paused
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+
+
 class SolidThumbnails:
     """A loaded thumbnail track whose every frame is one colour (the track's interface: ``at``)."""
 
