@@ -159,7 +159,7 @@ def test_a_film_shows_its_overlays_on_the_tv_and_the_grid_comes_back(kms_box: Bo
     box = kms_box
     back_to_grid(box)  # whatever the test before left on the screen
     grid = the_tv_shows_what_the_maintainer_sees(box, "grid", results)
-    assert grid.size == (1280, 720)
+    assert grid.size == tv_picture("grid-tv").size  # drawn at the screen's own size
 
     assert box.request("play", id=LONG)["ok"]
     first = playing(box)["now_playing"]["position"]
