@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,16 @@ from piclient.agent.tvlink import TvLink
 from piclient.control.client import ControlClient
 from tests.hw.cec_tv import BOX_DEVICE, TV_DEVICE
 from tests.launcher import Launcher
+from tests.waiting import wait_until
+
+# Every status the tests ask for costs the guest's few emulated CPU cycles in the launcher and in the
+# test, and a film that cannot keep up is (rightly) taken for a stall: look twice a second, not 20 times.
+POLL_S = 0.5
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """``wait_until`` at the hardware tests' pace (POLL_S)."""
+    return wait_until(predicate, timeout, what, interval=POLL_S)
 
 
 def box_config(directory: Path, source: str, *, cec: bool = True, output: str = "embedded",
@@ -70,6 +81,9 @@ done
 mkdir /dev/shm /dev/pts
 mount --bind /run/hostdev/shm /dev/shm
 mount --bind /run/hostdev/pts /dev/pts
+for dir in dri input; do  # the KMS display and the keyboard, for a box that also drives the screen
+    if [ -d /run/hostdev/$dir ]; then mkdir /dev/$dir; mount --rbind /run/hostdev/$dir /dev/$dir; fi
+done
 ln -s /proc/self/fd /dev/fd
 mknod {TV_DEVICE} c $(stat -c '%Hr %Lr' /run/hostdev/{Path(BOX_DEVICE).name})
 exec "$@"
@@ -96,6 +110,20 @@ class Box(Launcher):
 
     def log_lines(self, needle: str) -> list[str]:
         return [line for line in self.log().splitlines() if needle in line]
+
+    def wait_for(self, predicate: Any, timeout: float = 10) -> dict[str, Any]:
+        """Poll status until ``predicate(status)`` holds, at the hardware tests' pace; returns that status."""
+        last: dict[str, Any] = {}
+
+        def met() -> dict[str, Any] | None:
+            nonlocal last
+            last = self.status()
+            return last if predicate(last) else None
+
+        try:
+            return wait(met, timeout, "a status condition")
+        except AssertionError:
+            raise AssertionError(f"condition not met within {timeout} s; last status: {last}") from None
 
     def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
         return self.ctl.request(cmd, **fields)

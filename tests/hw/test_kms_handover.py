@@ -1,4 +1,5 @@
-"""The hand-over on a real KMS device (virtio-gpu, Mesa llvmpipe): SDL's grid, mpv's film, and back.
+"""The box as it runs on a Pi: the hand-over on a real KMS device (virtio-gpu, Mesa llvmpipe) and the
+TV's power and input on a real HDMI-CEC bus (vivid, cec-follower as the TV), in one launcher.
 
 `player.output: handover`: for a film the launcher lets go of the display and mpv drives it through
 DRM; the overlays go through mpv's OSD; BACK gives the display back to SDL. What the TV shows is
@@ -22,11 +23,11 @@ from PIL import Image
 
 from piclient.demo.server import StaticServer
 from piclient.ui.i18n import STRINGS
-from tests.hw.box import Box, box_config, heartbeat
+from tests.hw.box import Box, box_config, cec_open, heartbeat, wait
+from tests.hw.cec_tv import Tv, from_the_box
 from tests.hw.conftest import RESULTS
 from tests.hw.library import LONG, SHORT
 from tests.hw.screen import difference, from_png, tv_picture, type_key
-from tests.waiting import wait_until
 
 # Mean difference per channel (0-255) allowed between the TV's picture and the maintainer's: scaling
 # and the film moving between the two pictures, not a different screen (a different screen is 30+).
@@ -39,20 +40,17 @@ RSS_SETTLED_AFTER = 2
 RSS_GROWTH_LIMIT_KB = 24 * 1024
 
 
-def start_kms_box(directory: Path, server: StaticServer, name: str) -> Box:
-    box = Box(directory, box_config(directory, server.url + "catalog.json", cec=False, output="handover"),
-              video="kmsdrm", ready_timeout=SLOW, cec=False, keep_log=RESULTS / f"{name}.log")
-    box.ctl.timeout = 60  # mpv's screenshot renders its window again, in software
-    return box
-
-
 @pytest.fixture(scope="module")
-def kms_box(tmp_path_factory: pytest.TempPathFactory, library: Path) -> Iterator[Box]:
-    """One launcher for the hand-over tests: its start (SDL on llvmpipe, the catalog) costs much of a
-    minute in emulation, and ten films in a row is one of the things shown."""
+def kms_box(tv: Tv, tmp_path_factory: pytest.TempPathFactory, library: Path) -> Iterator[Box]:
+    """One launcher for the module, with CEC on and the TV on: its start (Python's imports, SDL on
+    llvmpipe, the catalog) costs much of a minute in emulation, and ten films in a row on one
+    launcher is one of the things shown."""
+    tv.start()
     directory = tmp_path_factory.mktemp("kms-box")
     with StaticServer(library) as server:
-        box = start_kms_box(directory, server, "kms-box")
+        box = Box(directory, box_config(directory, server.url + "catalog.json", output="handover"),
+                  video="kmsdrm", ready_timeout=SLOW, keep_log=RESULTS / "kms-box.log")
+        box.ctl.timeout = 60  # mpv's screenshot renders its window again, in software
         yield box
         assert box.stop() == 0, box.log()[-3000:]
 
@@ -113,7 +111,7 @@ def rss_kb(pid: int) -> int:
 
 
 def on_grid(box: Box, timeout: float = SLOW) -> dict[str, Any]:
-    return wait_until(lambda: (s := answered_status(box)) is not None and s["screen"] == "home"
+    return wait(lambda: (s := answered_status(box)) is not None and s["screen"] == "home"
                       and s["display"]["driver"] == "KMSDRM" and s["display"]["real"] and s, timeout,
                       "the grid on KMSDRM")
 
@@ -139,11 +137,11 @@ def answered_status(box: Box) -> dict[str, Any] | None:
 def back_to_grid(box: Box) -> dict[str, Any]:
     """BACK until no film plays (a first BACK may only close the seek preview), then the grid on KMSDRM."""
     for _ in range(3):
-        status = wait_until(lambda: answered_status(box), SLOW, "a status")
+        status = wait(lambda: answered_status(box), SLOW, "a status")
         if status["now_playing"] is None:
             break
         box.request("key", name="back")  # queued even when the loop is too busy to answer in time
-        wait_until(lambda: (s := answered_status(box)) is not None and (
+        wait(lambda: (s := answered_status(box)) is not None and (
             s["now_playing"] is None or s["now_playing"]["seek_target"] is None), SLOW, "BACK to act")
     return on_grid(box)
 
@@ -168,14 +166,14 @@ def test_a_film_shows_its_overlays_on_the_tv_and_the_grid_comes_back(kms_box: Bo
     box.wait_for(lambda s: s["now_playing"]["paused"], timeout=20)
     # Paused, the info bar (title, "일시정지", time) shows over the video, bottom left: on the TV,
     # looked at first so that nothing else (mpv's screenshots) can have made mpv present a frame.
-    wait_until(lambda: has_text(tv_picture("film-info-tv"), INFO_BAR), 60, "the info bar on the TV (film-info-tv.ppm)")
-    wait_until(lambda: has_text(screenshot(box, "film-info", results), INFO_BAR), SLOW, "the info bar in mpv's picture")
+    wait(lambda: has_text(tv_picture("film-info-tv"), INFO_BAR), 60, "the info bar on the TV (film-info-tv.ppm)")
+    wait(lambda: has_text(screenshot(box, "film-info", results), INFO_BAR), SLOW, "the info bar in mpv's picture")
     # A change of the overlay while paused (the colour keys' legend, top right) reaches the TV too,
     # after the maintainer's screenshot.
     assert not has_text(tv_picture("film-no-legend-tv"), LEGEND)
     box.key("red")
     pressed = [time.monotonic()]
-    wait_until(lambda: legend_on_tv(box, pressed), 60, "the legend on the TV (film-legend-tv.ppm)")
+    wait(lambda: legend_on_tv(box, pressed), 60, "the legend on the TV (film-legend-tv.ppm)")
 
     box.key("right")
     box.wait_for(lambda s: s["now_playing"]["seek_target"] is not None, timeout=20)
@@ -245,7 +243,7 @@ def test_a_film_that_cannot_take_the_screen_ends_calmly_and_the_grid_comes_back_
         assert squatter.stdout is not None and squatter.stdout.readline() == b"master\n"
         # The film ends at once (mpv would play on with sound only). While the other program holds the
         # screen the launcher cannot draw on it either, and says so rather than pass off its pictures.
-        status = wait_until(lambda: (s := answered_status(box)) is not None and s["screen"] == "home"
+        status = wait(lambda: (s := answered_status(box)) is not None and s["screen"] == "home"
                             and not s["display"]["real"] and s, SLOW, "the film to end, off-screen")
         assert "no display could be opened" in status["display"]["error"]
         reasons = [e["message"] for e in status["errors"] if "could not take the screen" in e["message"]]
@@ -264,3 +262,50 @@ def test_a_film_that_cannot_take_the_screen_ends_calmly_and_the_grid_comes_back_
     picture = the_tv_shows_what_the_maintainer_sees(box, "cannot-take-screen", results)
     assert box.status()["overlay"]["notice"] == failed, "the sentence went before the TV's picture was taken"
     assert picture.convert("L").getextrema()[1] > 200  # not a black screen
+
+
+def saved_position(box: Box, playable: str) -> float | None:
+    with sqlite3.connect(f"file:{box.directory / 'data' / 'state.db'}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT position FROM progress WHERE id = ?", (playable,)).fetchone()
+    return row[0] if row else None
+
+
+def test_the_tv_power_and_input_on_the_bus_drive_the_film_and_the_heartbeat(tv: Tv, kms_box: Box) -> None:
+    box = kms_box
+    back_to_grid(box)  # whatever the test before left on the screen
+    cec_open(box)
+    tv.mark()
+    assert box.request("play", id=LONG)["ok"]
+    playing(box)
+    # A film starting makes the box the active source, on the bus and in the heartbeat.
+    wait(lambda: "ACTIVE_SOURCE" in from_the_box(tv.received_since_mark()), 20, "<Active Source> on the bus")
+    wait(lambda: (heartbeat(box)["cec"] or {}).get("active_source") is True, 20, "the heartbeat's source")
+    assert heartbeat(box)["cec"]["tv_power"] == "on"
+
+    # The TV goes to standby: the film pauses and her place is saved; the heartbeat says standby.
+    tv.go_to_standby()
+    status = box.wait_for(lambda s: s["now_playing"]["paused"], timeout=20)
+    position = status["now_playing"]["position"]
+    wait(lambda: (saved_position(box, LONG) or 0) >= position - 1, 10, "her place saved")
+    section = heartbeat(box)["cec"]
+    assert section["tv_power"] == "standby" and section["active_source"] is None
+
+    # It comes back: the film stays paused until she presses play.
+    tv.come_on()
+    wait(lambda: heartbeat(box)["cec"]["tv_power"] == "on", 20, "the heartbeat's TV power")
+    assert box.status()["now_playing"]["paused"] is True
+    tv.key("play")
+    box.wait_for(lambda s: not s["now_playing"]["paused"], timeout=20)
+
+    # Switched off again within 10 s of the first standby (libcec forwards only one per 10 s).
+    tv.go_to_standby()
+    box.wait_for(lambda s: s["now_playing"]["paused"], timeout=20)
+
+    # Back on, playing, then the TV switches to its own tuner: reported, and the film pauses.
+    tv.come_on()
+    tv.key("play")
+    box.wait_for(lambda s: not s["now_playing"]["paused"], timeout=20)
+    tv.switch_to_own_tuner()
+    box.wait_for(lambda s: s["now_playing"]["paused"] and s["cec"]["active_source"] is False, timeout=20)
+    assert any(e["kind"] == "input_switched_away" for e in box.status()["cec_events"])
+    assert heartbeat(box)["cec"]["active_source"] is False
