@@ -1,4 +1,4 @@
-"""Bounded waits for the tests: look every 50 ms until a condition holds or the time is up."""
+"""Bounded waits for the tests: look every 50 ms (or ``interval``) until a condition holds or the time is up."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _first_truthy(predicate: Callable[[], Any], timeout: float) -> Any:
+def _first_truthy(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(interval)
     return None
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition", *,
+               interval: float = 0.05) -> Any:
     """The first truthy value of ``predicate()``; an AssertionError naming ``what`` when time runs out."""
-    value = _first_truthy(predicate, timeout)
+    value = _first_truthy(predicate, timeout, interval)
     if not value:
         raise AssertionError(f"{what} not met within {timeout} s")
     return value
