@@ -329,8 +329,10 @@ class App:
             self.step()
             if watchdog is not None:
                 watchdog()
-            # 60 Hz while a key is held or a film plays; a calmer pace when idle.
-            busy = self.repeater.held is not None or isinstance(self.top, PlayerScreen)
+            # 60 Hz while a key is held or a film plays in the launcher's surface; a calmer pace when
+            # idle, and in a hand-over, where mpv draws and the loop only sends it the overlay.
+            film_drawn_here = isinstance(self.top, PlayerScreen) and not self.display_released
+            busy = self.repeater.held is not None or film_drawn_here
             clock.tick(60 if busy else 30)
 
     def step(self) -> float | None:
