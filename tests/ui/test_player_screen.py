@@ -73,6 +73,15 @@ class Rig:
 
 
 @pytest.fixture
+def handover(tmp_path: Path) -> Iterator[Rig]:
+    """A rig whose player hands the screen over to mpv (as on a Pi), closed after the test."""
+    rig = Rig(tmp_path, FakePlayer(output="handover"))
+    yield rig
+    rig.app.close()
+    pygame.display.quit()
+
+
+@pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
     rig = Rig(tmp_path, FakePlayer())
     yield rig
@@ -285,77 +294,65 @@ def test_a_film_that_ends_long_before_its_length_is_a_failure_not_watched(rig: R
     assert rig.app.status()["overlay"]["notice"].startswith("지금은 이 작품을 볼 수 없어요")
 
 
-def test_handover_gives_mpv_the_screen_and_takes_it_back(tmp_path: Path) -> None:
-    rig = Rig(tmp_path, FakePlayer(output="handover"))
-    try:
-        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-        assert not pygame.display.get_init()
-        rig.player.start_playing(duration=3600, position=42)
-        rig.step()
-        rig.key("info")
-        assert "영화" in rig.player.osd[-1] and "0:42 / 1:00:00" in rig.player.osd[-1]
-        assert r"\p1" not in rig.player.osd[-1].split("0:42")[-1]  # no pause sign while it plays
-        rig.key("ok")
-        rig.key("red")
-        osd = rig.player.osd[-1]
-        assert "일시정지" in osd and osd.count(r"\p1") >= 3  # the sign's disc and two bars, drawn by mpv
-        assert "자막 0.1초 빠르게" in osd and "자막 원래대로" in osd  # the colour keys' legend
-        rig.key("ok")
-        shot = rig.app._control({"cmd": "screenshot"}, 0)
-        assert shot["_image"]()[1] == (64, 36)  # mpv's own picture of the screen, overlay included
-        status = rig.app._control({"cmd": "status"}, 0)  # SDL has no surface now: status still answers
-        assert status["ok"] and status["size"] == list(SIZE) and status["display"]["driver"] == "mpv"
-        rig.key("back")
-        assert pygame.display.get_init() and rig.app.surface.get_size() == SIZE
-        assert rig.app.top.name == "home"
-    finally:
-        rig.app.close()
-        pygame.display.quit()
+def test_handover_gives_mpv_the_screen_and_takes_it_back(handover: Rig) -> None:
+    rig = handover
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    assert not pygame.display.get_init()
+    rig.player.start_playing(duration=3600, position=42)
+    rig.step()
+    rig.key("info")
+    assert "영화" in rig.player.osd[-1] and "0:42 / 1:00:00" in rig.player.osd[-1]
+    assert r"\p1" not in rig.player.osd[-1].split("0:42")[-1]  # no pause sign while it plays
+    rig.key("ok")
+    rig.key("red")
+    osd = rig.player.osd[-1]
+    assert "일시정지" in osd and osd.count(r"\p1") >= 3  # the sign's disc and two bars, drawn by mpv
+    assert "자막 0.1초 빠르게" in osd and "자막 원래대로" in osd  # the colour keys' legend
+    rig.key("ok")
+    shot = rig.app._control({"cmd": "screenshot"}, 0)
+    assert shot["_image"]()[1] == (64, 36)  # mpv's own picture of the screen, overlay included
+    status = rig.app._control({"cmd": "status"}, 0)  # SDL has no surface now: status still answers
+    assert status["ok"] and status["size"] == list(SIZE) and status["display"]["driver"] == "mpv"
+    rig.key("back")
+    assert pygame.display.get_init() and rig.app.surface.get_size() == SIZE
+    assert rig.app.top.name == "home"
 
 
 def test_a_handover_film_that_cannot_take_the_screen_gives_her_the_grid_and_a_calm_notice(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig(tmp_path, FakePlayer(output="handover"))
-    try:
-        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-        assert not pygame.display.get_init()
-        # mpv could not open the screen: it would play on with sound only, over a black TV.
-        rig.player.fire("display_failed", error="vo/gpu/opengl: Failed to acquire DRM master")
-        rig.step()
-        assert pygame.display.get_init() and rig.app.top.name == "home"
-        status = rig.app.status()
-        assert status["overlay"]["notice"] == STRINGS["player.failed"]["ko"]
-        assert status["display"]["driver"] != "mpv"
-        # The maintainer's reason: an error in the log, which status and heartbeat list.
-        assert any(r.levelname == "ERROR" and "DRM master" in r.getMessage() for r in caplog.records)
-    finally:
-        rig.app.close()
-        pygame.display.quit()
+        handover: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig = handover
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    assert not pygame.display.get_init()
+    # mpv could not open the screen: it would play on with sound only, over a black TV.
+    rig.player.fire("display_failed", error="vo/gpu/opengl: Failed to acquire DRM master")
+    rig.step()
+    assert pygame.display.get_init() and rig.app.top.name == "home"
+    status = rig.app.status()
+    assert status["overlay"]["notice"] == STRINGS["player.failed"]["ko"]
+    assert status["display"]["driver"] != "mpv"
+    # The maintainer's reason: an error in the log, which status and heartbeat list.
+    assert any(r.levelname == "ERROR" and "DRM master" in r.getMessage() for r in caplog.records)
 
 
 def test_a_failed_films_notice_waits_for_the_tv_when_the_screen_is_still_held(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    rig = Rig(tmp_path, FakePlayer(output="handover"))
-    try:
-        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-        monkeypatch.setattr(display, "_wanted_driver", "no-such-driver")  # another program holds the screen
-        rig.player.fire("display_failed", error="vo/gpu: Failed to set CRTC for connector 34: Permission denied")
-        rig.step()
-        assert rig.app.status()["display"]["real"] is False and rig.app.top.name == "home"
-        rig.step(app_module.FAILED_NOTICE_S + app_module.DISPLAY_RETRY_S)
-        assert rig.app.status()["overlay"]["notice"] is None  # its time ran out where nobody saw it
-        monkeypatch.setattr(display, "_wanted_driver", "offscreen")  # the other program let go
-        rig.step(app_module.DISPLAY_RETRY_S)
-        status = rig.app.status()
-        assert status["display"]["error"] is None
-        assert status["overlay"]["notice"] == STRINGS["player.failed"]["ko"]  # now on the TV, its full time
-        rig.step(app_module.FAILED_NOTICE_S - 1)
-        assert rig.app.status()["overlay"]["notice"] is not None
-        rig.step(2)
-        assert rig.app.status()["overlay"]["notice"] is None
-    finally:
-        rig.app.close()
-        pygame.display.quit()
+        handover: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    rig = handover
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    monkeypatch.setattr(display, "_wanted_driver", "no-such-driver")  # another program holds the screen
+    rig.player.fire("display_failed", error="vo/gpu: Failed to set CRTC for connector 34: Permission denied")
+    rig.step()
+    assert rig.app.status()["display"]["real"] is False and rig.app.top.name == "home"
+    rig.step(app_module.FAILED_NOTICE_S + app_module.DISPLAY_RETRY_S)
+    assert rig.app.status()["overlay"]["notice"] is None  # its time ran out where nobody saw it
+    monkeypatch.setattr(display, "_wanted_driver", "offscreen")  # the other program let go
+    rig.step(app_module.DISPLAY_RETRY_S)
+    status = rig.app.status()
+    assert status["display"]["error"] is None
+    assert status["overlay"]["notice"] == STRINGS["player.failed"]["ko"]  # now on the TV, its full time
+    rig.step(app_module.FAILED_NOTICE_S - 1)
+    assert rig.app.status()["overlay"]["notice"] is not None
+    rig.step(2)
+    assert rig.app.status()["overlay"]["notice"] is None
 
 
 def test_off_screen_for_want_of_the_display_the_launcher_takes_it_once_it_is_free(
@@ -383,28 +380,24 @@ def test_off_screen_for_want_of_the_display_the_launcher_takes_it_once_it_is_fre
         pygame.display.quit()
 
 
-def test_handover_sends_the_paused_overlay_to_mpv_again_a_moment_after_the_pause(tmp_path: Path) -> None:
+def test_handover_sends_the_paused_overlay_to_mpv_again_a_moment_after_the_pause(handover: Rig) -> None:
     # mpv's DRM output may not present the redraw asked for as it pauses; later ones it does.
-    rig = Rig(tmp_path, FakePlayer(output="handover"))
-    try:
-        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-        rig.player.start_playing(duration=3600, position=42)
-        rig.step()
-        rig.key("ok")  # pause
-        rig.step()
-        sent = len(rig.player.osd)
-        assert "일시정지" in rig.player.osd[-1]
-        rig.step(0.5)
-        assert len(rig.player.osd) == sent
-        rig.step(0.6)
-        assert len(rig.player.osd) == sent + 1 and rig.player.osd[-1] == rig.player.osd[-2]
-        rig.step(2)
-        assert len(rig.player.osd) == sent + 2
-        rig.step(60)
-        assert len(rig.player.osd) == sent + 2  # not for as long as it stays paused
-    finally:
-        rig.app.close()
-        pygame.display.quit()
+    rig = handover
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=42)
+    rig.step()
+    rig.key("ok")  # pause
+    rig.step()
+    sent = len(rig.player.osd)
+    assert "일시정지" in rig.player.osd[-1]
+    rig.step(0.5)
+    assert len(rig.player.osd) == sent
+    rig.step(0.6)
+    assert len(rig.player.osd) == sent + 1 and rig.player.osd[-1] == rig.player.osd[-2]
+    rig.step(2)
+    assert len(rig.player.osd) == sent + 2
+    rig.step(60)
+    assert len(rig.player.osd) == sent + 2  # not for as long as it stays paused
 
 
 class SolidThumbnails:
@@ -414,36 +407,32 @@ class SolidThumbnails:
         return bytes([0, 0, 200]) * (160 * 90), (160, 90)
 
 
-def test_handover_shows_the_seek_thumbnail_through_mpv_and_takes_it_away(tmp_path: Path) -> None:
+def test_handover_shows_the_seek_thumbnail_through_mpv_and_takes_it_away(handover: Rig) -> None:
     from piclient.player.messages import ThumbnailsReady
 
-    rig = Rig(tmp_path, FakePlayer(output="handover"))
-    try:
-        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-        rig.player.start_playing(duration=3600, position=1800)
-        rig.app.top.thumbnails_ready(ThumbnailsReady("f", SolidThumbnails()))
-        rig.step()
-        assert rig.player.image is None  # not seeking: no picture over the film
-        rig.key("right")
-        assert rig.player.image is not None
-        rgb, (w, h), (x, y) = rig.player.image
-        assert (w, h) == (328, 188)  # twice the sprite tile, in a 4 px yellow frame
-        assert rgb[:3] == bytes(theme.FOCUS) and rgb[(94 * w + 164) * 3:][:3] == bytes([0, 0, 200])
-        # Centred over the seek target (1810 s of 3600 s along the bar) and above the title.
-        assert x + w // 2 == pytest.approx(96 + (1920 - 192) * 1810 / 3600, abs=1)
-        assert y + h <= 942
-        shown = len(rig.player.called("show_image"))
-        rig.step()
-        assert len(rig.player.called("show_image")) == shown  # unchanged target: nothing sent again
-        rig.step(2)  # the seek is committed and the target goes away
-        assert rig.player.image is None
-        rig.key("right")
-        assert rig.player.image is not None
-        rig.key("back")  # leaving in the middle of a seek leaves no picture behind in mpv
-        assert rig.player.image is None
-    finally:
-        rig.app.close()
-        pygame.display.quit()
+    rig = handover
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=1800)
+    rig.app.top.thumbnails_ready(ThumbnailsReady("f", SolidThumbnails()))
+    rig.step()
+    assert rig.player.image is None  # not seeking: no picture over the film
+    rig.key("right")
+    assert rig.player.image is not None
+    rgb, (w, h), (x, y) = rig.player.image
+    assert (w, h) == (328, 188)  # twice the sprite tile, in a 4 px yellow frame
+    assert rgb[:3] == bytes(theme.FOCUS) and rgb[(94 * w + 164) * 3:][:3] == bytes([0, 0, 200])
+    # Centred over the seek target (1810 s of 3600 s along the bar) and above the title.
+    assert x + w // 2 == pytest.approx(96 + (1920 - 192) * 1810 / 3600, abs=1)
+    assert y + h <= 942
+    shown = len(rig.player.called("show_image"))
+    rig.step()
+    assert len(rig.player.called("show_image")) == shown  # unchanged target: nothing sent again
+    rig.step(2)  # the seek is committed and the target goes away
+    assert rig.player.image is None
+    rig.key("right")
+    assert rig.player.image is not None
+    rig.key("back")  # leaving in the middle of a seek leaves no picture behind in mpv
+    assert rig.player.image is None
 
 
 def test_a_seek_thumbnail_is_twice_its_tile_but_never_huge() -> None:
@@ -470,19 +459,16 @@ def test_the_device_token_goes_only_to_media_under_the_servers_library(tmp_path:
         pygame.display.quit()
 
 
-def test_a_picture_that_stands_still_says_just_a_moment_over_it(tmp_path: Path) -> None:
-    rig = Rig(tmp_path, FakePlayer(output="handover"))
-    try:
-        rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
-        rig.player.start_playing(duration=3600, position=11.62)
-        rig.step()
-        for _ in range(6):
-            rig.step(0.3)  # 1.8 s without the position moving, phase "playing", not buffering
-        assert "잠시만 기다려 주세요" in rig.player.osd[-1]
-        assert rig.app.top.status()["stall"]["waiting"] is True
-        rig.player.advance(0.5)
-        rig.step(0.1)
-        assert "잠시만" not in rig.player.osd[-1]
-    finally:
-        rig.app.close()
-        pygame.display.quit()
+def test_a_picture_that_stands_still_says_just_a_moment_over_it(handover: Rig) -> None:
+    rig = handover
+    rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
+    rig.player.start_playing(duration=3600, position=11.62)
+    rig.step()
+    for _ in range(6):
+        rig.step(0.3)  # 1.8 s without the position moving, phase "playing", not buffering
+    assert "잠시만 기다려 주세요" in rig.player.osd[-1]
+    assert rig.app.top.status()["stall"]["waiting"] is True
+    rig.player.advance(0.5)
+    rig.step(0.1)
+    assert "잠시만" not in rig.player.osd[-1]
+
