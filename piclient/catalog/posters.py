@@ -2,9 +2,11 @@
 
 Posters come from a catalog the box does not control, so decoding is defensive: a size cap on the
 input, a pixel cap checked from the header before anything is decoded, decompression-bomb warnings
-treated as errors, truncated files rejected, and only common web formats opened (Pillow can also hand
-some formats to external programs, which a poster never needs). The launcher then loads only the
-JPEGs written here, at exactly the size it draws them, so it never decodes a stranger's file itself.
+treated as errors, data cut short or damaged refused (JPEG and PNG by the checks the server gives
+screenshots, ``piclient.whole_images``: Pillow would show such a JPEG half grey), and only common web
+formats opened (Pillow can also hand some formats to external programs, which a poster never needs).
+The launcher then loads only the JPEGs written here, at exactly the size it draws them, so it never
+decodes a stranger's file itself.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import io
 import warnings
 
 from PIL import Image, ImageFile, ImageOps
+
+from piclient import whole_images
+from piclient.whole_images import DamagedImage
 
 GRID_SIZE = (240, 360)
 PAGE_SIZE = (400, 600)
@@ -73,14 +78,17 @@ def _decode(data: bytes) -> Image.Image:
     if width * height > MAX_PIXELS:
         raise PosterError(f"image is {width}x{height} pixels, more than {MAX_PIXELS // 1_000_000} megapixels")
 
-    # JPEG can decode at 1/2, 1/4 or 1/8 scale: far less memory and time on a Pi, and still at least
-    # PAGE_SIZE in both orientations (EXIF rotation is applied after decoding).
     side = max(PAGE_SIZE)
-    if image.format in ("JPEG", "MPO"):  # MPO: the JPEG variant many phone cameras write
-        image.draft("RGB", (side, side))
     try:
-        # A full decode of the first frame (animated images stay on it): truncation shows up here.
-        image.load()
+        if image.format in ("JPEG", "MPO"):  # MPO: the JPEG variant many phone cameras write
+            image = _decode_jpeg(image, data, side)
+        else:
+            if image.format == "PNG":
+                whole_images.check_png_stream(data, image.size)  # inflates into nothing: no second picture
+            # A full decode of the first frame (animated images stay on it): truncation shows up here.
+            image.load()
+    except DamagedImage as exc:
+        raise PosterError(f"image data does not decode completely and cleanly: {_short(exc)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PosterError("image declares too many pixels (decompression bomb)") from None
     except MemoryError:
@@ -94,6 +102,26 @@ def _decode(data: bytes) -> Image.Image:
     except Exception:
         # Broken EXIF is common on the web; the picture itself is fine.
         return image
+
+
+def _decode_jpeg(header: Image.Image, data: bytes, side: int) -> Image.Image:
+    """The JPEG's one decode, by libjpeg-turbo refusing at its first warning (Pillow would fill grey).
+
+    Scaled while decoding (1/2, 1/4, 1/8) as far as keeps both sides at least ``side``: far less
+    memory and time on a Pi, and still at least PAGE_SIZE in both orientations once EXIF rotation
+    (applied after decoding, from the header's tags) has turned it upright.
+    """
+    if header.mode == "CMYK":
+        pixels = whole_images.decode_jpeg(data, "CMYK", min_width=side, min_height=side)
+        height, width = pixels.shape[:2]
+        # Photoshop's CMYK JPEGs (an Adobe marker) store every channel inverted; Pillow reads them so too.
+        rawmode = "CMYK;I" if "adobe" in header.info else "CMYK"
+        image = Image.frombuffer("CMYK", (width, height), pixels, "raw", rawmode, 0, 1)
+    else:
+        image = Image.fromarray(whole_images.decode_jpeg(data, "RGB", min_width=side, min_height=side))
+    # The orientation tags (EXIF, XMP) travel with the pixels so exif_transpose can stand them upright.
+    image.info.update({k: v for k, v in header.info.items() if k in ("exif", "xmp", "XML:com.adobe.xmp")})
+    return image
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -258,7 +258,8 @@ class CatalogSync:
             data = future.result()
             prepared = prepare_poster(data)
         except (_PosterUnusable, PosterError) as exc:
-            log.info("poster %s is unusable: %s", _short(url), exc)
+            # A warning, so the box's problems name the poster for the maintainer; it is not fetched again.
+            log.warning("poster %s is unusable: %s", _short(url), exc)
             self.cache.mark_poster_bad(url, str(exc))
             result.posters_bad += 1
             return

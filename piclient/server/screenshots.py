@@ -7,21 +7,20 @@ import ctypes
 import ctypes.util
 import io
 import os
-import struct
 import uuid
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import simplejpeg
 import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
+from piclient import whole_images
 from piclient.fsutil import atomic_write
 from piclient.server import quota
 from piclient.server.schema import screenshots
+from piclient.whole_images import DamagedImage
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_WIDTH = 960  # what the protocol allows; wider images are scaled down rather than refused
@@ -70,82 +69,30 @@ def clean_jpeg(data: bytes) -> CleanImage:
     return CleanImage(out.getvalue(), bare.width, bare.height)
 
 
-def _damaged(detail: str) -> BadImage:
-    return BadImage(f"the image data does not decode completely and cleanly: {detail}")
+def _damaged(exc: DamagedImage) -> BadImage:
+    return BadImage(f"the image data does not decode completely and cleanly: {exc}")
 
 
 def _jpeg_pixels(data: bytes) -> Image.Image:
-    """The picture's pixels, refused at libjpeg's first warning.
-
-    Pillow cannot do this: its decoder drops libjpeg's warnings, and libjpeg only warns when the data
-    ends early or is corrupt, filling what is missing with grey. A JPEG cut short with an end marker
-    added (or with bytes flipped) therefore "decodes" with Pillow. libjpeg-turbo's TurboJPEG API stops
-    on a warning when asked, and simplejpeg asks (strict).
-    """
     try:
         # Scaled while decoding (1/2, 1/4, 1/8): a 1080p picture shown 960 wide is decoded at 960x540,
         # a quarter of the memory and the time.
-        pixels = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, min_width=MAX_WIDTH)
-    except ValueError as exc:
-        raise _damaged(str(exc)) from None
+        pixels = whole_images.decode_jpeg(data, min_width=MAX_WIDTH)
+    except DamagedImage as exc:
+        raise _damaged(exc) from None
     return Image.fromarray(pixels)  # height x width x 3 bytes: RGB
 
 
 def _png_pixels(data: bytes, size: tuple[int, int]) -> Image.Image:
-    check_png_stream(data, size)
     try:
+        whole_images.check_png_stream(data, size)
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return image if image.mode == "RGB" else image.convert("RGB")
+    except DamagedImage as exc:
+        raise _damaged(exc) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise _damaged(str(exc)) from None
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def check_png_stream(data: bytes, size: tuple[int, int]) -> None:
-    """Every chunk whole with a right checksum, the image data one complete zlib stream, an end chunk.
-
-    Pillow refuses a PNG cut short, but not one whose zlib stream stops before its checksum or that
-    has no IEND: it stops reading once it has enough rows.
-    """
-    width, height = size
-    budget = height * (width * 8 + 16)  # 16-bit RGBA and a filter byte a row for each interlace pass
-    inflater = zlib.decompressobj()
-    view = memoryview(data)
-    pos = len(_PNG_SIGNATURE)
-    while True:
-        if pos + 12 > len(data):
-            raise _damaged("the PNG ends before its end chunk")
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        end = pos + 12 + length
-        if end > len(data):
-            raise _damaged(f"the PNG's {kind.decode('latin-1')!r} chunk is cut short")
-        (crc,) = struct.unpack_from(">I", data, end - 4)
-        if zlib.crc32(view[pos + 4 : end - 4]) != crc:
-            raise _damaged(f"the PNG's {kind.decode('latin-1')!r} chunk fails its checksum")
-        if kind == b"IDAT":
-            pending: bytes | memoryview = view[pos + 8 : end - 4]
-            while pending and not inflater.eof:
-                try:
-                    budget -= len(inflater.decompress(pending, 65536))
-                except zlib.error as exc:
-                    raise _damaged(f"the PNG's image data is corrupt ({exc})") from None
-                if budget < 0:
-                    raise _damaged("the PNG holds more image data than its size needs")
-                pending = inflater.unconsumed_tail
-            if inflater.eof and (pending or inflater.unused_data):
-                raise _damaged("the PNG has bytes after the end of its image data")
-        elif kind == b"IEND":
-            break
-        pos = end
-    try:
-        inflater.flush()  # output still held back by the 64 KiB steps; sets eof at the stream's end
-    except zlib.error as exc:
-        raise _damaged(f"the PNG's image data is corrupt ({exc})") from None
-    if not inflater.eof:
-        raise _damaged("the PNG's image data is cut short")
+        raise _damaged(DamagedImage(str(exc))) from None
 
 
 def clean_and_release(data: bytes) -> CleanImage:

@@ -1,6 +1,7 @@
 import contextlib
 import io
 import json
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ from PIL import Image
 from piclient.catalog.cache import CacheMeta, CatalogCache, ErrorKind, poster_key
 from piclient.catalog.posters import GRID_SIZE, PAGE_SIZE
 from piclient.catalog.sync import CatalogSync, SyncLoop, SyncResult
+from piclient.logs import RecentProblems
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -454,22 +456,34 @@ def test_hostile_posters_are_marked_bad_while_good_ones_are_stored(origin, cache
         film("html", poster="p/html.jpg"),
         film("cut", poster="p/cut.jpg"),
         film("bomb", poster="p/bomb.png"),
+        film("cut-end", poster="p/cut-end.jpg"),
     )
     origin.routes["/p/good.jpg"] = Route(image_bytes())
+    # Cut short with an end marker added: Pillow alone shows it with its missing half grey.
+    origin.routes["/p/cut-end.jpg"] = Route(truncated[: len(truncated) // 2] + b"\xff\xd9")
     origin.routes["/p/html.jpg"] = Route(b"<html><body>login required</body></html>", content_type="text/html")
     origin.routes["/p/cut.jpg"] = Route(truncated[: len(truncated) // 3])
     origin.routes["/p/bomb.png"] = Route(bomb.getvalue())
     sync = CatalogSync(f"{origin.url}/catalog.json", cache)
-
-    result = sync.run_once()
+    problems = RecentProblems()
+    logging.getLogger("piclient.catalog.sync").addHandler(problems)
+    try:
+        result = sync.run_once()
+    finally:
+        logging.getLogger("piclient.catalog.sync").removeHandler(problems)
 
     assert result.posters_fetched == 1
-    assert result.posters_bad == 3
+    assert result.posters_bad == 4
     assert cache.poster_file(f"{origin.url}/p/good.jpg", "grid") is not None
     assert "not an image" in cache.poster_bad(f"{origin.url}/p/html.jpg")
-    assert "truncated" in cache.poster_bad(f"{origin.url}/p/cut.jpg")
+    assert "Premature end" in cache.poster_bad(f"{origin.url}/p/cut.jpg")
     assert "pixels" in cache.poster_bad(f"{origin.url}/p/bomb.png")
-    for name in ("html.jpg", "cut.jpg", "bomb.png"):
+    assert "premature end of data segment" in cache.poster_bad(f"{origin.url}/p/cut-end.jpg")
+    # The maintainer sees each refused poster by name among the box's problems.
+    named = [p["message"] for p in problems.items()]
+    for name in ("html.jpg", "cut.jpg", "bomb.png", "cut-end.jpg"):
+        assert any(f"/p/{name}" in message and "unusable" in message for message in named), named
+    for name in ("html.jpg", "cut.jpg", "bomb.png", "cut-end.jpg"):
         assert cache.poster_file(f"{origin.url}/p/{name}", "grid") is None
 
     # Bad posters stay bad until their URL changes: no second download.

@@ -104,9 +104,40 @@ def test_an_empty_body_is_refused():
 def test_a_truncated_jpeg_is_refused_rather_than_shown_half_grey():
     data = encode(noisy_image(), "JPEG", quality=90)
 
-    with pytest.raises(PosterError, match="truncated"):
+    with pytest.raises(PosterError, match="does not decode completely and cleanly: Premature end"):
         prepare_poster(data[: len(data) // 2])
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+@pytest.mark.parametrize("end", [b"\xff\xd9", b"\xff\xd9\xff\xd9"])
+def test_a_jpeg_cut_short_with_an_end_marker_added_is_refused(end):
+    # libjpeg fills the missing half with grey and only warns; Pillow drops the warning and takes it.
+    data = encode(noisy_image(), "JPEG", quality=90)
+    cut = data[: len(data) // 2] + end
+    Image.open(io.BytesIO(cut)).load()  # the fault this guards against: Pillow alone accepts it
+
+    with pytest.raises(PosterError, match="does not decode completely and cleanly: .*premature end of data"):
+        prepare_poster(cut)
+
+
+def test_a_jpeg_with_corrupt_data_inside_is_refused():
+    damaged = bytearray(encode(noisy_image(), "JPEG", quality=90))
+    middle = len(damaged) // 2
+    damaged[middle : middle + 64] = bytes(b ^ 0x55 for b in damaged[middle : middle + 64])
+
+    with pytest.raises(PosterError, match="does not decode completely and cleanly: Corrupt JPEG data"):
+        prepare_poster(bytes(damaged))
+
+
+def test_a_large_jpeg_decoded_at_a_reduced_scale_still_fills_the_page_the_right_way_up():
+    image = Image.new("RGB", (2400, 3600), RED)
+    image.paste(BLUE, (0, 1800, 2400, 3600))
+
+    prepared = prepare_poster(encode(image, "JPEG"))
+
+    page = decoded(prepared, "page")
+    assert page.size == PAGE_SIZE
+    assert close_to(page.getpixel((200, 100)), RED) and close_to(page.getpixel((200, 500)), BLUE)
 
 
 def test_a_truncated_png_is_refused():
@@ -114,6 +145,36 @@ def test_a_truncated_png_is_refused():
 
     with pytest.raises(PosterError):
         prepare_poster(data[: len(data) // 2])
+
+
+def idat_of(png: bytes) -> tuple[bytes, bytes]:
+    """The IHDR chunk's body and all the image data of a PNG written by Pillow."""
+    pos, header, data = 8, b"", b""
+    while pos < len(png):
+        length, kind = struct.unpack_from(">I4s", png, pos)
+        body = png[pos + 8 : pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        data += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    return header, data
+
+
+@pytest.mark.parametrize(("damage", "detail"), [
+    ("stream without its checksum", "cut short"),
+    ("no end chunk", "ends before its end chunk"),
+    ("bytes after the stream", "bytes after the end"),
+])
+def test_a_png_pillow_would_take_but_that_is_not_whole_is_refused(damage, detail):
+    header, data = idat_of(encode(noisy_image((300, 450)), "PNG"))
+    chunks = {
+        "stream without its checksum": [(b"IDAT", data[:-4]), (b"IEND", b"")],
+        "no end chunk": [(b"IDAT", data)],
+        "bytes after the stream": [(b"IDAT", data + b"more"), (b"IEND", b"")],
+    }[damage]
+    png = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + b"".join(png_chunk(k, b) for k, b in chunks)
+
+    with pytest.raises(PosterError, match=f"does not decode completely and cleanly: .*{detail}"):
+        prepare_poster(png)
 
 
 def test_a_png_declaring_thirty_thousand_pixels_a_side_is_refused_before_decoding():
