@@ -34,7 +34,7 @@ from piclient.server import (
     uploads,
 )
 from piclient.server.alerts import AlertMonitor, AlertSender
-from piclient.server.context import Server, server_of
+from piclient.server.context import LIBRARY_PAGES, Server, server_of
 from piclient.server.db import Database
 from piclient.server.http import ApiError
 from piclient.server.library import Library
@@ -74,8 +74,10 @@ def build_app(settings: Settings) -> Starlette:
         gc.freeze()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(monitor.run(stop), name="alerts"),
-                 asyncio.create_task(retention.run(db, settings.data_dir, settings.retention_days,
-                                                   settings.cleanup_seconds, stop), name="retention"),
+                 asyncio.create_task(retention.run(
+                     db, settings.data_dir, settings.retention_days, settings.cleanup_seconds, stop,
+                     abandoned_upload_days=settings.abandoned_upload_days,
+                     uploads_removed=lambda: srv.library_wakeups.wake(LIBRARY_PAGES)), name="retention"),
                  asyncio.create_task(poll_watch.run(srv, stop), name="polls")]
         try:
             yield

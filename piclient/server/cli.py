@@ -34,6 +34,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="database URL (default: SQLite in DATA); e.g. postgresql+psycopg://user@host/db")
 
 
+def _positive_days(value: str) -> float:
+    try:
+        days = float(value)
+    except ValueError:
+        days = float("nan")
+    if not days > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days above 0")
+    return days
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="piclient server", description="The maintainer's server and dashboard.",
@@ -51,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true",
                        help="do not package uploads in this process (run `piclient server worker` instead)")
     serve.add_argument("--retention-days", type=float, default=14.0)
+    serve.add_argument("--abandoned-upload-days", type=_positive_days, default=7.0, metavar="DAYS",
+                       help="remove an upload (film, subtitle, update bundle) with no new byte for this long "
+                            "(default 7)")
     serve.add_argument("--heartbeat-seconds", type=int, default=30, help="asked of every box; offline after 3")
     serve.add_argument("--alert-webhook", default=None, help="POST a JSON alert here")
     serve.add_argument("--alert-ntfy", default=None, help="POST a plain-text alert here (an ntfy topic URL)")
@@ -417,6 +430,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         data_dir=args.data.resolve(), database_url=_database_url(args),
         library_dir=args.library.resolve() if args.library else None, host=host, port=port,
         trust_proxy=args.trust_proxy, retention_days=args.retention_days,
+        abandoned_upload_days=args.abandoned_upload_days,
         heartbeat_seconds=args.heartbeat_seconds, alert_webhook=args.alert_webhook, alert_ntfy=args.alert_ntfy,
         alert_email=email,
         alert_check_seconds=args.alert_check_seconds, cleanup_seconds=args.cleanup_seconds,

@@ -1,4 +1,5 @@
-"""Periodic clean-up: forget what is older than the retention period, in bounded batches.
+"""Periodic clean-up: forget what is older than the retention period, in bounded batches, and remove
+abandoned uploads (abandoned_uploads.py).
 
 Each device's newest screenshot is kept whatever its age, so a box that has been off for a month
 still shows its last picture on the dashboard.
@@ -10,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from piclient.server import abandoned_uploads
 from piclient.server import screenshots as shots
 from piclient.server.db import Database
 from piclient.server.schema import alerts, commands, heartbeats, log_uploads, screenshots, sessions
@@ -75,7 +78,10 @@ async def sweep(db: Database, data_dir: Path, retention_days: float, now: float 
     return total
 
 
-async def run(db: Database, data_dir: Path, retention_days: float, every: float, stop: asyncio.Event) -> None:
+async def run(db: Database, data_dir: Path, retention_days: float, every: float, stop: asyncio.Event, *,
+              abandoned_upload_days: float = abandoned_uploads.DEFAULT_DAYS,
+              uploads_removed: Callable[[], None] = lambda: None) -> None:
+    """Every ``every`` seconds: old records, then abandoned uploads (``uploads_removed`` when any went)."""
     while not stop.is_set():
         try:
             removed = await sweep(db, data_dir, retention_days)
@@ -83,5 +89,10 @@ async def run(db: Database, data_dir: Path, retention_days: float, every: float,
                 log.info("retention: removed %d old records", removed)
         except Exception:
             log.exception("retention clean-up failed; trying again later")
+        try:
+            if await abandoned_uploads.sweep(db, data_dir, abandoned_upload_days, time.time()):
+                uploads_removed()
+        except Exception:
+            log.exception("removing abandoned uploads failed; trying again later")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

@@ -36,6 +36,7 @@ class Settings:
     port: int = 8470
     trust_proxy: str | None = None  # None: ignore X-Forwarded-*; "*" or "ip,ip": proxies to believe
     retention_days: float = 14.0
+    abandoned_upload_days: float = 7.0  # an upload with no new byte for this long goes (abandoned_uploads.py)
     heartbeat_seconds: int = 30  # told to every box in each reply; offline after three of them
     alert_webhook: str | None = None
     alert_ntfy: str | None = None

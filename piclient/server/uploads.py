@@ -223,7 +223,8 @@ async def patch(request: Request) -> Response:
 def _open_locked(part: Path) -> Any:
     """The partial file for appending, locked against a second PATCH (from this or another process)."""
     try:
-        handle = open(part, "ab")  # noqa: SIM115 - closed by the caller, which holds it across awaits
+        # Never created here: a file removed (terminated, or abandoned_uploads.py) stays gone.
+        handle = os.fdopen(os.open(part, os.O_WRONLY | os.O_APPEND), "ab")
     except FileNotFoundError:
         raise ApiError(404, "this upload's data is gone; start it again") from None
     try:

@@ -103,3 +103,16 @@ def test_the_relay_port_and_starttls_follow_from_where_the_relay_is() -> None:
     with_login = settings("smtp.example.org", {"PICLIENT_SMTP_PASSWORD": "from the environment"})
     assert (with_login.user, with_login.password) == ("tv", "from the environment")
     assert "from the environment" not in repr(with_login)  # settings may be logged; the password may not
+
+
+def test_the_abandoned_upload_time_must_be_a_number_of_days_above_zero(tmp_path: Path) -> None:
+    from piclient.server import cli
+
+    data = ["--data", str(tmp_path / "server-data")]
+    for value in ("0", "-3", "soon", "nan"):
+        refused = piclient(*data, "--abandoned-upload-days", value)
+        assert refused.returncode == 2 and "is not a number of days above 0" in refused.stderr, refused.stderr
+        assert "listening" not in refused.stdout
+    args = cli._parser().parse_args(["serve", "--data", "d", "--abandoned-upload-days", "2.5"])
+    assert args.abandoned_upload_days == 2.5
+    assert cli._parser().parse_args(["serve", "--data", "d"]).abandoned_upload_days == 7.0
