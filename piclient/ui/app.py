@@ -124,7 +124,7 @@ class App:
         fonts = Fonts(scale=size[1] / 1080)
         grid = (fonts.px(POSTER_W), fonts.px(POSTER_H))
         page = (fonts.px(PAGE_W), fonts.px(PAGE_H))
-        posters = PosterBank(cache.poster_file, {"grid": grid, "page": page})
+        posters = PosterBank(cache.poster_file, {"grid": grid, "page": page}, why_unusable=cache.poster_bad)
         new_since = store.begin_session()
         library = Library(cache.load() or Catalog(), store.all_progress(), new_since)
         self.ui = Ui(size=size, fonts=fonts, strings=Strings(config.ui.language), posters=posters,

@@ -28,8 +28,10 @@ Key = tuple[str, str]  # (poster url, "grid" | "page")
 
 class PosterBank:
     def __init__(self, locate: Callable[[str, str], Path | None], sizes: dict[str, tuple[int, int]],
-                 capacity: int = 64) -> None:
+                 capacity: int = 64, why_unusable: Callable[[str], str | None] = lambda _url: None) -> None:
         self._locate = locate
+        self._why_unusable = why_unusable
+        self._told: set[str] = set()  # unusable posters already named in the problems (worker thread only)
         self._sizes = sizes
         self._capacity = capacity
         self._ready: OrderedDict[Key, pygame.Surface] = OrderedDict()
@@ -108,7 +110,9 @@ class PosterBank:
         result: tuple[bytes, tuple[int, int]] | None = None
         try:
             path = self._locate(url, size)
-            if path is not None:
+            if path is None:
+                self._tell_unusable(url)
+            else:
                 want = self._sizes[size]
                 self._wait_for_quiet()
                 # SDL_image decodes without holding the GIL, so the frame loop keeps running; Pillow
@@ -124,6 +128,16 @@ class PosterBank:
             log.warning("poster %s could not be loaded: %s", url, exc)
         with self._done_lock:
             self._done.append((key, result))
+
+    def _tell_unusable(self, url: str) -> None:
+        """Name a poster the cache refused among the TV app's problems, once: the maintainer sees which
+        tile shows a placeholder and why, whichever process fetched it (the agent's log is not there)."""
+        if url in self._told:
+            return
+        reason = self._why_unusable(url)
+        if reason is not None:
+            self._told.add(url)
+            log.warning("poster %s is unusable, a placeholder is shown: %s", url, reason)
 
 
 def placeholder(fonts: theme.Fonts, title: str, size: tuple[int, int], *, words: bool = True) -> pygame.Surface:
