@@ -13,8 +13,6 @@ import struct
 import zlib
 from typing import TYPE_CHECKING
 
-import simplejpeg
-
 if TYPE_CHECKING:  # simplejpeg's own dependency; only its type is named here
     import numpy as np
 
@@ -30,6 +28,10 @@ def decode_jpeg(data: bytes, colorspace: str = "RGB", min_width: int = 0, min_he
     is the only decode: the pixels it returns are the ones to use. ``min_width`` and ``min_height``
     let libjpeg scale while decoding (1/2, 1/4, 1/8) as far as keeps both sides at least that large.
     """
+    # Imported on the first JPEG: simplejpeg brings numpy (about 18 MiB of RSS), which the launcher,
+    # importing this module through the poster code, should not carry before it has a poster to decode.
+    import simplejpeg
+
     try:
         return simplejpeg.decode_jpeg(data, colorspace=colorspace, strict=True,
                                       min_width=min_width, min_height=min_height)
