@@ -17,7 +17,8 @@ class UpdateOffer(WireModel):
 
 
 class UpdateReport(WireModel):
-    state: str = Field(description="`downloading`, `installing`, `trying`, `kept`, `rolled_back` or `failed`")
+    state: str = Field(description="`downloading`, `installing`, `trying`, `kept`, `rolling_back` (decided, under "
+                                   "way), `rolled_back` or `failed`")
     version: str = Field(description="the version being (or last) updated to")
     from_version: str | None = Field(None, description="the version that ran before (`factory`: the image's)")
     running: str | None = Field(None, description="the version running after a rollback")

@@ -33,7 +33,8 @@ TEXT = {
            "no_bundles": ("Nothing published yet. Upload a bundle above, or on the server run: "
                           "piclient server publish-bundle FILE --data DIR"),
            "downloading": "downloading", "installing": "installing", "trying": "trying", "kept": "kept",
-           "rolled_back": "rolled back", "failed": "refused", "details": "details", "none": "—",
+           "rolling_back": "rolling back", "rolled_back": "rolled back", "failed": "refused", "details": "details",
+           "none": "—",
            "offered_to": "Version {version} offered to {n} box(es).", "offer_failed": "Not offered: {error}",
            "upload": "Publish a new version", "bundle_file": "Bundle (.bundle from make bundle)",
            "send": "Upload and publish", "sending": "Uploading…", "checking": "Checking the bundle…",
@@ -45,7 +46,7 @@ TEXT = {
            "no_bundles": ("아직 게시한 버전이 없습니다. 위에서 번들을 올리거나, 서버에서 "
                           "piclient server publish-bundle FILE --data DIR 을 실행하세요."),
            "downloading": "내려받는 중", "installing": "설치 중", "trying": "시험 중", "kept": "적용됨",
-           "rolled_back": "되돌림", "failed": "거부됨", "details": "자세히", "none": "—",
+           "rolling_back": "되돌리는 중", "rolled_back": "되돌림", "failed": "거부됨", "details": "자세히", "none": "—",
            "offered_to": "버전 {version}을(를) 기기 {n}대에 제공했습니다.",
            "offer_failed": "제공하지 못했습니다: {error}",
            "upload": "새 버전 게시", "bundle_file": "번들 (make bundle 로 만든 .bundle)",

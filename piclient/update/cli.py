@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from piclient.update import drill, health, status, switch
+from piclient.update import drill, health, status
 from piclient.update.layout import FACTORY, Layout
 from piclient.update.runner import Updater
 from piclient.update.units import SystemdUnits
@@ -37,14 +37,16 @@ def _cmd(args: argparse.Namespace) -> int:
         print(json.dumps({"running": layout.version_of(layout.running_venv()),
                           "update": status.read(layout.status)}, ensure_ascii=False, indent=1))
         return 0
-    if args.action == "recover":
-        log.info("the units will start %s", layout.version_of(switch.recover(layout)))
-        return 0
     settings = config.updates
     updater = Updater(layout, SystemdUnits(config.paths.socket), public_key=settings.public_key or None,
                       limits=health.Limits(deadline_s=settings.deadline_seconds, settle_s=settings.settle_seconds),
                       state_db=config.paths.data / "state.db", python=str(args.factory / "bin" / "python"),
                       hook=drill.hook(layout))
+    if args.action == "recover":
+        # Before the units start: the links mended, and a rollback decided before a power cut
+        # switched back, so the version judged bad is not started again.
+        log.info("the units will start %s", layout.version_of(updater.recover()))
+        return 0
     doc = updater.run()
     if doc is not None:
         log.info("update %s: %s %s", doc.get("version"), doc.get("state"), doc.get("reason") or "")

@@ -53,8 +53,10 @@ def wanted(layout: Layout, offer: dict[str, Any], running: str) -> bool:
     if offer["version"] == running or layout.request.exists():
         return False
     doc = status.read(layout.status) or {}
-    # A version this box rolled back or refused is not tried again until the server offers another.
-    return not (doc.get("version") == offer["version"] and doc.get("state") in ("rolled_back", "failed"))
+    # A version this box rolled back (or decided to) or refused is not tried again until the server
+    # offers another.
+    return not (doc.get("version") == offer["version"]
+                and doc.get("state") in ("rolling_back", "rolled_back", "failed"))
 
 
 def fetch(session: requests.Session, base_url: str, offer: dict[str, Any], layout: Layout,

@@ -4,7 +4,9 @@ Runs from the image's own install (``piclient-update.service``, started by a pat
 agent writes ``request.json``, and once at every boot). Each step can be repeated: after a power cut
 the boot run mends the links (``switch.recover``) and takes the request up again; a version that was
 being tried when the box went down counts one attempt, and past ``MAX_ATTEMPTS`` it is rolled back
-without another try (boot counting, as RAUC and balena do).
+without another try (boot counting, as RAUC and balena do). The decision to roll back is written
+down (``rolling_back``, fsynced) before anything is undone, so that a power cut during the rollback
+finishes the rollback at the next boot instead of trying the bad version again.
 """
 
 from __future__ import annotations
@@ -61,9 +63,28 @@ class Updater:
     python: str | None = None
 
     def boot(self) -> dict[str, Any] | None:
-        """At boot, before the units: mend the links, then finish whatever was under way."""
-        switch.recover(self.layout)
+        """At boot: mend the links before the units start, then finish whatever was under way."""
+        self.recover()
         return self.run()
+
+    def recover(self) -> Path:
+        """At boot, before the units (``piclient update recover``): mend the links, and when a rollback
+        was decided but not finished, switch back now, so the units never start the judged version.
+
+        Nothing is running yet, so the state database is mended without stopping the units (a stop
+        job at this point of the boot would cancel the units' start). Returns what the units will start.
+        """
+        running = switch.recover(self.layout)
+        doc = status.read(self.layout.status) or {}
+        if doc.get("state") != "rolling_back":
+            return running
+        target = self._rollback_target(doc)
+        if running != target:
+            log.warning("a rollback of %s was under way; switching back to %s before the units start",
+                        doc.get("version"), self.layout.version_of(target))
+            self._restore_state(str(doc.get("from_version") or "factory"), stop_units=False)
+            switch.switch_to(self.layout, target)
+        return target
 
     def run(self) -> dict[str, Any] | None:
         request = Request.load(self.layout.request)
@@ -80,8 +101,18 @@ class Updater:
         layout = self.layout
         before = layout.running_venv()
         previous_status = status.read(layout.status) or {}
-        if previous_status.get("state") == "trying" and previous_status.get("version") == request.version:
-            return self._resume_trial(request, previous_status)
+        if previous_status.get("version") == request.version:
+            state = previous_status.get("state")
+            if state == "trying":
+                return self._resume_trial(request, previous_status)
+            if state == "rolling_back":
+                return self._finish_roll_back(request, previous_status)
+            if state == "rolled_back":
+                # A request the rollback did not get to remove: the agent writes "downloading" before
+                # it hands over a version offered again, so this one is a leftover, not an offer.
+                self._finish(request)
+                self._forget_failed(request.version)
+                return previous_status
         status.write(layout.status, "installing", request.version, from_version=layout.version_of(before))
         try:
             if self.public_key:
@@ -142,25 +173,48 @@ class Updater:
     def _roll_back(self, request: Request, from_version: str, since: float, reason: str,
                    back_to: Path) -> dict[str, Any]:
         log.error("version %s is not healthy (%s); going back to %s", request.version, reason, from_version)
-        tail = self.units.log_tail(since)
-        previous = back_to if self.layout.is_complete(back_to) else self.layout.factory
-        # Before the switch back, with nothing running: done again after a power cut, it finds the
-        # schema already the copy's and leaves the file alone.
-        restored = self._restore_state(from_version)
-        switch.switch_to(self.layout, previous, self.hook)
+        # The decision first, on disk, before anything is undone: from here on neither this process
+        # nor the boot's recovery ever switches to this version again (only a new offer does).
+        doc = status.write(self.layout.status, "rolling_back", request.version, reason=reason,
+                           log_tail=self.units.log_tail(since), from_version=from_version, back_to=str(back_to))
+        self.hook("rollback-decided")
+        return self._finish_roll_back(request, doc)
+
+    def _finish_roll_back(self, request: Request, decided: dict[str, Any]) -> dict[str, Any]:
+        """Carry out a decided rollback; every step can be done again after a power cut."""
+        from_version = str(decided.get("from_version") or "factory")
+        previous = self._rollback_target(decided)
+        if self.layout.link_target(self.layout.current) != previous:
+            # Before the switch back, with nothing running: done again after a power cut, it finds the
+            # schema already the copy's and leaves the file alone.
+            restored = self._restore_state(from_version)
+            switch.switch_to(self.layout, previous, self.hook)
+        else:
+            restored = None  # switched back already, so the state database was mended before that
         self.units.restart()
-        self._finish(request)
+        tail = str(decided.get("log_tail") or "")
         if restored is not None and restored.restored:
             tail = f"{tail}\nupdater: {restored.summary()}"
-        doc = status.write(self.layout.status, "rolled_back", request.version, reason=reason, log_tail=tail,
-                           from_version=from_version, running=self.layout.version_of(previous),
-                           state_db=restored.summary() if restored is not None else None)
-        # The failed version goes, so that nothing (previous, recover) can ever fall back to it.
-        failed = self.layout.link_target(self.layout.previous)
-        self.layout.previous.unlink(missing_ok=True)
-        if failed is not None and failed.parent == self.layout.versions and failed != previous:
-            _discard(failed)
+        state_db = restored.summary() if restored is not None else decided.get("state_db")
+        doc = status.write(self.layout.status, "rolled_back", request.version, reason=decided.get("reason"),
+                           log_tail=tail or None, from_version=from_version,
+                           running=self.layout.version_of(previous), state_db=state_db)
+        self.hook("rolled-back")
+        # The request goes only now: until "rolled_back" is on disk it is what restarts the updater.
+        self._finish(request)
+        self._forget_failed(request.version)
         return doc
+
+    def _forget_failed(self, version: str) -> None:
+        """The failed version goes, so that nothing (previous, recover) can ever fall back to it."""
+        self.layout.previous.unlink(missing_ok=True)
+        failed = self.layout.version_dir(version)
+        if failed.is_dir() and self.layout.link_target(self.layout.current) != failed:
+            _discard(failed)
+
+    def _rollback_target(self, decided: dict[str, Any]) -> Path:
+        back_to = Path(str(decided.get("back_to") or self.layout.factory))
+        return back_to if self.layout.is_complete(back_to) else self.layout.factory
 
     # -- housekeeping -----------------------------------------------------------------------------
 
@@ -178,10 +232,11 @@ class Updater:
         state_backup.keep_copy(self.state_db, state_backup.backup_path(self.layout.backups,
                                                                        self.layout.version_of(before)))
 
-    def _restore_state(self, from_version: str) -> state_backup.Restored | None:
+    def _restore_state(self, from_version: str, stop_units: bool = True) -> state_backup.Restored | None:
         if self.state_db is None:
             return None
-        self.units.stop()
+        if stop_units:
+            self.units.stop()
         copy = state_backup.backup_path(self.layout.backups, from_version)
         try:
             return state_backup.restore_for_rollback(self.state_db, copy)

@@ -1,6 +1,7 @@
 """The update's state on the box, one small JSON file the agent copies into every heartbeat.
 
-States: downloading, installing, trying, kept, rolled_back, failed (refused before the switch).
+States: downloading, installing, trying, rolling_back (decided, not yet done), rolled_back, kept, failed
+(refused before the switch).
 Written by the agent (downloading) and by the image's updater (the rest); read by both.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from piclient.fsutil import atomic_write
 
-STATES = ("downloading", "installing", "trying", "kept", "rolled_back", "failed")
+STATES = ("downloading", "installing", "trying", "kept", "rolling_back", "rolled_back", "failed")
 MAX_REASON = 500
 MAX_LOG = 4000
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from piclient.update import health, status, switch
+from piclient.update import download, health, status, switch
 from piclient.update.layout import Layout
-from piclient.update.runner import Updater
+from piclient.update.runner import Request, Updater
 from tests.update.supervisor import ProcessUnits
 from tests.update.versions import build_bundle
 from tests.waiting import wait_until
@@ -49,17 +49,65 @@ def test_a_kill_at_each_step_leaves_one_working_version(layout: Layout, tmp_path
         units.stop()
 
 
-@pytest.mark.parametrize("step", switch.STEPS[1:])
-def test_a_kill_while_switching_back_still_ends_on_the_old_version(layout: Layout, tmp_path: Path, step: str) -> None:
+# Every step of a rollback, from the decision written down to the request removed; "current-renamed"
+# is the window the decision was once lost in (switched back, "rolled_back" not yet written).
+ROLLBACK_STEPS = ["rollback-decided", *switch.STEPS[1:], "rolled-back"]
+
+
+def _started(units: ProcessUnits) -> list[str]:
+    """Every program the units started, from their logs' "start" lines."""
+    return [line.split(" start ", 1)[1] for name in ("tv", "agent") if (units.logs / f"{name}.log").exists()
+            for line in (units.logs / f"{name}.log").read_text().splitlines() if " start " in line]
+
+
+@pytest.mark.parametrize("step", ROLLBACK_STEPS)
+def test_a_kill_while_rolling_back_never_starts_the_bad_version_again(layout: Layout, tmp_path: Path,
+                                                                       step: str) -> None:
     _killed_at(layout, tmp_path, f"rollback:{step}", "tv-crashes")
     assert layout.is_complete(layout.running_venv())
     units = ProcessUnits(layout, tmp_path / "run")
+    # In the order of a boot: recovery before the units, then the updater the path unit starts.
+    updater = Updater(layout, units, limits=LIMITS)
+    assert updater.recover() == layout.factory
     units.start()
     try:
-        doc = Updater(layout, units, limits=LIMITS).boot()
+        doc = updater.run()
         assert doc is not None and doc["state"] == "rolled_back", doc
+        assert doc["version"] == "2.0" and doc["running"] == "factory"
         assert layout.running_venv() == layout.factory
         wait_until(lambda: units.running_version() == "1.0", 30, "version 1.0 answering")
+        bad = str(layout.version_dir("2.0"))
+        assert not [exe for exe in _started(units) if exe.startswith(bad)], "the judged version was started again"
+        assert units.restarts() == {"piclient-tv.service": 0, "piclient-agent.service": 0}
+        # Nothing left that could bring it back: no request, no venv, no link naming it.
+        assert not layout.request.exists()
+        assert not layout.version_dir("2.0").exists()
+        assert not layout.previous.is_symlink()
+        assert status.read(layout.status) == doc
+        # The next boot finds nothing to do.
+        assert Updater(layout, units, limits=LIMITS).boot() is None
+    finally:
+        units.stop()
+
+
+def test_a_version_rolled_back_is_only_tried_again_when_offered_again(layout: Layout, tmp_path: Path) -> None:
+    _killed_at(layout, tmp_path, "rollback:rolled-back", "tv-crashes")
+    units = ProcessUnits(layout, tmp_path / "run")
+    updater = Updater(layout, units, limits=LIMITS)
+    updater.recover()
+    units.start()
+    try:
+        # The request the rollback left is not an offer: the box stays on the old version.
+        assert updater.run()["state"] == "rolled_back"  # type: ignore[index]
+        offer = {"version": "2.0", "sha256": "0" * 64, "url": "/b", "size": 1, "signature": ""}
+        assert not download.wanted(layout, offer, "factory")
+        # Offered again (the agent writes "downloading", then the request): tried again, from the start.
+        path, sha = build_bundle(tmp_path / "again", "2.0", "good")
+        status.write(layout.status, "downloading", "2.0", from_version="factory")
+        layout.request.write_text(Request(path, sha, "2.0").to_json())
+        doc = updater.run()
+        assert doc is not None and doc["state"] == "kept", doc
+        wait_until(lambda: units.running_version() == "2.0", 30, "version 2.0 answering")
     finally:
         units.stop()
 
