@@ -3,8 +3,6 @@ has one complete version behind ``current``, and the update finishes or is undon
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,25 +10,18 @@ import pytest
 from piclient.update import download, health, status, switch
 from piclient.update.layout import Layout
 from piclient.update.runner import Request, Updater
+from tests.update.kill_child import killed_at
 from tests.update.supervisor import ProcessUnits
 from tests.update.versions import build_bundle
 from tests.waiting import wait_until
 
 STEPS = ["venv-created", "installed", *switch.STEPS, "restarted"]
 LIMITS = health.Limits(deadline_s=20.0, settle_s=1.0, max_restarts=3, poll_s=0.2)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _killed_at(layout: Layout, tmp_path: Path, step: str, behaviour: str = "good") -> None:
-    path, sha = build_bundle(tmp_path / "bundles", "2.0", behaviour)
-    done = subprocess.run([sys.executable, "-m", "tests.update.kill_child", str(layout.root), str(layout.factory),
-                           str(path), sha, "2.0", step], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == -9, f"not killed at {step}: {done.returncode} {done.stderr[-2000:]}"
 
 
 @pytest.mark.parametrize("step", STEPS)
 def test_a_kill_at_each_step_leaves_one_working_version(layout: Layout, tmp_path: Path, step: str) -> None:
-    _killed_at(layout, tmp_path, step)
+    killed_at(layout, tmp_path, step)
     # What the units would start if the power came back now, before anything mends it.
     assert layout.is_complete(layout.running_venv())
     assert layout.running_venv() in (layout.factory, layout.version_dir("2.0"))
@@ -63,7 +54,7 @@ def _started(units: ProcessUnits) -> list[str]:
 @pytest.mark.parametrize("step", ROLLBACK_STEPS)
 def test_a_kill_while_rolling_back_never_starts_the_bad_version_again(layout: Layout, tmp_path: Path,
                                                                        step: str) -> None:
-    _killed_at(layout, tmp_path, f"rollback:{step}", "tv-crashes")
+    killed_at(layout, tmp_path, f"rollback:{step}", "tv-crashes")
     assert layout.is_complete(layout.running_venv())
     units = ProcessUnits(layout, tmp_path / "run")
     # In the order of a boot: recovery before the units, then the updater the path unit starts.
@@ -91,7 +82,7 @@ def test_a_kill_while_rolling_back_never_starts_the_bad_version_again(layout: La
 
 
 def test_a_version_rolled_back_is_only_tried_again_when_offered_again(layout: Layout, tmp_path: Path) -> None:
-    _killed_at(layout, tmp_path, "rollback:rolled-back", "tv-crashes")
+    killed_at(layout, tmp_path, "rollback:rolled-back", "tv-crashes")
     units = ProcessUnits(layout, tmp_path / "run")
     updater = Updater(layout, units, limits=LIMITS)
     updater.recover()
@@ -113,7 +104,7 @@ def test_a_version_rolled_back_is_only_tried_again_when_offered_again(layout: La
 
 
 def test_a_version_that_keeps_taking_the_box_down_is_rolled_back_at_boot(layout: Layout, tmp_path: Path) -> None:
-    _killed_at(layout, tmp_path, "restarted")
+    killed_at(layout, tmp_path, "restarted")
     doc = status.read(layout.status)
     assert doc is not None and doc["state"] == "trying"
     status.write(layout.status, "trying", "2.0", from_version="factory", attempts=2, since=doc["since"])

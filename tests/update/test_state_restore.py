@@ -12,6 +12,7 @@ from piclient.state import StateStore
 from piclient.update import health, state_backup
 from piclient.update.layout import Layout
 from piclient.update.runner import Request, Updater
+from tests.update.kill_child import killed_at
 from tests.update.supervisor import ProcessUnits
 from tests.update.versions import MIGRATION, build_bundle
 from tests.waiting import wait_until
@@ -120,3 +121,37 @@ def test_a_trial_database_sqlite_cannot_read_is_replaced_by_the_copy(tmp_path: P
     result = state_backup.restore_for_rollback(db, copy)
     assert result.restored and result.not_carried
     assert _progress(db) == {"spring-day": 1234.0, "old-film": 300.0}
+
+
+def test_a_rollback_cut_short_after_a_migration_mends_the_database_before_the_old_version_starts(
+        layout: Layout, tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    _her_state(db)
+    killed_at(layout, tmp_path, "rollback:rollback-decided", "tv-crashes", state_db=db)
+    # What the trial's launcher did before the decision: the migration, and a minute of the film.
+    trial = sqlite3.connect(db)
+    trial.executescript(MIGRATION)
+    trial.execute("UPDATE progress SET position = 1500, updated_at = ? WHERE id = 'spring-day'", (BEFORE + 60,))
+    trial.commit()
+    trial.close()
+    units = ProcessUnits(layout, tmp_path / "run", state_db=db)
+    updater = Updater(layout, units, limits=LIMITS, state_db=db)
+    # The boot's recovery, before the units: the image's launcher must not meet the migrated file.
+    assert updater.recover() == layout.factory
+    copy, live = sqlite3.connect(layout.backups / "state-factory.db"), sqlite3.connect(db)
+    try:
+        assert state_backup.schema_of(live) == state_backup.schema_of(copy)  # the old version's schema again
+    finally:
+        copy.close()
+        live.close()
+    assert _progress(db) == {"spring-day": 1500.0, "old-film": 300.0}
+    units.start()
+    try:
+        answer = wait_until(lambda: units.launcher_status() if units.running_version() == "1.0" else None, 30,
+                            "version 1.0 answering")
+        assert answer["progress"] == {"spring-day": 1500.0, "old-film": 300.0}
+        doc = updater.run()
+        assert doc is not None and doc["state"] == "rolled_back" and doc["running"] == "factory", doc
+        assert units.restarts()["piclient-tv.service"] == 0  # the old launcher never died on the file
+    finally:
+        units.stop()
