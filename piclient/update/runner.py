@@ -82,7 +82,13 @@ class Updater:
         if running != target:
             log.warning("a rollback of %s was under way; switching back to %s before the units start",
                         doc.get("version"), self.layout.version_of(target))
-            self._restore_state(str(doc.get("from_version") or "factory"), stop_units=False)
+            restored = self._restore_state(str(doc.get("from_version") or "factory"), stop_units=False)
+            if restored is not None and restored.restored:
+                # Kept with the decision, so that the dashboard still says what was done to her data.
+                kept = {key: value for key, value in doc.items() if key not in ("state", "version", "at")}
+                kept["log_tail"] = f"{doc.get('log_tail') or ''}\nupdater: {restored.summary()}"
+                kept["state_db"] = restored.summary()
+                doc = status.write(self.layout.status, "rolling_back", str(doc.get("version")), **kept)
             switch.switch_to(self.layout, target)
         return target
 

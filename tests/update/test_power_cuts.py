@@ -89,7 +89,8 @@ def test_a_version_rolled_back_is_only_tried_again_when_offered_again(layout: La
     units.start()
     try:
         # The request the rollback left is not an offer: the box stays on the old version.
-        assert updater.run()["state"] == "rolled_back"  # type: ignore[index]
+        doc = updater.run()
+        assert doc is not None and doc["state"] == "rolled_back", doc
         offer = {"version": "2.0", "sha256": "0" * 64, "url": "/b", "size": 1, "signature": ""}
         assert not download.wanted(layout, offer, "factory")
         # Offered again (the agent writes "downloading", then the request): tried again, from the start.

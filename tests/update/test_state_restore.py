@@ -152,6 +152,8 @@ def test_a_rollback_cut_short_after_a_migration_mends_the_database_before_the_ol
         assert answer["progress"] == {"spring-day": 1500.0, "old-film": 300.0}
         doc = updater.run()
         assert doc is not None and doc["state"] == "rolled_back" and doc["running"] == "factory", doc
+        assert "restored from the copy taken before the update" in doc["log_tail"]
+        assert "progress: 1" in doc["state_db"]  # spring-day moved on during the trial
         assert units.restarts()["piclient-tv.service"] == 0  # the old launcher never died on the file
     finally:
         units.stop()
