@@ -18,8 +18,9 @@ set -euo pipefail
 disk=$1 kernel=$2 initrd=$3 work=$4 server_port=$5 ssh_port=${6:-}
 
 # guestfwd's cmd: form starts socat for each connection the guest opens; its tcp: form would connect
-# once, when QEMU starts, and carry a single connection for the VM's whole life.
-netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-cmd:socat - TCP:127.0.0.1:$server_port"
+# once, when QEMU starts, and carry a single connection for the VM's whole life. socat's own messages
+# go nowhere: its stderr is the guest's connection too (seen: a log line where HTTP was expected).
+netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-cmd:socat -lf /dev/null - TCP:127.0.0.1:$server_port"
 [ -z "$ssh_port" ] || netdev="$netdev,hostfwd=tcp:127.0.0.1:$ssh_port-:22"
 
 # The card's own cmdline.txt, as the Pi's firmware passes it, with the serial line as the last console:
