@@ -70,12 +70,13 @@ def _by_hand(doc: dict[str, Any]) -> None:
 @pytest.fixture(scope="session")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("library")
-    # "long" has two rungs for the tests of switching; a flat picture keeps its 90 s cheap to encode.
+    # "long" has two rungs for the tests of switching, and a moving picture: a flat one encodes to a
+    # few kbit/s, so the whole film was in the player's cache before a slow line could make it step down.
     published = publish_clips(root, [
         {"seconds": 12, "label": "sunrise", "color": "black", "cues": SUNRISE_CUES,
          "title_en": "sunrise", "title_ko": "해돋이"},
         {"seconds": 6, "label": "smi", "color": "black", "title_en": "smi-film", "title_ko": "옛날 영화"},
-        {"seconds": 90, "label": "long", "color": "navy", "size": TWO_RUNGS, "title_en": "long",
+        {"seconds": 90, "label": "long", "color": None, "size": TWO_RUNGS, "title_en": "long",
          "title_ko": "긴 영화"},
         *({"seconds": 4, "label": f"episode {n}", "color": "navy", "series": SERIES, "episode": n}
           for n in (1, 2)),
