@@ -156,8 +156,10 @@ class AgentConfig(Section):
     spool_max_age_hours: float = Field(72, gt=0, le=24 * 365)
     # argv lists, run without a shell. An empty list: this box does not offer the command, and the
     # dashboard does not show its button (a button that answers "done" and does nothing is a lie).
+    # --no-block: the restart is queued and the command answers at once; the heartbeat shows the
+    # launcher coming back. Waiting for it held the agent past its 120 s limit on a slow box.
     restart_tv_command: list[str] = Field(
-        default_factory=lambda: ["systemctl", "restart", "piclient-tv.service"])
+        default_factory=lambda: ["systemctl", "--no-block", "restart", "piclient-tv.service"])
     reboot_command: list[str] = Field(default_factory=lambda: ["systemctl", "reboot"])
     # The launcher's systemd unit, asked to tell "crashed" from "stopped"; empty never asks systemd.
     tv_unit: str = "piclient-tv.service"

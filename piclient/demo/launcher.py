@@ -1,9 +1,9 @@
 """The demo's launcher as a child process, kept running the way systemd keeps ``piclient-tv.service``.
 
-On a box, "Restart TV app" runs ``systemctl restart piclient-tv.service``. The demo has no unit, so
-it has this small supervisor instead, and the agent's ``restart_tv_command`` is
+On a box, "Restart TV app" runs ``systemctl --no-block restart piclient-tv.service``. The demo has no
+unit, so it has this small supervisor instead, and the agent's ``restart_tv_command`` is
 ``python -m piclient.demo.launcher restart DIR``: it asks the supervisor for a restart and returns
-once a new launcher process runs, as ``systemctl restart`` does. The dashboard's button thus really
+once a new launcher process runs. The dashboard's button thus really
 stops the launcher and starts a new one in the demo too.
 
 Files in DIR: ``tv.pid`` (the running launcher's pid, written by the supervisor) and
