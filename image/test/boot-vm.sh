@@ -10,8 +10,8 @@
 # forwarded to the piclient server on the host's 127.0.0.1:SERVER_PORT (and, with SSH_PORT, the host's
 # 127.0.0.1:SSH_PORT reaches the guest's SSH). PICLIENT_VM_APPEND adds kernel arguments, e.g.
 # "systemd.journald.forward_to_console=1" to read the whole journal on the serial console. The screen
-# is a virtio GPU; WORKDIR/monitor.sock is the QEMU monitor (screendump), WORKDIR/console.log the
-# serial console.
+# is a virtio GPU (PICLIENT_VM_XRES x PICLIENT_VM_YRES, 1280x720 by default); WORKDIR/monitor.sock is
+# the QEMU monitor (screendump), WORKDIR/console.log the serial console.
 set -euo pipefail
 
 [ $# -ge 5 ] || { sed -n '2,14p' "$0"; exit 2; }
@@ -34,7 +34,7 @@ exec qemu-system-aarch64 -M virt "${accel[@]}" -cpu cortex-a72 -smp 2 -m 1536 \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "$cmdline" \
 	-drive "file=$disk,format=raw,if=none,id=card,cache=writeback" -device virtio-blk-pci,drive=card \
-	-device virtio-gpu-pci,xres=1280,yres=720 -device virtio-keyboard-pci \
+	-device "virtio-gpu-pci,xres=${PICLIENT_VM_XRES:-1280},yres=${PICLIENT_VM_YRES:-720}" -device virtio-keyboard-pci \
 	-netdev "$netdev" -device virtio-net-pci,netdev=net0 \
 	-display none -serial "file:$work/console.log" \
 	-monitor "unix:$work/monitor.sock,server,nowait"

@@ -158,8 +158,10 @@ class Vm:
         self.powered_on = time.monotonic()
         self.boots.append(time.time())
         # The whole journal on the serial console: a failing check prints its tail.
-        env = {**os.environ, "PICLIENT_VM_APPEND": os.environ.get("PICLIENT_VM_APPEND",
-                                                                  "systemd.journald.forward_to_console=1")}
+        # A small screen: the emulated CPU draws and decodes everything in software, and a film on a
+        # 1280x720 screen stood still (the player rightly gave it up as stalled).
+        env = {"PICLIENT_VM_XRES": "640", "PICLIENT_VM_YRES": "360", **os.environ,
+               "PICLIENT_VM_APPEND": os.environ.get("PICLIENT_VM_APPEND", "systemd.journald.forward_to_console=1")}
         self.process = subprocess.Popen([str(BOOT_VM), str(self.disk), str(BUILD / "vmlinuz"),
                                          str(BUILD / "initrd.img"), str(self.work), str(self.server_port),
                                          str(self.ssh_port)], stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -240,7 +242,7 @@ def _library(root: Path) -> str:
     """A short film made by the packager, and three films with posters: a grid to show on the TV.
     Returns the film's playable id."""
     root.mkdir(parents=True, exist_ok=True)
-    published = publish_clip(root, seconds=FILM_S, label="power cut", color="navy", size=(640, 360), title_en=FILM,
+    published = publish_clip(root, seconds=FILM_S, label="power cut", color="navy", size=(320, 180), title_en=FILM,
                  title_ko="정전")
     catalog = json.loads((root / "catalog.json").read_text(encoding="utf-8"))
     for n in range(1, 4):
