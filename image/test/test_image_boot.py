@@ -343,7 +343,8 @@ def test_a_power_cut_during_a_film_keeps_her_place_and_a_wrong_setting_shows_on_
     playable = box.film_id
     box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "play", playable)
     # The player saves her place every 10 s: past 25 s, at least one save is on the card.
-    box.wait(lambda: (box.heartbeat().get("now_playing") or {}).get("position", 0) > 25, "the film past 25 s")
+    box.wait(lambda: ((box.heartbeat().get("tv") or {}).get("now_playing") or {}).get("position", 0) > 25,
+             "the film past 25 s")
     box.vm.power_cut()
     # The installer mistypes the time zone; the server lines stay right.
     write_card_config(box.vm.disk, card_config(*_token_and_key(box), timezone="Seoul"))
