@@ -341,6 +341,7 @@ def test_a_launcher_killed_with_sigkill_comes_back_by_itself(box: Box) -> None:
 
 def test_a_power_cut_during_a_film_keeps_her_place_and_a_wrong_setting_shows_on_the_tv(box: Box) -> None:
     playable = box.film_id
+    box.wait(lambda: (box.heartbeat().get("tv") or {}).get("state") == "running", "the launcher running")
     box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "play", playable)
     # The player saves her place every 10 s: past 25 s, at least one save is on the card.
     box.wait(lambda: ((box.heartbeat().get("tv") or {}).get("now_playing") or {}).get("position", 0) > 25,
