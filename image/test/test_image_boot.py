@@ -353,6 +353,8 @@ def test_a_power_cut_during_a_film_keeps_her_place_and_a_wrong_setting_shows_on_
     box.vm.start()
     box.wait(lambda: (box.heartbeat().get("sent_at") or 0) > since, "a heartbeat after the power cut",
              BOOT_TIMEOUT_S)
+    # sshd may come up after the agent's first heartbeat.
+    box.wait(lambda: box.vm.ssh("true", check=False).returncode == 0, "SSH after the power cut")
     # The root came back whole (read-only under a RAM overlay) and her place in the film was kept.
     assert box.vm.ssh("findmnt", "-no", "FSTYPE", "/").stdout.strip() == "overlay"
     saved = box.vm.ssh("/opt/piclient/bin/python", "-c", (
