@@ -33,7 +33,7 @@ def apply(config_path: Path, root: Path = Path("/"), run_dir: Path = Path("/run/
     for problem in result.problems:
         log.warning("%s: %s", config_path, problem)
     if result.dropped:
-        log.warning("sections left at their defaults because of these problems: %s", ", ".join(result.dropped))
+        log.warning("settings left at their defaults because of these problems: %s", ", ".join(result.dropped))
 
     for relative, spec in system_files(result.config.system).items():
         target = root / relative
@@ -52,7 +52,7 @@ def apply(config_path: Path, root: Path = Path("/"), run_dir: Path = Path("/run/
         except OSError as exc:
             log.warning("the host name could not be set now: %s", exc)
 
-    # The launcher and agent read this copy: valid sections only, readable by the piclient group.
+    # The launcher and agent read this copy: valid settings only, readable by the piclient group.
     runtime = run_dir / RUNTIME_CONFIG
     atomic_write(runtime, yaml.safe_dump(result.data, sort_keys=False, allow_unicode=True), 0o640)
     _group_readable(runtime)

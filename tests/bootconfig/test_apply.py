@@ -14,6 +14,7 @@ from piclient.bootconfig.apply import PROBLEMS, RUNTIME_CONFIG, SERVER_FLAG, app
 from piclient.bootconfig.notice import HEADLINE, notice_text, send_notice
 from piclient.bootconfig.salvage import salvage
 from piclient.config import load_config
+from piclient.config.schema import SystemConfig
 from tests.launcher import Launcher, write_config
 
 GOOD = """\
@@ -49,19 +50,42 @@ def test_a_valid_file_is_applied_whole(tmp_path: Path) -> None:
 
 def test_a_wrong_wifi_password_keeps_the_server_so_the_agent_still_phones_home(tmp_path: Path) -> None:
     result, root, run = _apply(tmp_path, GOOD.replace('"correct horse"', "short"))
-    assert result.dropped == ["system"]
+    assert result.dropped == ["system.wifi"]
     runtime = load_config(run / RUNTIME_CONFIG)
     assert runtime.server.url == "https://tv.example.org"
     assert (run / SERVER_FLAG).exists()
     problems = json.loads((run / PROBLEMS).read_text())["problems"]
     assert any(p.startswith("system.wifi.password:") for p in problems)
-    # The system part falls back to its defaults rather than half of a broken section.
-    assert (root / "etc/hostname").read_text() == "piclient\n"
+    # The Wi-Fi goes as a whole (a name without its password joins nothing); the rest of system stays.
+    assert "network={" not in (root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").read_text()
+    assert runtime.system.wifi.ssid == ""
+    assert (root / "etc/hostname").read_text() == "mums-tv\n"
+
+
+def test_a_mistyped_time_zone_costs_only_the_time_zone_not_the_ssh_keys_or_wifi(tmp_path: Path) -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDXk maintainer@laptop"
+    text = GOOD.replace("Asia/Seoul", "Asia/Seol") + f"  ssh_authorized_keys: ['{key}']\n"
+    result, root, run = _apply(tmp_path, text)
+    assert result.dropped == ["system.timezone"]
+    assert [p.split(":")[0] for p in result.problems] == ["system.timezone"]
+    runtime = load_config(run / RUNTIME_CONFIG)
+    assert runtime.system.ssh_authorized_keys == [key]
+    assert runtime.system.wifi.ssid == "Home" and runtime.system.hostname == "mums-tv"
+    assert runtime.system.timezone == SystemConfig().timezone
+    assert "network={" in (root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").read_text()
+
+
+def test_every_broken_setting_goes_and_every_valid_one_stays(tmp_path: Path) -> None:
+    text = GOOD.replace("mums-tv", "mum's tv!").replace("Asia/Seoul", "Mars/Base") + "ui: {overscan_percent: 50}\n"
+    result = salvage(text)
+    assert result.dropped == ["system.hostname", "system.timezone", "ui.overscan_percent"]
+    assert result.config.system.wifi.ssid == "Home" and result.config.server.token == "tok-123"
+    assert result.data["ui"] == {} and "hostname" not in result.data["system"]
 
 
 def test_a_broken_server_part_stops_only_the_agent(tmp_path: Path) -> None:
     result, _root, run = _apply(tmp_path, GOOD.replace("https://tv.example.org", "tv.example.org"))
-    assert "server" in result.dropped and "system" not in result.dropped
+    assert result.dropped == ["server.url"]
     assert not (run / SERVER_FLAG).exists()
     assert load_config(run / RUNTIME_CONFIG).system.hostname == "mums-tv"
 
