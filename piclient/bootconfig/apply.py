@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from piclient.bootconfig.salvage import Salvaged, salvage_file
+from piclient.bootconfig.salvage import Salvaged, salvage_bytes, salvage_file
 from piclient.bootconfig.system import system_files
 from piclient.fsutil import atomic_write
 
@@ -85,14 +85,15 @@ def _read(config_path: Path, kept: Path | None) -> Salvaged:
         text = config_path.read_bytes()
     except OSError:
         text = None
-    if text is not None or kept is None or not kept.is_file():
-        result = salvage_file(config_path)
-        if text is not None and kept is not None and not _same(kept, text):
+    if text is not None:
+        if kept is not None and not _same(kept, text):
             try:
                 atomic_write(kept, text, 0o600)
             except OSError as exc:
                 log.warning("the last good piclient.yaml could not be kept at %s: %s", kept, exc)
-        return result
+        return salvage_bytes(text)
+    if kept is None or not kept.is_file():
+        return salvage_file(config_path)  # says why the card's file cannot be read
     result = salvage_file(kept)
     result.problems.insert(0, f"(file): {config_path} cannot be read (is the boot partition there?); "
                               "the settings of the last boot that could read it are in use")

@@ -38,11 +38,19 @@ class Salvaged:
 
 def salvage_file(path: Path) -> Salvaged:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return Salvaged(Config(), {}, [f"(file): {path.name} is not on the boot partition; "
                                        "copy config.example.yaml there as piclient.yaml"])
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        return Salvaged(Config(), {}, [f"(file): cannot be read ({exc}); save it as UTF-8 text"])
+    return salvage_bytes(data)
+
+
+def salvage_bytes(data: bytes) -> Salvaged:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return Salvaged(Config(), {}, [f"(file): cannot be read ({exc}); save it as UTF-8 text"])
     return salvage(text)
 
