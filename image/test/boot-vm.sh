@@ -25,7 +25,9 @@ netdev="user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:8470-cmd:socat -lf /dev
 
 # The card's own cmdline.txt, as the Pi's firmware passes it, with the serial line as the last console:
 # the kernel's and systemd's messages go to WORKDIR/console.log, and the screen shows what a TV would.
-cmdline="$(mtype -i "$disk@@4M" ::/cmdline.txt | tr -d '\r\n') console=ttyAMA0 ${PICLIENT_VM_APPEND:-}"
+# The FAT partition is wherever the card's partition table says (image/assemble.sh decides).
+fat_offset=$(( $(sfdisk --dump "$disk" | awk -F'start=' '/start=/ { split($2, a, ","); print a[1] + 0; exit }') * 512 ))
+cmdline="$(mtype -i "$disk@@$fat_offset" ::/cmdline.txt | tr -d '\r\n') console=ttyAMA0 ${PICLIENT_VM_APPEND:-}"
 
 accel=(-accel "tcg,thread=multi")
 if [ "$(uname -m)" = aarch64 ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi

@@ -52,7 +52,6 @@ BOOT_VM = Path(__file__).with_name("boot-vm.sh")
 DEVICE = "QEMU box"
 FILM = "Power cut"  # the packaged film the power cut interrupts
 FILM_S = 180
-FAT_OFFSET = "4M"  # image/assemble.sh puts the FAT partition at 4 MiB
 # Software emulation of a Pi-sized machine on shared cores: boots take minutes, not seconds.
 BOOT_TIMEOUT_S = float(os.environ.get("PICLIENT_IMAGE_BOOT_TIMEOUT", 1200))
 STEP_TIMEOUT_S = float(os.environ.get("PICLIENT_IMAGE_STEP_TIMEOUT", 600))
@@ -104,8 +103,15 @@ def card_config(token: str, ssh_key: str, update_key: str = "", **system: Any) -
 def write_card_config(disk: Path, text: str) -> None:
     source = disk.with_name("piclient.yaml")
     source.write_text(text, encoding="utf-8")
-    subprocess.run(["mcopy", "-o", "-i", f"{disk}@@{FAT_OFFSET}", str(source), "::/piclient.yaml"], check=True,
-                   timeout=60)
+    subprocess.run(["mcopy", "-o", "-i", f"{disk}@@{partition_offset(disk, 0)}", str(source), "::/piclient.yaml"],
+                   check=True, timeout=60)
+
+
+def partition_offset(disk: Path, index: int) -> int:
+    """Where a partition starts, in bytes, as the card's own partition table says (image/assemble.sh)."""
+    layout = json.loads(subprocess.run(["sfdisk", "-J", str(disk)], capture_output=True, text=True,
+                                       check=True, timeout=60).stdout)
+    return int(layout["partitiontable"]["partitions"][index]["start"]) * 512
 
 
 # Software emulation on shared cores runs the box's Python some 20 times slower than a Pi 4 (each
@@ -123,10 +129,7 @@ SLOW_UNITS = ("piclient-tv.service", "piclient-agent.service", "piclient-boot-co
 
 def allow_for_emulation(disk: Path) -> None:
     """Drop-ins on the card's root partition, written with debugfs (no loop device, no mount)."""
-    layout = json.loads(subprocess.run(["sfdisk", "-J", str(disk)], capture_output=True, text=True,
-                                       check=True, timeout=60).stdout)
-    root = layout["partitiontable"]["partitions"][1]
-    target = f"{disk}?offset={root['start'] * 512}"
+    target = f"{disk}?offset={partition_offset(disk, 1)}"
     dropin = disk.with_name("zz-emulation.conf")
     dropin.write_text(EMULATION_DROPIN, encoding="utf-8")
     for unit in SLOW_UNITS:
