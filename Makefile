@@ -44,7 +44,7 @@ $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(MAKE) deps
 	[ -x $(PY) ] || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,systemd]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[server,dev,systemd]'
 	touch $@
 
 venv: deps $(VENV)/.stamp

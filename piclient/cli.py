@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # its banner would land in the journal
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["server"]:  # the server has its own parser, with subcommands of its own
+        if not _has_server_libraries("piclient server"):
+            return 2
         from piclient.server.cli import main as server_main
 
         return server_main(argv[1:])
@@ -235,7 +237,21 @@ def _cmd_boot_notice(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_server_libraries(command: str) -> bool:
+    """The server's libraries are an extra the box does not install: say so in one line, not a traceback."""
+    from piclient.extras import MissingExtra, require
+
+    try:
+        require("server")
+    except MissingExtra as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if not _has_server_libraries("piclient demo"):  # the demo runs the maintainer's server
+        return 2
     from piclient.demo.run import run_demo
 
     return run_demo(cache=Path(args.cache) if args.cache else None, headless=args.headless,
