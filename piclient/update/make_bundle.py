@@ -1,15 +1,19 @@
 """`python -m piclient.update.make_bundle WHEELS --out FILE`: the bundle `make bundle` publishes.
 
 WHEELS holds piclient's own wheel and every dependency's wheel for the box (pip download with
---platform and --python-version); the bundle's version is piclient's wheel's.
+--platform and --python-version); the bundle's version is piclient's wheel's. The box installs
+``piclient==<version>`` without an extra, so a wheel of the server's libraries (the ``server`` extra)
+would only be carried to every box for nothing: it is refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
+from piclient import extras
 from piclient.update import bundle
 
 
@@ -30,12 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     if wrong:
         print(f"make_bundle: these wheels do not run on the box: {', '.join(wrong)}", file=sys.stderr)
         return 1
+    server = {_canonical(name) for name in extras.requirements("server")}
+    servers = [w.name for w in wheels if _canonical(w.name.split("-")[0]) in server]
+    if servers:
+        print(f"make_bundle: these wheels are the server's (piclient[server]), not the box's: {', '.join(servers)}",
+              file=sys.stderr)
+        return 1
     manifest = bundle.build(wheels, args.out, version=version, requirement=f"piclient=={version}",
                             python=args.python, platform_tag=args.platform)
     size = args.out.stat().st_size
     print(f"{args.out}: piclient {manifest.version}, {len(wheels)} wheels, {size / 1048576:.1f} MiB, "
           f"sha256 {bundle.sha256_file(args.out)}")
     return 0
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _fits(name: str, python: str, platform: str) -> bool:

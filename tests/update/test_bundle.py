@@ -99,11 +99,25 @@ def test_make_bundle_refuses_a_wheel_for_another_machine(tmp_path: Path, capsys:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     (wheels / "piclient-0.2.0-py3-none-any.whl").write_bytes(b"x")
-    (wheels / "uvloop-0.23.0-cp311-cp311-manylinux2014_x86_64.whl").write_bytes(b"x")
+    (wheels / "pygame_ce-2.5.6-cp311-cp311-manylinux2014_x86_64.whl").write_bytes(b"x")
     assert make_bundle.main([str(wheels), "--out", str(tmp_path / "b.bundle")]) == 1
-    assert "uvloop" in capsys.readouterr().err
-    (wheels / "uvloop-0.23.0-cp311-cp311-manylinux2014_x86_64.whl").unlink()
-    (wheels / "uvloop-0.23.0-cp311-cp311-manylinux2014_aarch64.manylinux_2_17_aarch64.whl").write_bytes(b"x")
+    assert "pygame_ce" in capsys.readouterr().err
+    (wheels / "pygame_ce-2.5.6-cp311-cp311-manylinux2014_x86_64.whl").unlink()
+    (wheels / "pygame_ce-2.5.6-cp311-cp311-manylinux2014_aarch64.manylinux_2_17_aarch64.whl").write_bytes(b"x")
     (wheels / "cryptography-38.0.4-cp36-abi3-manylinux2014_aarch64.whl").write_bytes(b"x")
     assert make_bundle.main([str(wheels), "--out", str(tmp_path / "b.bundle")]) == 0
     assert bundle.read_manifest(tmp_path / "b.bundle").requirement == "piclient==0.2.0"
+
+
+def test_make_bundle_refuses_the_servers_libraries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The box installs piclient==X without the `server` extra: its wheels would be carried for nothing.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "piclient-0.2.0-py3-none-any.whl").write_bytes(b"x")
+    (wheels / "pygame_ce-2.5.6-cp311-cp311-manylinux2014_aarch64.whl").write_bytes(b"x")
+    (wheels / "SQLAlchemy-2.1.9-cp311-cp311-manylinux2014_aarch64.whl").write_bytes(b"x")
+    (wheels / "prometheus_client-0.26.0-py3-none-any.whl").write_bytes(b"x")
+    assert make_bundle.main([str(wheels), "--out", str(tmp_path / "b.bundle")]) == 1
+    err = capsys.readouterr().err
+    assert "server's" in err and "SQLAlchemy-2.1.9" in err and "prometheus_client" in err and "pygame" not in err
+    assert not (tmp_path / "b.bundle").exists()
