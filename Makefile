@@ -40,6 +40,8 @@ install-packages:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# With the server's libraries (the `server` extra): the tests, the demo and the developer run the server
+# from this venv. The box's install leaves them out (image/assemble.sh, `make bundle`).
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(MAKE) deps
 	[ -x $(PY) ] || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
@@ -77,8 +79,9 @@ bench: venv
 hw-test: venv
 	$(PY) tests/hw/run_vm.py -- $(HW_ARGS)
 
-# An update for the boxes (docs/updates.md): piclient's wheel and its dependencies' wheels for the
-# image's Python on arm64, in one bundle for `piclient server publish-bundle`. Needs PyPI.
+# An update for the boxes (docs/updates.md): piclient's wheel and its own dependencies' wheels (the
+# box's list: piclient==X without the server extra) for the image's Python on arm64, in one bundle for
+# `piclient server publish-bundle`. Needs PyPI.
 BUNDLE_PYTHON := 3.11
 # Debian 12's glibc is 2.36: every manylinux tag up to it runs there (pip takes each --platform as
 # given, without the older ones, so they are listed). The manifest names the newest.
