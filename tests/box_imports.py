@@ -118,7 +118,7 @@ class Walk:
             self.module(func.__module__, f"piclient {' '.join(argv)}")
 
     def entry_function(self, name: str) -> None:
-        if name in self.entry_done:
+        if name in self.entry_done or name not in self.entry_functions:  # done, or a constant
             return
         self.entry_done.add(name)
         found = _Imports()

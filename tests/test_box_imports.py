@@ -63,7 +63,7 @@ def test_the_box_commands_import_nothing_the_server_extra_brings() -> None:
     # The walk is only as good as its roots: the units start the launcher, the agent, the boot config and the updater.
     assert {tuple(c[:1]) for c in from_units} >= {("tv",), ("agent",), ("boot-config",), ("update",)}
     found = walk(commands=from_units + BY_HAND)
-    assert found["failures"] == []
+    assert found["failures"] == [], json.dumps(found["failures"], indent=1)
     assert {"piclient.tv", "piclient.agent.main", "piclient.bootconfig.apply", "piclient.bootconfig.notice",
             "piclient.update.runner", "piclient.update.install", "piclient.control.client",
             "piclient.whole_images"} <= set(found["loaded"])
