@@ -345,10 +345,8 @@ def test_a_launcher_killed_with_sigkill_comes_back_by_itself(box: Box) -> None:
 def test_a_power_cut_during_a_film_keeps_her_place_and_a_wrong_setting_shows_on_the_tv(box: Box) -> None:
     playable = box.film_id
     box.wait(lambda: (box.heartbeat().get("tv") or {}).get("state") == "running", "the launcher running")
-    box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "play", playable)
     # The player saves her place every 10 s: past 25 s, at least one save is on the card.
-    box.wait(lambda: ((box.heartbeat().get("tv") or {}).get("now_playing") or {}).get("position", 0) > 25,
-             "the film past 25 s")
+    _play_past(box, playable, 25)
     box.vm.power_cut()
     # The installer mistypes the time zone; the server lines stay right.
     write_card_config(box.vm.disk, card_config(*_token_and_key(box), timezone="Seoul"))
@@ -368,6 +366,31 @@ def test_a_power_cut_during_a_film_keeps_her_place_and_a_wrong_setting_shows_on_
     assert any(p.startswith("system.timezone:") for p in problems)
     status = json.loads(box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "status").stdout)
     assert "system.timezone" in json.dumps(status["overlay"], ensure_ascii=False)
+
+
+def _play_past(box: Box, playable: str, seconds: float, tries: int = 3) -> None:
+    """Start the film and wait until it plays past ``seconds``. A launcher's first film on the emulated
+    CPU loads mpv's libraries and probes the sound outputs while the start clock runs, and on a loaded
+    host the player may rightly give the start up as stalled (30 s); she would press OK again, and so
+    does the test, a bounded number of times, saying so."""
+    for attempt in range(1, tries + 1):
+        asked = time.time()
+        box.vm.ssh("/opt/piclient/bin/piclient", "ctl", "play", playable)
+
+        def past_or_given_up(asked: float = asked) -> str | None:
+            beat = box.heartbeat()
+            tv = beat.get("tv") or {}
+            if ((tv.get("now_playing") or {}).get("position") or 0) > seconds:
+                return "playing"
+            if (beat.get("sent_at") or 0) > asked + 20 and tv.get("screen") != "player":
+                return "given up"
+            return None
+
+        if box.wait(past_or_given_up, f"the film past {seconds:g} s") == "playing":
+            return
+        print(f"\nthe box gave up starting the film (try {attempt} of {tries}): "
+              f"{[e.get('message') for e in (box.heartbeat().get('tv') or {}).get('errors', [])][-1:]}")
+    raise AssertionError(f"the film did not start in {tries} tries\nconsole:\n{box.vm.console()}")
 
 
 def _token_and_key(box: Box) -> tuple[str, str, str]:
