@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -196,7 +197,8 @@ class Vm:
     def ssh(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ssh", "-i", str(self.key), "-p", str(self.ssh_port), "-o", "BatchMode=yes",
                                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                               "-o", "ConnectTimeout=20", "piclient@127.0.0.1", *command],
+                               # ssh hands the remote shell one string: quoted, each argument arrives as given.
+                              "-o", "ConnectTimeout=20", "piclient@127.0.0.1", shlex.join(command)],
                               capture_output=True, text=True, timeout=120, check=check)
 
     def console(self) -> str:
