@@ -141,14 +141,17 @@ def _film_keyboard(keymap: Keymap, app: Any) -> Any:
 
 
 def _subtitle_preparer(directory: Any, post: Any, new_session: Any, language: str) -> Any:
-    import threading
+    def fetch(*args: Any, **kwargs: Any) -> None:
+        # Imported on the subtitles' thread at the first film, not at start: with requests it costs
+        # a launcher's start a fifth of its imports, and the first film's main loop a frame.
+        from piclient.player.subtitle_fetch import fetch_all
 
-    from piclient.player.subtitle_fetch import fetch_all
+        fetch_all(*args, **kwargs)
 
     def prepare(playable_id: str, stream_url: str, subtitles: Any, start_time: Any, still_playing: Any) -> None:
         session = new_session()
-        threading.Thread(target=fetch_all, args=(playable_id, stream_url, subtitles, directory, post, start_time,
-                                                 session), name="subtitles", daemon=True,
+        threading.Thread(target=fetch, args=(playable_id, stream_url, subtitles, directory, post, start_time,
+                                             session), name="subtitles", daemon=True,
                          kwargs={"language": language, "still_playing": still_playing}).start()
 
     return prepare

@@ -7,10 +7,9 @@ import json
 import logging
 from pathlib import Path
 
-from piclient.update import drill, health, status
+# Only what the parser needs: every `piclient` command builds it, the TV's launcher at each start,
+# and the updater's own modules cost that start a tenth of a second on a desktop (much more on a Pi).
 from piclient.update.layout import FACTORY, Layout
-from piclient.update.runner import Updater
-from piclient.update.units import SystemdUnits
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction, default_config: str) -> None:  #
 def _cmd(args: argparse.Namespace) -> int:
     from piclient.cli import _load
     from piclient.logs import setup_logging
+    from piclient.update import drill, health, status
+    from piclient.update.runner import Updater
+    from piclient.update.units import SystemdUnits
 
     config = _load(args.config)
     setup_logging(config.log.level, "piclient-update")
