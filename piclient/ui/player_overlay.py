@@ -16,11 +16,16 @@ import pygame
 from piclient.ui import theme
 from piclient.ui.screen import Ui
 
-# The pause sign: a dark disc with two bars, about a fifth of the screen's height, readable from 3 m.
-PAUSE_CENTER_Y = 470
-PAUSE_RADIUS = 150
-PAUSE_BAR = (44, 150)
+# The pause sign: a dark disc with two bars, about a fifth of the screen's height, readable from 3 m,
+# and its label under it. Paused, the info bar shows and the subtitles are lifted above it
+# (player_screen.SUB_POSITION_OVER_INFO): two lifted lines reach up to about y=544, so the sign sits
+# in the upper half, its label ending above them (measured with libmpv in
+# tests/player/test_mpv_player.py), and below the notices' line at the top (TOAST_Y).
+PAUSE_CENTER_Y = 300
+PAUSE_RADIUS = 120
+PAUSE_BAR = (36, 120)
 PAUSE_LABEL_SIZE = 48
+PAUSE_LABEL_GAP = 48  # from the disc's edge to the label's middle
 
 LEGEND_TEXT = 36
 LEGEND_ROW = 64
@@ -112,7 +117,7 @@ def draw_pause_sign(surface: pygame.Surface, ui: Ui) -> None:
     for bar in _pause_bars(center[0], center[1], ui.px):
         pygame.draw.rect(surface, theme.TEXT, bar, border_radius=ui.px(8))
     label = ui.fonts.render(ui.strings("player.paused"), PAUSE_LABEL_SIZE, theme.TEXT, bold=True)
-    label_box = label.get_rect(center=(center[0], center[1] + ui.px(PAUSE_RADIUS + 56)))
+    label_box = label.get_rect(center=(center[0], center[1] + ui.px(PAUSE_RADIUS + PAUSE_LABEL_GAP)))
     pygame.draw.rect(surface, theme.CARD, label_box.inflate(ui.px(48), ui.px(12)), border_radius=ui.px(16))
     surface.blit(label, label_box)
 
@@ -121,7 +126,7 @@ def pause_sign_ass(osd: OsdSpace, ui: Ui) -> list[str]:
     events = [osd.disc(960, PAUSE_CENTER_Y, PAUSE_RADIUS, theme.BACKGROUND, alpha=0x38)]
     events += [osd.rect(bar, theme.TEXT) for bar in _pause_bars(960, PAUSE_CENTER_Y, lambda v: round(v))]
     label = ui.strings("player.paused")
-    label_y = PAUSE_CENTER_Y + PAUSE_RADIUS + 56
+    label_y = PAUSE_CENTER_Y + PAUSE_RADIUS + PAUSE_LABEL_GAP
     width = text_width(ui, label, PAUSE_LABEL_SIZE, bold=True) + 48
     events.append(osd.rect(pygame.Rect(960 - width // 2, label_y - 40, width, 80), theme.CARD))
     events.append(rf"{{\an5{osd.pos(960, label_y)}{osd.fs(PAUSE_LABEL_SIZE)}\b1\bord0\shad0}}" + ass_text(label))

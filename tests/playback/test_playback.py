@@ -11,6 +11,7 @@ from PIL import Image
 
 from piclient.demo.server import StaticServer
 from piclient.ui import theme
+from piclient.ui.player_overlay import PAUSE_BAR, PAUSE_CENTER_Y, PAUSE_RADIUS
 from tests.launcher import Launcher
 from tests.playback.conftest import episode_id
 
@@ -150,15 +151,16 @@ def colour_pixels(png: bytes, colour: tuple[int, int, int], box: tuple[float, fl
 def test_the_launchers_screenshot_shows_the_pause_sign_and_the_colour_keys_legend(tv: Launcher) -> None:
     play(tv, "sunrise")
     tv.wait_for(lambda s: position(s) > 0.5, timeout=20)
-    middle = (0.4, 0.25, 0.6, 0.6)  # where the sign's two bars stand
+    # Where the sign's disc and two bars stand (1080p units in the layout).
+    middle = (0.4, (PAUSE_CENTER_Y - PAUSE_RADIUS) / 1080, 0.6, (PAUSE_CENTER_Y + PAUSE_RADIUS) / 1080)
     top_right = (0.5, 0.0, 1.0, 0.5)  # where the legend's coloured dots are
     before = tv.ctl.screenshot("png")
     tv.key("ok", "red")
     status = tv.wait_for(lambda s: playing(s).get("paused") and playing(s).get("legend"), timeout=10)
     assert playing(status)["sub_delay"] == 0  # the first colour press changed nothing
     after = tv.ctl.screenshot("png")
-    # Two bars of 44x150 px at 1080p, drawn in the text colour over the film.
-    bars = 2 * round(44 * 720 / 1080) * round(150 * 720 / 1080)
+    # The two bars, drawn in the text colour over the film, at 720p.
+    bars = 2 * round(PAUSE_BAR[0] * 720 / 1080) * round(PAUSE_BAR[1] * 720 / 1080)
     assert colour_pixels(after, theme.TEXT, middle) - colour_pixels(before, theme.TEXT, middle) > 0.8 * bars
     for dot in (theme.KEY_RED, theme.KEY_GREEN, theme.KEY_YELLOW, theme.KEY_BLUE):
         assert colour_pixels(after, dot, top_right) - colour_pixels(before, dot, top_right) > 100

@@ -328,3 +328,55 @@ def test_a_handover_film_that_cannot_open_the_screen_is_reported_with_mpvs_reaso
     assert len(reports) == 1, reports
     print(reports[0]["error"])
     assert "vo/gpu" in reports[0]["error"], reports
+
+
+# Paused, the subtitles stay lifted above the info bar (sub-pos, as the launcher sets it) and the
+# pause sign shows in the middle: a two-line subtitle, each drawn alone against the film, paused.
+LIFTED_SUBTITLE = FULL_HD_FRAMES + textwrap.dedent("""
+    import pathlib, tempfile
+    from piclient.ui.player_screen import SUB_POSITION_OVER_INFO
+
+    srt = pathlib.Path(tempfile.mkdtemp()) / "two-lines.srt"
+    cue = "어머니, 이 길로 가면 돼요\\n곧 해가 뜰 거예요"
+    srt.write_text("1\\n00:00:00,000 --> 01:00:00,000\\n" + cue + "\\n", encoding="utf-8")
+    player.add_subtitle(str(srt), "ko", "한국어", select=True)
+    player.set_sub_position(SUB_POSITION_OVER_INFO)
+    with_sub = settle()
+    player._mpv["sub-visibility"] = False
+    without = settle()
+    box = {"subtitle": ImageChops.difference(with_sub, without).getbbox()}
+    player.show_osd(sys.stdin.read())
+    box["sign"] = ImageChops.difference(settle(), without).getbbox()
+    player.close()
+    print(json.dumps(box))
+""")
+
+
+@pytest.mark.timeout(90)
+def test_a_paused_films_lifted_subtitle_stays_clear_of_the_pause_sign_and_the_info_bar(
+        ladder_server: StaticServer, tmp_path: Path) -> None:
+    from piclient.ui.player_overlay import OsdSpace, pause_sign_ass
+    from tests.fake_player import FakePlayer
+    from tests.ui.test_player_screen import Rig
+
+    rig = Rig(tmp_path, FakePlayer(output="handover"), size=(1920, 1080))
+    try:
+        sign = "\n".join(pause_sign_ass(OsdSpace(), rig.app.ui))
+        title = rig.app.ui.library.catalog.by_id["f"]
+        rig.app.ui.play(title, None, 0.0)
+        rig.player.start_playing(duration=1500, position=600)
+        rig.step()
+        rig.key("ok")  # paused: the info bar, its panel first
+        panel_top = int(rig.player.osd[-1].split(r"\pos(", 1)[1].split(",", 1)[1].split(")", 1)[0])
+    finally:
+        rig.app.close()
+        pygame.display.quit()
+    done = subprocess.run([sys.executable, "-c", LIFTED_SUBTITLE, ladder_server.url + "master.m3u8"], input=sign,
+                          capture_output=True, text=True, timeout=80)
+    assert done.returncode == 0, done.stderr[-3000:]
+    box = json.loads(done.stdout.strip().splitlines()[-1])
+    subtitle, sign_box = box["subtitle"], box["sign"]
+    assert subtitle is not None and sign_box is not None, "nothing drawn: the measurement is broken"
+    assert subtitle[3] - subtitle[1] > 100, box  # two lines of 1.3x letters, not one
+    assert sign_box[3] < subtitle[1], f"the pause sign reaches into the subtitle: {box}"
+    assert subtitle[3] <= panel_top, f"the subtitle reaches into the info bar (its panel starts at {panel_top}): {box}"

@@ -23,6 +23,7 @@ from piclient.ui import app as app_module
 from piclient.ui import player_screen, theme
 from piclient.ui.app import App, CecNotice
 from piclient.ui.i18n import STRINGS
+from piclient.ui.player_overlay import PAUSE_BAR, PAUSE_CENTER_Y, PAUSE_RADIUS
 from piclient.ui.player_screen import thumbnail_size
 from tests.catalogs import film, series
 from tests.fake_player import FakePlayer
@@ -248,13 +249,15 @@ def test_a_paused_film_shows_a_large_pause_sign(rig: Rig) -> None:
     rig.app.ui.play(rig.app.ui.library.catalog.by_id["f"], None, 0.0)
     rig.player.start_playing(duration=3600, position=60)
     rig.step()
-    # The sign's two bars: white blocks a fifth of the screen's height, in its middle.
-    middle = pygame.Rect(SIZE[0] // 2 - SIZE[1] // 8, SIZE[1] // 4, SIZE[1] // 4, SIZE[1] // 3)
+    # The sign's two bars: white blocks over a tenth of the screen's height, in its disc.
+    ui = rig.app.ui
+    middle = pygame.Rect(0, 0, ui.px(2 * PAUSE_RADIUS), ui.px(2 * PAUSE_RADIUS))
+    middle.center = (SIZE[0] // 2, ui.px(PAUSE_CENTER_Y))
     assert colour_count(screenshot(rig), theme.TEXT, middle) == 0
     rig.key("ok")
     assert rig.player.snapshot().paused
     bars = colour_count(screenshot(rig), theme.TEXT, middle)
-    assert bars >= 2 * rig.app.ui.px(40) * rig.app.ui.px(140)
+    assert bars >= 2 * ui.px(PAUSE_BAR[0] - 4) * ui.px(PAUSE_BAR[1] - 10)
     rig.key("ok")
     assert colour_count(screenshot(rig), theme.TEXT, middle) == 0
 
