@@ -16,6 +16,7 @@ from typing import Any
 from piclient.catalog.cache import CatalogCache
 from piclient.config import Config
 from piclient.control.server import ControlServer
+from piclient.malloc_arenas import limit_arenas
 from piclient.remote.keymap import Keymap
 from piclient.service import Service
 from piclient.state import StateStore
@@ -23,8 +24,15 @@ from piclient.state import StateStore
 log = logging.getLogger(__name__)
 
 
+# Two arenas for all threads: with glibc's default (eight per core) the hand-over films' threads
+# left ~10 MB each behind in arenas of their own (piclient/malloc_arenas.py).
+MALLOC_ARENAS = 2
+
+
 def run_tv(config: Config, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
+    if limit_arenas(MALLOC_ARENAS):
+        log.debug("malloc: at most %d arenas", MALLOC_ARENAS)
     service = Service()
     with contextlib.ExitStack() as stack:
         _install_signal_handlers(stop)

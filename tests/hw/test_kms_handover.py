@@ -27,6 +27,7 @@ from tests.hw.box import Box, box_config, cec_open, heartbeat, wait
 from tests.hw.cec_tv import Tv, from_the_box
 from tests.hw.conftest import RESULTS
 from tests.hw.library import LONG, SHORT
+from tests.hw.memory import rss_by_mapping, rss_kb
 from tests.hw.screen import difference, from_png, tv_picture, type_key
 
 # Mean difference per channel (0-255) allowed between the TV's picture and the maintainer's: scaling
@@ -103,13 +104,6 @@ def watched_since(box: Box, playable: str, since: float) -> bool:
     with sqlite3.connect(f"file:{box.directory / 'data' / 'state.db'}?mode=ro", uri=True) as db:
         row = db.execute("SELECT watched, updated_at FROM progress WHERE id = ?", (playable,)).fetchone()
     return bool(row and row[0] and row[1] >= since)
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def on_grid(box: Box, timeout: float = SLOW) -> dict[str, Any]:
@@ -199,6 +193,7 @@ def test_ten_films_in_a_row_leave_no_display_descriptor_master_or_memory_behind(
     own_fds = dri_fds(pid)  # SDL's own descriptor(s) while it has the screen
     assert own_fds and drm_masters() == [str(pid)]
     rss = [rss_kb(pid)]
+    by_mapping = [rss_by_mapping(pid)]
     for round_ in range(1, ROUNDS + 1):
         if round_ % 2:
             assert box.request("play", id=LONG)["ok"]
@@ -213,7 +208,9 @@ def test_ten_films_in_a_row_leave_no_display_descriptor_master_or_memory_behind(
         assert drm_masters() == [str(pid)], f"round {round_}: DRM master held by {drm_masters()}"
         the_tv_shows_what_the_maintainer_sees(box, f"round-{round_:02d}", results)
         rss.append(rss_kb(pid))
+        by_mapping.append(rss_by_mapping(pid))
     (results / "rss-kb.json").write_text(json.dumps(rss), encoding="utf-8")
+    (results / "rss-by-mapping-kb.json").write_text(json.dumps(by_mapping, indent=1), encoding="utf-8")
     print(f"launcher RSS (kB) on the grid before and after each of {ROUNDS} films: {rss}")
     half = ROUNDS // 2
     first, second = rss[half] - rss[0], rss[ROUNDS] - rss[half]
