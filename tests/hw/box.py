@@ -28,6 +28,8 @@ from tests.waiting import wait_until
 # Every status the tests ask for costs the guest's few emulated CPU cycles in the launcher and in the
 # test, and a film that cannot keep up is (rightly) taken for a stall: look twice a second, not 20 times.
 POLL_S = 0.5
+OSD_NAME = "Mum's TV box"  # what the box calls itself on the bus
+SLOW = 120  # seconds: mpv and SDL render in software on an emulated CPU
 
 
 def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -36,7 +38,7 @@ def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def box_config(directory: Path, source: str, *, cec: bool = True, output: str = "embedded",
-               osd_name: str = "Mum's TV box", window: tuple[int, int] | None = None, extra: str = "") -> Path:
+               osd_name: str = OSD_NAME, window: tuple[int, int] | None = None, extra: str = "") -> Path:
     """The box's config; ``window`` draws in a small window instead of full screen (software-rendered
     films in emulation are too slow at full size for the launcher's loop to keep answering)."""
     ui = "  fullscreen: true" if window is None else f"  fullscreen: false\n  window_size: [{window[0]}, {window[1]}]"

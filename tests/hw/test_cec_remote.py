@@ -8,17 +8,14 @@ from its status; what the TV received is read from cec-follower's log.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hw.box import Box, box_config, cec_open, dispatched, pressed
+from tests.hw.box import OSD_NAME, Box, cec_open, dispatched, pressed
 from tests.hw.cec_tv import BOX_ADAPTER, BOX_DEVICE, PLAYBACK_1, TV_ADAPTER, TV_DEVICE, Tv, from_the_box, vivid_device
-from tests.hw.conftest import RESULTS
 from tests.waiting import wait_until
 
-OSD_NAME = "Mum's TV box"
 # cec-ctl's name for each key -> the button the launcher must see (piclient/remote/keymap.py).
 KEYS = [
     ("select", "OK"), ("up", "UP"), ("down", "DOWN"), ("left", "LEFT"), ("right", "RIGHT"), ("back", "BACK"),
@@ -29,19 +26,8 @@ KEYS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def keys_box(tv: Tv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
-    """One box for the key tests (starting a launcher costs half a minute in emulation), started while
-    the TV is in standby. No catalog: the keys change nothing that costs time."""
-    tv.start(standby=True)
-    directory = tmp_path_factory.mktemp("keys-box")
-    box = Box(directory, box_config(directory, "", osd_name=OSD_NAME), keep_log=RESULTS / "cec" / "keys-box.log")
-    yield box
-    box.stop()
-
-
-def test_the_box_announces_itself_without_waking_the_tv_and_works_once_the_tv_is_on(tv: Tv, keys_box: Box) -> None:
-    box = keys_box  # started while the TV was in standby
+def test_the_box_announces_itself_without_waking_the_tv_and_works_once_the_tv_is_on(tv: Tv, box: Box) -> None:
+    # The box (tests/hw/conftest.py) was started while the TV was in standby, and has no films.
     status = cec_open(box)
     assert "logical address 4" in status["cec"]["detail"]
     assert tv.osd_name_of(PLAYBACK_1) == OSD_NAME
@@ -60,8 +46,7 @@ def test_the_box_announces_itself_without_waking_the_tv_and_works_once_the_tv_is
     assert box.status()["cec"]["tv_power"] == "on"
 
 
-def test_every_key_of_the_remote_reaches_the_right_button_exactly_once(tv: Tv, keys_box: Box) -> None:
-    box = keys_box
+def test_every_key_of_the_remote_reaches_the_right_button_exactly_once(tv: Tv, box: Box) -> None:
     tv.start()
     cec_open(box)
     start = len(pressed(box))
@@ -75,8 +60,7 @@ def test_every_key_of_the_remote_reaches_the_right_button_exactly_once(tv: Tv, k
     assert pressed(box)[start:] == [button for _, button in KEYS] + ["UP"]
 
 
-def test_stop_arrives_as_a_press_at_once_not_after_the_combo_key_delay(tv: Tv, keys_box: Box) -> None:
-    box = keys_box
+def test_stop_arrives_as_a_press_at_once_not_after_the_combo_key_delay(tv: Tv, box: Box) -> None:
     tv.start()
     cec_open(box)
     before = pressed(box).count("STOP")
@@ -112,8 +96,7 @@ def _repeats_stopped(tv: Tv, box: Box, held: str) -> bool:
 @pytest.mark.parametrize(("ui_cmd", "button", "released"), [("right", "RIGHT", True), ("left", "LEFT", False)],
                          ids=["released", "release-lost"])
 def test_a_held_arrow_repeats_and_stops_when_released_or_when_its_release_is_lost(
-        tv: Tv, keys_box: Box, ui_cmd: str, button: str, released: bool) -> None:
-    box = keys_box
+        tv: Tv, box: Box, ui_cmd: str, button: str, released: bool) -> None:
     tv.start()
     cec_open(box)
     before = dispatched(box).count(f"{button}+")
@@ -124,8 +107,7 @@ def test_a_held_arrow_repeats_and_stops_when_released_or_when_its_release_is_los
     assert _repeats_stopped(tv, box, button)
 
 
-def test_an_adapter_that_goes_away_and_comes_back_is_reopened_without_a_restart(tv: Tv, keys_box: Box) -> None:
-    box = keys_box
+def test_an_adapter_that_goes_away_and_comes_back_is_reopened_without_a_restart(tv: Tv, box: Box) -> None:
     tv.start()
     cec_open(box)
     driver = Path("/sys/bus/platform/drivers/vivid")
