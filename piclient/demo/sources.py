@@ -35,20 +35,21 @@ class SourceError(RuntimeError):
 
 
 def make_film(path: Path, *, seconds: float, label: str, color: str | None,
-              size: tuple[int, int] = SIZE, tone: bool = True) -> Path:
+              size: tuple[int, int] = SIZE, tone: bool = True, fps: int = FPS) -> Path:
     """Write an H.264 film of ``seconds`` with a tone, as ``path``'s suffix says (``SOUND``), through a
     hidden temporary name, so a half-made film is never taken for a whole one.
 
     ``color`` is any ffmpeg colour (``"navy"``, ``"0x305080"``); ``None`` gives the moving test pattern,
     whose detail costs real bits in every rung, for tests and benchmarks of bit rates. Without ``tone``
-    the sound track is silent, which costs the pipeline's AAC encoder a fifth of a tone's time.
+    the sound track is silent, which costs the pipeline's AAC encoder a fifth of a tone's time. Fewer
+    frames a second (``fps``) cost a player that draws in software less.
     """
     if not seconds > 0:
         raise SourceError(f"a film must last longer than 0 s, not {seconds}")
     if path.suffix not in SOUND:
         raise SourceError(f"a film is made as {' or '.join(SOUND)}, not {path.name}")
     width, height = size
-    frames = f"size={width}x{height}:rate={FPS}:duration={seconds}"
+    frames = f"size={width}x{height}:rate={fps}:duration={seconds}"
     partial = path.with_name(f".{path.name}.partial{path.suffix}")
     label_file = path.with_name(f".{path.stem}{_LABEL_FILE}")
     # The label goes through a file, so no text needs escaping for the filtergraph.
