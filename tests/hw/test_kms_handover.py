@@ -37,8 +37,8 @@ ROUNDS = 10
 # The launcher's resident memory over the films (docs/benchmarks.md). With glibc's default malloc
 # arenas it grew by 85-119 MB over ten films to 382-414 MB, the last five adding 10-34 MB: memory
 # freed by mpv's and Mesa's per-film threads and kept in arenas of their own. Limited to two arenas
-# (piclient/malloc_arenas.py) it went from 271-286 MB to 309-316 MB, most of it with the first
-# films, and the last five added 0.4-9.5 MB (the main thread's heap, in steps); mpv and SDL without
+# (piclient/malloc_arenas.py) it went from 263-286 MB to 294-317 MB, most of it with the first
+# films, and the last five added -9 to +9.6 MB (the main thread's heap, in steps); mpv and SDL without
 # the launcher, limited the same way, level off by the fourth film. The bounds leave room above
 # that; the ceiling fails on the old growth.
 LAST_FIVE_FILMS_KB = 20 * 1024
