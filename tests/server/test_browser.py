@@ -112,6 +112,14 @@ def test_on_a_phone_the_tvs_picture_and_the_arrow_keys_are_on_one_screen(server:
     page.mouse.wheel(0, 600)
     page.wait_for_function("() => window.scrollY > 300")
     assert _in_view(page, "#screenshot")
+    # The header's links keep to one line and clear of the brand (the nav scrolls sideways instead).
+    brand = page.locator("header.top .brand").bounding_box()
+    assert brand is not None
+    for item in page.locator("header.top nav a, header.top nav button").all():
+        lines = item.evaluate("el => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).fontSize)")
+        assert lines < 2, (item.inner_text(), lines)
+        box = item.bounding_box()
+        assert box is None or box["x"] >= brand["x"] + brand["width"], item.inner_text()
     # Korean labels break between words, never one syllable per line: each key label is one line high.
     for selector in ('[data-key="back"]', '[data-key="info"]', '[data-command="reload"]'):
         height = page.locator(selector).evaluate(
