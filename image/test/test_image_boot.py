@@ -199,7 +199,7 @@ class Vm:
         return subprocess.run(["ssh", "-i", str(self.key), "-p", str(self.ssh_port), "-o", "BatchMode=yes",
                                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                                # ssh hands the remote shell one string: quoted, each argument arrives as given.
-                              "-o", "ConnectTimeout=20", "piclient@127.0.0.1", shlex.join(command)],
+                               "-o", "ConnectTimeout=20", "piclient@127.0.0.1", shlex.join(command)],
                               capture_output=True, text=True, timeout=120, check=check)
 
     def console(self) -> str:
