@@ -15,14 +15,8 @@ def rss_kb(pid: int) -> int:
 def rss_by_mapping(pid: int) -> dict[str, int]:
     """Resident kB per kind of mapping (/proc/PID/smaps): where a growth sits tells whose it is."""
     sizes: dict[str, int] = {}
-    kind = "anon"
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
-        fields = line.split()
-        if fields and "-" in fields[0] and not fields[0].endswith(":"):  # a mapping's header line
-            start, end = (int(address, 16) for address in fields[0].split("-"))
-            kind = mapping_kind(fields[5] if len(fields) > 5 else "", start, end - start)
-        elif fields[:1] == ["Rss:"]:
-            sizes[kind] = sizes.get(kind, 0) + int(fields[1])
+    for kind, resident in mappings(pid):
+        sizes[kind] = sizes.get(kind, 0) + resident
     return sizes
 
 
@@ -32,12 +26,21 @@ ARENA = "anon: malloc arenas"
 
 def malloc_arenas(pid: int) -> int:
     """How many of glibc's mmap-made malloc arenas the process has (the main one, on the brk heap, aside)."""
-    count = 0
+    return sum(1 for kind, _resident in mappings(pid) if kind == ARENA)
+
+
+def mappings(pid: int) -> list[tuple[str, int]]:
+    """Each mapping of /proc/PID/smaps as (its kind, its resident kB)."""
+    found: list[tuple[str, int]] = []
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
         fields = line.split()
-        if len(fields) == 5 and "-" in fields[0] and mapping_kind("", int(fields[0].split("-")[0], 16)) == ARENA:
-            count += 1
-    return count
+        if fields and "-" in fields[0] and not fields[0].endswith(":"):  # a mapping's header line
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            found.append((mapping_kind(fields[5] if len(fields) > 5 else "", start, end - start), 0))
+        elif fields[:1] == ["Rss:"] and found:
+            kind, resident = found[-1]
+            found[-1] = (kind, resident + int(fields[1]))
+    return found
 
 
 def mapping_kind(path: str, start: int = 1, size: int = 0) -> str:
